@@ -1,0 +1,519 @@
+//! [`AsyncBookWyrmClient`]: configuration, environment, headers and lifecycle.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::BookWyrmClientError;
+use crate::transport::{deprecation_notice, CallContext};
+
+/// The production API.
+pub const DEFAULT_BASE_URL: &str = "https://api.bookwyrm.ai:443";
+/// Environment variable holding the API key.
+pub const ENV_API_KEY: &str = "BOOKWYRM_API_KEY";
+/// Environment variable holding the base URL.
+pub const ENV_API_URL: &str = "BOOKWYRM_API_URL";
+
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default total timeout of a non-streaming call.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// Default idle timeout of a stream (no byte for this long ends it).
+pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The asynchronous BookWyrm client (Python's `AsyncBookWyrmClient`).
+///
+/// Cheap to clone (two `Arc`s); clones share the connection pool and the closed state.
+///
+/// ```no_run
+/// use bookwyrm::{AsyncBookWyrmClient, CitationRequest, TextSpan};
+///
+/// # async fn run() -> Result<(), bookwyrm::BookWyrmClientError> {
+/// // Reads BOOKWYRM_API_KEY and BOOKWYRM_API_URL.
+/// let client = AsyncBookWyrmClient::new()?;
+/// let chunks = vec![TextSpan::new(0, "The sky is blue.")];
+/// let answer = client
+///     .get_citations(CitationRequest::from_chunks(chunks, "What colour is the sky?"))
+///     .await?;
+/// println!("{} citations", answer.total_citations);
+/// client.close().await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct AsyncBookWyrmClient {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) config: Arc<Config>,
+}
+
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+    assert_send_sync::<AsyncBookWyrmClient>();
+};
+
+/// What every handle of one client shares.
+pub(crate) struct Shared {
+    pub(crate) base_url: String,
+    http: Mutex<Option<reqwest::Client>>,
+    closed: AtomicBool,
+    pub(crate) authorization: Option<HeaderValue>,
+    pub(crate) user_agent: HeaderValue,
+    deprecation: Mutex<Option<String>>,
+    deprecation_warned: AtomicBool,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.authorization.as_ref().map(|_| "<redacted>"))
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// Records a deprecation notice from response headers; warns once per client.
+    pub(crate) fn note_deprecation(&self, headers: &HeaderMap) {
+        let Some(message) = deprecation_notice(headers) else {
+            return;
+        };
+        if !self.deprecation_warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(target: "bookwyrm", %message, "the BookWyrm API deprecates this client version");
+        }
+        *self.deprecation.lock().expect("deprecation lock") = Some(message);
+    }
+
+    pub(crate) fn http(&self) -> Result<reqwest::Client, BookWyrmClientError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(BookWyrmClientError::Closed);
+        }
+        self.http
+            .lock()
+            .expect("http lock")
+            .clone()
+            .ok_or(BookWyrmClientError::Closed)
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.http.lock().expect("http lock").take();
+    }
+}
+
+/// Per-handle settings; [`AsyncBookWyrmClient::with_config`] derives a handle with others.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Total deadline of a non-streaming call (`None`: none).
+    pub timeout: Option<Duration>,
+    /// Longest silence on a stream, and longest wait for response headers of a stream.
+    pub stream_idle_timeout: Option<Duration>,
+    /// Largest SSE line, in bytes; a longer line is a decode error.
+    pub max_sse_line: usize,
+    /// Largest SSE event (all its data), in bytes; a larger event is a decode error.
+    pub max_sse_event: usize,
+    /// Connect timeout (fixed when the client is built; shown here for reference).
+    pub connect_timeout: Option<Duration>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            timeout: Some(DEFAULT_TIMEOUT),
+            stream_idle_timeout: Some(DEFAULT_STREAM_IDLE_TIMEOUT),
+            max_sse_line: crate::sse::DEFAULT_MAX_LINE,
+            max_sse_event: crate::sse::DEFAULT_MAX_EVENT,
+            connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
+        }
+    }
+}
+
+impl AsyncBookWyrmClient {
+    /// A client configured from the environment: `BOOKWYRM_API_KEY` (optional) and
+    /// `BOOKWYRM_API_URL` (default [`DEFAULT_BASE_URL`]).
+    ///
+    /// ```
+    /// let client = bookwyrm::AsyncBookWyrmClient::new().unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn new() -> Result<Self, BookWyrmClientError> {
+        Self::builder().from_env().build()
+    }
+
+    /// A builder, starting from the defaults (not from the environment; see
+    /// [`ClientBuilder::from_env`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let client = bookwyrm::AsyncBookWyrmClient::builder()
+    ///     .base_url("http://127.0.0.1:8000")
+    ///     .api_key("sk-test")
+    ///     .connect_timeout(Duration::from_secs(3))
+    ///     .timeout(Duration::from_secs(30))
+    ///     .user_agent_extra("my-service/1.2")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(client.base_url(), "http://127.0.0.1:8000");
+    /// ```
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The base URL requests go to (without a trailing slash).
+    ///
+    /// ```
+    /// let c = bookwyrm::AsyncBookWyrmClient::builder().base_url("http://h:1/").build().unwrap();
+    /// assert_eq!(c.base_url(), "http://h:1");
+    /// ```
+    pub fn base_url(&self) -> &str {
+        &self.shared.base_url
+    }
+
+    /// This handle's settings.
+    ///
+    /// ```
+    /// let c = bookwyrm::AsyncBookWyrmClient::builder().build().unwrap();
+    /// assert!(c.config().stream_idle_timeout.is_some());
+    /// ```
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// A handle sharing this client's connections and lifecycle, with changed settings, e.g. a
+    /// longer timeout for one call.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let client = bookwyrm::AsyncBookWyrmClient::builder().build().unwrap();
+    /// let patient = client.with_config(|c| c.timeout = Some(Duration::from_secs(1800)));
+    /// assert_eq!(patient.config().timeout, Some(Duration::from_secs(1800)));
+    /// ```
+    pub fn with_config(&self, change: impl FnOnce(&mut Config)) -> Self {
+        let mut config = (*self.config).clone();
+        change(&mut config);
+        Self {
+            shared: self.shared.clone(),
+            config: Arc::new(config),
+        }
+    }
+
+    /// The last deprecation notice the server sent (`Deprecation` + `Warning: 299 bookwyrm "…"`),
+    /// if any. The first one is also logged with `tracing::warn!`.
+    ///
+    /// ```
+    /// let c = bookwyrm::AsyncBookWyrmClient::builder().build().unwrap();
+    /// assert_eq!(c.deprecation_notice(), None);
+    /// ```
+    pub fn deprecation_notice(&self) -> Option<String> {
+        self.shared.deprecation.lock().expect("deprecation lock").clone()
+    }
+
+    /// Whether [`close`](Self::close) was called on this client or a clone.
+    ///
+    /// ```
+    /// # tokio_test_block(async {
+    /// let c = bookwyrm::AsyncBookWyrmClient::builder().build().unwrap();
+    /// c.close().await;
+    /// assert!(c.is_closed());
+    /// # });
+    /// # fn tokio_test_block<F: std::future::Future>(f: F) { tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f); }
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::Acquire)
+    }
+
+    /// Closes the client: pooled connections are released once in-flight calls end, and every
+    /// later call on any clone fails with [`BookWyrmClientError::Closed`]. Idempotent.
+    ///
+    /// ```
+    /// # async fn run() {
+    /// let client = bookwyrm::AsyncBookWyrmClient::builder().build().unwrap();
+    /// client.close().await;
+    /// # }
+    /// ```
+    pub async fn close(&self) {
+        self.shared.close();
+    }
+
+    /// Runs `body` with a clone of the client and closes the client afterwards, whatever the
+    /// outcome: also when `body` returns an error, panics, or is cancelled (the Rust form of
+    /// Python's `async with client:`).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), bookwyrm::BookWyrmClientError> {
+    /// use bookwyrm::{AsyncBookWyrmClient, SummarizeRequest};
+    /// let summary = AsyncBookWyrmClient::new()?
+    ///     .scoped(|client| async move {
+    ///         client.summarize(SummarizeRequest::from_content("A long text.")).await
+    ///     })
+    ///     .await?;
+    /// println!("{}", summary.summary);
+    /// # Ok(()) }
+    /// ```
+    pub async fn scoped<F, Fut, T>(self, body: F) -> T
+    where
+        F: FnOnce(AsyncBookWyrmClient) -> Fut,
+        Fut: Future<Output = T>,
+    {
+        struct CloseOnDrop(Arc<Shared>);
+        impl Drop for CloseOnDrop {
+            fn drop(&mut self) {
+                self.0.close();
+            }
+        }
+        let _guard = CloseOnDrop(self.shared.clone());
+        body(self).await
+    }
+
+    /// The context of one call.
+    pub(crate) fn call(&self, streaming: bool) -> Result<CallContext, BookWyrmClientError> {
+        let http = self.shared.http()?;
+        Ok(CallContext::new(
+            self.shared.clone(),
+            http,
+            streaming,
+            if streaming { None } else { self.config.timeout },
+            self.config.connect_timeout,
+        ))
+    }
+}
+
+impl fmt::Debug for AsyncBookWyrmClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncBookWyrmClient")
+            .field("base_url", &self.shared.base_url)
+            .field(
+                "api_key",
+                &self.shared.authorization.as_ref().map(|_| "<redacted>"),
+            )
+            .field("closed", &self.is_closed())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// Builds an [`AsyncBookWyrmClient`].
+///
+/// ```
+/// let client = bookwyrm::AsyncBookWyrmClient::builder()
+///     .from_env()
+///     .stream_idle_timeout(None)
+///     .build()
+///     .unwrap();
+/// # drop(client);
+/// ```
+#[derive(Default)]
+pub struct ClientBuilder {
+    base_url: Option<String>,
+    api_key: Option<SecretString>,
+    connect_timeout: Option<Option<Duration>>,
+    timeout: Option<Option<Duration>>,
+    stream_idle_timeout: Option<Option<Duration>>,
+    user_agent_extra: Option<String>,
+    http: Option<reqwest::Client>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("stream_idle_timeout", &self.stream_idle_timeout)
+            .field("user_agent_extra", &self.user_agent_extra)
+            .field("custom_http_client", &self.http.is_some())
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// Fills the base URL and API key from `BOOKWYRM_API_URL` and `BOOKWYRM_API_KEY` where they
+    /// were not set explicitly (empty variables count as unset).
+    ///
+    /// ```
+    /// let b = bookwyrm::AsyncBookWyrmClient::builder().base_url("http://x:1").from_env();
+    /// assert_eq!(b.build().unwrap().base_url(), "http://x:1");
+    /// ```
+    pub fn from_env(mut self) -> Self {
+        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.trim().is_empty());
+        if self.base_url.is_none() {
+            self.base_url = var(ENV_API_URL);
+        }
+        if self.api_key.is_none() {
+            self.api_key = var(ENV_API_KEY).map(SecretString::from);
+        }
+        self
+    }
+
+    /// The base URL (default [`DEFAULT_BASE_URL`]); a trailing `/` is removed.
+    ///
+    /// ```
+    /// let b = bookwyrm::AsyncBookWyrmClient::builder().base_url("http://127.0.0.1:8000");
+    /// # drop(b);
+    /// ```
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The API key, sent as `Authorization: Bearer <key>`; never shown in `Debug` or errors.
+    ///
+    /// ```
+    /// let b = bookwyrm::AsyncBookWyrmClient::builder().api_key("sk-secret");
+    /// assert!(!format!("{b:?}").contains("sk-secret"));
+    /// ```
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(SecretString::from(key.into()));
+        self
+    }
+
+    /// Connect timeout (default 10 s). Ignored with [`http_client`](Self::http_client), whose
+    /// own setting applies.
+    ///
+    /// ```
+    /// let b = bookwyrm::AsyncBookWyrmClient::builder().connect_timeout(std::time::Duration::from_secs(2));
+    /// # drop(b);
+    /// ```
+    pub fn connect_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.connect_timeout = Some(timeout.into());
+        self
+    }
+
+    /// Total deadline of a non-streaming call (default 600 s; `None` for none). Never applied
+    /// to streams, whose limit is [`stream_idle_timeout`](Self::stream_idle_timeout).
+    ///
+    /// ```
+    /// let b = bookwyrm::AsyncBookWyrmClient::builder().timeout(std::time::Duration::from_secs(30));
+    /// # drop(b);
+    /// ```
+    pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.timeout = Some(timeout.into());
+        self
+    }
+
+    /// Longest silence on a stream before it ends with a timeout error (default 120 s; `None`
+    /// for none). Also bounds the wait for a stream's response headers.
+    ///
+    /// ```
+    /// let b = bookwyrm::AsyncBookWyrmClient::builder().stream_idle_timeout(std::time::Duration::from_secs(30));
+    /// # drop(b);
+    /// ```
+    pub fn stream_idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.stream_idle_timeout = Some(timeout.into());
+        self
+    }
+
+    /// Text appended to the User-Agent, e.g. `my-service/1.2`.
+    ///
+    /// ```
+    /// let b = bookwyrm::AsyncBookWyrmClient::builder().user_agent_extra("my-service/1.2");
+    /// # drop(b);
+    /// ```
+    pub fn user_agent_extra(mut self, extra: impl Into<String>) -> Self {
+        self.user_agent_extra = Some(extra.into());
+        self
+    }
+
+    /// Use this `reqwest::Client` (its pool, proxy and TLS settings). Give it no total timeout:
+    /// one would cut streams. Our headers and per-call deadlines are still applied.
+    ///
+    /// ```
+    /// let http = reqwest::Client::new();
+    /// let b = bookwyrm::AsyncBookWyrmClient::builder().http_client(http);
+    /// # drop(b);
+    /// ```
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Builds the client. Fails with a validation error for a malformed base URL or API key.
+    ///
+    /// ```
+    /// let err = bookwyrm::AsyncBookWyrmClient::builder().base_url("not a url").build().unwrap_err();
+    /// assert_eq!(err.to_string(), "invalid `base_url`: not an http(s) URL: not a url");
+    /// ```
+    pub fn build(self) -> Result<AsyncBookWyrmClient, BookWyrmClientError> {
+        let base_url = self
+            .base_url
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_string())
+            .trim()
+            .trim_end_matches('/')
+            .to_string();
+        match reqwest::Url::parse(&base_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            _ => {
+                return Err(BookWyrmClientError::validation(
+                    "base_url",
+                    format!("not an http(s) URL: {base_url}"),
+                ))
+            }
+        }
+        let authorization = match &self.api_key {
+            Some(key) if !key.expose_secret().trim().is_empty() => {
+                let mut v = HeaderValue::from_str(&format!("Bearer {}", key.expose_secret().trim()))
+                    .map_err(|_| {
+                        BookWyrmClientError::validation(
+                            "api_key",
+                            "contains characters not allowed in an HTTP header",
+                        )
+                    })?;
+                v.set_sensitive(true);
+                Some(v)
+            }
+            _ => None,
+        };
+        let mut ua = format!(
+            "bookwyrm-rust/{} (rust; {})",
+            env!("CARGO_PKG_VERSION"),
+            std::env::consts::OS
+        );
+        if let Some(extra) = self.user_agent_extra.as_deref().filter(|e| !e.trim().is_empty()) {
+            ua.push(' ');
+            ua.push_str(extra.trim());
+        }
+        let user_agent = HeaderValue::from_str(&ua).map_err(|_| {
+            BookWyrmClientError::validation("user_agent_extra", "contains characters not allowed in an HTTP header")
+        })?;
+        let connect_timeout = self.connect_timeout.unwrap_or(Some(DEFAULT_CONNECT_TIMEOUT));
+        let http = match self.http {
+            Some(http) => http,
+            None => {
+                let mut b = reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .pool_idle_timeout(Duration::from_secs(90));
+                if let Some(t) = connect_timeout {
+                    b = b.connect_timeout(t);
+                }
+                b.build().map_err(|e| {
+                    BookWyrmClientError::transport("could not build the HTTP client", e)
+                })?
+            }
+        };
+        let config = Config {
+            timeout: self.timeout.unwrap_or(Some(DEFAULT_TIMEOUT)),
+            stream_idle_timeout: self
+                .stream_idle_timeout
+                .unwrap_or(Some(DEFAULT_STREAM_IDLE_TIMEOUT)),
+            connect_timeout,
+            ..Config::default()
+        };
+        Ok(AsyncBookWyrmClient {
+            shared: Arc::new(Shared {
+                base_url,
+                http: Mutex::new(Some(http)),
+                closed: AtomicBool::new(false),
+                authorization,
+                user_agent,
+                deprecation: Mutex::new(None),
+                deprecation_warned: AtomicBool::new(false),
+            }),
+            config: Arc::new(config),
+        })
+    }
+}

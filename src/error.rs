@@ -1,0 +1,512 @@
+//! The one error type of the crate, [`BookWyrmClientError`], and the contexts it carries.
+//!
+//! `BookWyrmClientError` is the base of the hierarchy (Python's `BookWyrmClientError`); its
+//! [`Api`](BookWyrmClientError::Api) variant carries a [`BookWyrmApiError`] (Python's
+//! `BookWyrmAPIError`): the server answered with a non-2xx status.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+/// A boxed error source.
+type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Every way a call to the BookWyrm API can fail.
+///
+/// `Display` is one readable sentence without the underlying cause; the cause is chained through
+/// [`std::error::Error::source`].
+///
+/// ```
+/// use bookwyrm::BookWyrmClientError;
+///
+/// fn explain(err: &BookWyrmClientError) -> String {
+///     match err {
+///         BookWyrmClientError::Api(api) => format!("server said {}: {}", api.status_code(), api.message()),
+///         BookWyrmClientError::Validation(v) => format!("bad input in `{}`", v.field()),
+///         other if other.is_retryable() => format!("transient: {other}"),
+///         other => other.to_string(),
+///     }
+/// }
+/// # let _ = explain;
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BookWyrmClientError {
+    /// The request was rejected before any I/O because an input is invalid.
+    Validation(ValidationError),
+    /// The server answered with a non-2xx status.
+    Api(BookWyrmApiError),
+    /// The connection could not be made or broke (DNS, connect, TLS, reset).
+    Transport(TransportError),
+    /// A deadline passed (connect, idle between bytes of a stream, or total).
+    Timeout(TimeoutError),
+    /// The server's answer could not be decoded; the raw payload is kept.
+    Decode(DecodeError),
+    /// The stream carried a server error event (only from [`crate::EventStream::errors_as_err`]).
+    ServerEvent(crate::stream::ServerError),
+    /// The client was closed with [`crate::AsyncBookWyrmClient::close`].
+    Closed,
+}
+
+impl BookWyrmClientError {
+    /// The HTTP status code, when the server answered with one.
+    ///
+    /// ```
+    /// # use bookwyrm::BookWyrmClientError;
+    /// assert_eq!(BookWyrmClientError::Closed.status_code(), None);
+    /// ```
+    pub fn status_code(&self) -> Option<u16> {
+        match self {
+            Self::Api(e) => Some(e.status_code()),
+            _ => None,
+        }
+    }
+
+    /// Whether trying the same call again may succeed: transport failures, timeouts, 408, 409,
+    /// 429 and 5xx statuses, and server error events marked recoverable.
+    ///
+    /// ```
+    /// # use bookwyrm::BookWyrmClientError;
+    /// assert!(!BookWyrmClientError::Closed.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Api(e) => e.is_retryable(),
+            Self::Transport(_) | Self::Timeout(_) => true,
+            Self::ServerEvent(e) => e.recoverable(),
+            Self::Validation(_) | Self::Decode(_) | Self::Closed => false,
+        }
+    }
+
+    /// Whether this is a timeout.
+    ///
+    /// ```
+    /// # use bookwyrm::BookWyrmClientError;
+    /// assert!(!BookWyrmClientError::Closed.is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout(_))
+    }
+
+    /// The request id the server gave, when known.
+    ///
+    /// ```
+    /// # use bookwyrm::BookWyrmClientError;
+    /// assert_eq!(BookWyrmClientError::Closed.request_id(), None);
+    /// ```
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Self::Api(e) => e.request_id(),
+            _ => None,
+        }
+    }
+
+    /// The API error, when the server answered with a non-2xx status.
+    ///
+    /// ```
+    /// # use bookwyrm::BookWyrmClientError;
+    /// assert!(BookWyrmClientError::Closed.as_api_error().is_none());
+    /// ```
+    pub fn as_api_error(&self) -> Option<&BookWyrmApiError> {
+        match self {
+            Self::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn validation(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Validation(ValidationError {
+            field,
+            message: message.into(),
+        })
+    }
+
+    pub(crate) fn transport(context: impl Into<String>, source: impl Into<Source>) -> Self {
+        Self::Transport(TransportError {
+            context: context.into(),
+            source: source.into(),
+        })
+    }
+
+    pub(crate) fn decode(what: impl Into<String>, raw: impl Into<Bytes>, source: Option<Source>) -> Self {
+        Self::Decode(DecodeError {
+            what: what.into(),
+            raw: raw.into(),
+            source,
+        })
+    }
+}
+
+impl fmt::Display for BookWyrmClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Validation(e) => e.fmt(f),
+            Self::Api(e) => e.fmt(f),
+            Self::Transport(e) => e.fmt(f),
+            Self::Timeout(e) => e.fmt(f),
+            Self::Decode(e) => e.fmt(f),
+            Self::ServerEvent(e) => e.fmt(f),
+            Self::Closed => f.write_str("the client is closed"),
+        }
+    }
+}
+
+impl std::error::Error for BookWyrmClientError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Transport(e) => Some(e),
+            Self::Decode(e) => Some(e),
+            Self::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// An input rejected before any I/O: names the field and the rule.
+///
+/// ```
+/// use bookwyrm::{AsyncBookWyrmClient, BookWyrmClientError, CitationRequest, TextSpan};
+/// # async fn run() {
+/// let client = AsyncBookWyrmClient::builder().base_url("http://127.0.0.1:9").build().unwrap();
+/// let request = CitationRequest::from_chunks(vec![TextSpan::new(0, "x")], "   ");
+/// match client.get_citations(request).await {
+///     Err(BookWyrmClientError::Validation(v)) => assert_eq!(v.field(), "question"),
+///     other => panic!("{other:?}"),
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationError {
+    field: &'static str,
+    message: String,
+}
+
+impl ValidationError {
+    /// The request field at fault, as named on the wire (e.g. `question`, `max_tokens`).
+    ///
+    /// ```
+    /// # let e = bookwyrm::ValidationError::example();
+    /// assert_eq!(e.field(), "limit");
+    /// ```
+    pub fn field(&self) -> &'static str {
+        self.field
+    }
+
+    /// What is wrong, e.g. `limit must be > 0`.
+    ///
+    /// ```
+    /// # let e = bookwyrm::ValidationError::example();
+    /// assert_eq!(e.message(), "limit must be > 0");
+    /// ```
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    #[doc(hidden)]
+    pub fn example() -> Self {
+        Self {
+            field: "limit",
+            message: "limit must be > 0".into(),
+        }
+    }
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid `{}`: {}", self.field, self.message)
+    }
+}
+
+/// The server answered with a non-2xx status (Python's `BookWyrmAPIError`).
+///
+/// ```
+/// # use bookwyrm::BookWyrmClientError;
+/// # fn handle(err: BookWyrmClientError) {
+/// if let BookWyrmClientError::Api(api) = &err {
+///     eprintln!("{} (request {:?})", api.status_code(), api.request_id());
+///     if let Some(detail) = api.json().and_then(|j| j.get("detail")) {
+///         eprintln!("detail: {detail}");
+///     }
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct BookWyrmApiError {
+    pub(crate) status: u16,
+    pub(crate) message: String,
+    pub(crate) body: String,
+    pub(crate) json: Option<serde_json::Value>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) attempts: u32,
+}
+
+impl BookWyrmApiError {
+    /// The HTTP status code.
+    ///
+    /// ```
+    /// # let e = bookwyrm::BookWyrmApiError::example();
+    /// assert_eq!(e.status_code(), 429);
+    /// ```
+    pub fn status_code(&self) -> u16 {
+        self.status
+    }
+
+    /// The server's message: `detail` (or `message`, `error`) of a JSON body when it is a string,
+    /// else the body text, else the reason phrase of the status.
+    ///
+    /// ```
+    /// # let e = bookwyrm::BookWyrmApiError::example();
+    /// assert_eq!(e.message(), "slow down");
+    /// ```
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The response body as text (lossy UTF-8; at most 1 MiB is read).
+    ///
+    /// ```
+    /// # let e = bookwyrm::BookWyrmApiError::example();
+    /// assert!(e.body().contains("slow down"));
+    /// ```
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// The response body as JSON, when it parses (e.g. FastAPI's `{"detail": [...]}` on 422).
+    ///
+    /// ```
+    /// # let e = bookwyrm::BookWyrmApiError::example();
+    /// assert_eq!(e.json().unwrap()["detail"], "slow down");
+    /// ```
+    pub fn json(&self) -> Option<&serde_json::Value> {
+        self.json.as_ref()
+    }
+
+    /// The request id header (`x-request-id` or `request-id`), when the server sent one.
+    ///
+    /// ```
+    /// # let e = bookwyrm::BookWyrmApiError::example();
+    /// assert_eq!(e.request_id(), Some("req-1"));
+    /// ```
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// The wait the server asked for (`retry-after-ms` or `Retry-After`, seconds or HTTP date).
+    ///
+    /// ```
+    /// # let e = bookwyrm::BookWyrmApiError::example();
+    /// assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(2)));
+    /// ```
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// How many attempts were made before this answer (1 when no retry happened).
+    ///
+    /// ```
+    /// # let e = bookwyrm::BookWyrmApiError::example();
+    /// assert_eq!(e.attempts(), 1);
+    /// ```
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// Whether the status is worth retrying: 408, 409, 429 and 5xx.
+    ///
+    /// ```
+    /// # let e = bookwyrm::BookWyrmApiError::example();
+    /// assert!(e.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.status, 408 | 409 | 429) || self.status >= 500
+    }
+
+    #[doc(hidden)]
+    pub fn example() -> Self {
+        Self {
+            status: 429,
+            message: "slow down".into(),
+            body: r#"{"detail":"slow down"}"#.into(),
+            json: Some(serde_json::json!({"detail": "slow down"})),
+            request_id: Some("req-1".into()),
+            retry_after: Some(Duration::from_secs(2)),
+            attempts: 1,
+        }
+    }
+}
+
+impl fmt::Display for BookWyrmApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "API request failed with status {}: {}", self.status, self.message)
+    }
+}
+
+impl std::error::Error for BookWyrmApiError {}
+
+/// The connection could not be made or broke.
+///
+/// ```
+/// # use bookwyrm::BookWyrmClientError;
+/// # fn f(e: BookWyrmClientError) {
+/// if let BookWyrmClientError::Transport(t) = &e {
+///     eprintln!("{t}: {:?}", std::error::Error::source(t));
+/// }
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct TransportError {
+    context: String,
+    source: Source,
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.context)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.source.as_ref())
+    }
+}
+
+/// Which deadline passed.
+///
+/// ```
+/// use bookwyrm::TimeoutKind;
+/// assert_ne!(TimeoutKind::Idle, TimeoutKind::Total);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// Connecting took longer than the connect timeout.
+    Connect,
+    /// No byte arrived for longer than the idle timeout (streams, and waiting for headers).
+    Idle,
+    /// A non-streaming call took longer than its total timeout.
+    Total,
+}
+
+/// A deadline passed.
+///
+/// ```
+/// # use bookwyrm::{BookWyrmClientError, TimeoutKind};
+/// # fn f(e: BookWyrmClientError) {
+/// if let BookWyrmClientError::Timeout(t) = &e {
+///     assert!(matches!(t.kind(), TimeoutKind::Idle | TimeoutKind::Total | TimeoutKind::Connect));
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TimeoutError {
+    pub(crate) kind: TimeoutKind,
+    pub(crate) after: Option<Duration>,
+}
+
+impl TimeoutError {
+    /// Which deadline passed.
+    ///
+    /// ```
+    /// # let e = bookwyrm::TimeoutError::example();
+    /// assert_eq!(e.kind(), bookwyrm::TimeoutKind::Idle);
+    /// ```
+    pub fn kind(&self) -> TimeoutKind {
+        self.kind
+    }
+
+    /// The configured deadline, when known.
+    ///
+    /// ```
+    /// # let e = bookwyrm::TimeoutError::example();
+    /// assert_eq!(e.after(), Some(std::time::Duration::from_secs(1)));
+    /// ```
+    pub fn after(&self) -> Option<Duration> {
+        self.after
+    }
+
+    #[doc(hidden)]
+    pub fn example() -> Self {
+        Self {
+            kind: TimeoutKind::Idle,
+            after: Some(Duration::from_secs(1)),
+        }
+    }
+}
+
+impl fmt::Display for TimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            TimeoutKind::Connect => "connecting to the server timed out",
+            TimeoutKind::Idle => "the server sent nothing for too long",
+            TimeoutKind::Total => "the request timed out",
+        };
+        match self.after {
+            Some(d) => write!(f, "{what} (after {d:?})"),
+            None => f.write_str(what),
+        }
+    }
+}
+
+/// The server's answer could not be decoded; the raw payload is kept.
+///
+/// ```
+/// # use bookwyrm::BookWyrmClientError;
+/// # fn f(e: BookWyrmClientError) {
+/// if let BookWyrmClientError::Decode(d) = &e {
+///     eprintln!("{d}; raw: {}", String::from_utf8_lossy(d.raw()));
+/// }
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct DecodeError {
+    what: String,
+    raw: Bytes,
+    source: Option<Source>,
+}
+
+impl DecodeError {
+    /// The raw payload that failed to decode (an SSE `data` field, a body).
+    ///
+    /// ```
+    /// # let e = bookwyrm::DecodeError::example();
+    /// assert_eq!(e.raw(), b"{oops");
+    /// ```
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// The raw payload as text (lossy).
+    ///
+    /// ```
+    /// # let e = bookwyrm::DecodeError::example();
+    /// assert_eq!(e.raw_text(), "{oops");
+    /// ```
+    pub fn raw_text(&self) -> String {
+        String::from_utf8_lossy(&self.raw).into_owned()
+    }
+
+    #[doc(hidden)]
+    pub fn example() -> Self {
+        Self {
+            what: "event `citation`".into(),
+            raw: Bytes::from_static(b"{oops"),
+            source: None,
+        }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "could not decode {}", self.what)
+    }
+}
+
+impl std::error::Error for DecodeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|s| s as _)
+    }
+}

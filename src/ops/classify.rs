@@ -1,0 +1,224 @@
+//! Classification: `classify` (`POST /classify`, multipart) and `stream_classify`
+//! (`POST /classify/sse`).
+
+use base64::Engine as _;
+use bytes::Bytes;
+
+use crate::client::AsyncBookWyrmClient;
+use crate::error::BookWyrmClientError;
+use crate::ops::json_body;
+use crate::stream::EventStream;
+use crate::types::{self, ClassifyStreamEvent};
+
+/// How text content given to [`ClassifyRequest::from_text`] turns into bytes.
+///
+/// ```
+/// let e = bookwyrm::ContentEncoding::Base64;
+/// # drop(e);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ContentEncoding {
+    /// The text's UTF-8 bytes (the async reference client's `raw`).
+    #[default]
+    Raw,
+    /// The text's UTF-8 bytes.
+    Utf8,
+    /// The text is base64 of the bytes (standard alphabet, padded).
+    Base64,
+}
+
+/// What to classify: bytes, or text with an encoding.
+///
+/// ```
+/// let i = bookwyrm::ClassifyInput::Bytes(bytes::Bytes::from_static(b"%PDF-1.7"));
+/// # drop(i);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ClassifyInput {
+    /// The file's bytes.
+    Bytes(Bytes),
+    /// Text content and how it encodes the bytes.
+    Text {
+        /// The content.
+        content: String,
+        /// Its encoding.
+        encoding: ContentEncoding,
+    },
+}
+
+/// A classify request.
+///
+/// ```
+/// let r = bookwyrm::ClassifyRequest::from_bytes(b"fn main() {}".to_vec()).filename("main.rs");
+/// # drop(r);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassifyRequest {
+    input: ClassifyInput,
+    filename: Option<String>,
+}
+
+impl ClassifyRequest {
+    /// Classify these bytes.
+    ///
+    /// ```
+    /// let r = bookwyrm::ClassifyRequest::from_bytes(vec![0x89, b'P', b'N', b'G']);
+    /// # drop(r);
+    /// ```
+    pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
+        Self {
+            input: ClassifyInput::Bytes(bytes.into()),
+            filename: None,
+        }
+    }
+
+    /// Classify this text (its UTF-8 bytes).
+    ///
+    /// ```
+    /// let r = bookwyrm::ClassifyRequest::from_text("{\"a\": 1}");
+    /// # drop(r);
+    /// ```
+    pub fn from_text(content: impl Into<String>) -> Self {
+        Self::from_encoded(content, ContentEncoding::Utf8)
+    }
+
+    /// Classify the bytes that `content` encodes with `encoding`.
+    ///
+    /// ```
+    /// let r = bookwyrm::ClassifyRequest::from_encoded("aGVsbG8=", bookwyrm::ContentEncoding::Base64);
+    /// # drop(r);
+    /// ```
+    pub fn from_encoded(content: impl Into<String>, encoding: ContentEncoding) -> Self {
+        Self {
+            input: ClassifyInput::Text {
+                content: content.into(),
+                encoding,
+            },
+            filename: None,
+        }
+    }
+
+    /// A filename hint (the server uses its extension).
+    ///
+    /// ```
+    /// let r = bookwyrm::ClassifyRequest::from_text("x").filename("notes.md");
+    /// # drop(r);
+    /// ```
+    pub fn filename(mut self, filename: impl Into<String>) -> Self {
+        self.filename = Some(filename.into());
+        self
+    }
+
+    /// The bytes to classify; invalid base64 is a validation error.
+    pub(crate) fn bytes(&self) -> Result<Bytes, BookWyrmClientError> {
+        match &self.input {
+            ClassifyInput::Bytes(b) => Ok(b.clone()),
+            ClassifyInput::Text { content, encoding } => match encoding {
+                ContentEncoding::Base64 => base64::engine::general_purpose::STANDARD
+                    .decode(content.trim())
+                    .map(Bytes::from)
+                    .map_err(|e| {
+                        BookWyrmClientError::validation("content", format!("content is not valid base64: {e}"))
+                    }),
+                _ => Ok(Bytes::from(content.clone().into_bytes())),
+            },
+        }
+    }
+}
+
+impl EventStream<ClassifyStreamEvent> {
+    /// Reads the stream to its end and returns the classification. An error event, a failure,
+    /// or a stream without a classification is an error.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> Result<(), bookwyrm::BookWyrmClientError> {
+    /// let c = client
+    ///     .stream_classify(bookwyrm::ClassifyRequest::from_text("# Title"))
+    ///     .await?
+    ///     .classification()
+    ///     .await?;
+    /// println!("{}", c.classification.mime_type);
+    /// # Ok(()) }
+    /// ```
+    pub async fn classification(mut self) -> Result<types::ClassifyResponse, BookWyrmClientError> {
+        use futures_util::StreamExt;
+        let mut last = None;
+        while let Some(event) = self.next().await {
+            match event? {
+                ClassifyStreamEvent::Classification(c) => last = Some(c),
+                ClassifyStreamEvent::Error(e) => {
+                    return Err(BookWyrmClientError::ServerEvent(
+                        crate::stream::ErrorPayload::to_server_error(&e),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        last.ok_or_else(|| {
+            BookWyrmClientError::decode("the classify stream: it ended without a classification", Bytes::new(), None)
+        })
+    }
+}
+
+impl AsyncBookWyrmClient {
+    /// Classifies a file (`POST /classify`, one multipart part `file` named by the hint or
+    /// `document`).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), bookwyrm::BookWyrmClientError> {
+    /// let client = bookwyrm::AsyncBookWyrmClient::new()?;
+    /// let answer = client
+    ///     .classify(bookwyrm::ClassifyRequest::from_bytes(std::fs::read("report.pdf").unwrap()).filename("report.pdf"))
+    ///     .await?;
+    /// println!("{} ({:.0}%)", answer.classification.mime_type, answer.classification.confidence * 100.0);
+    /// # Ok(()) }
+    /// ```
+    pub async fn classify(&self, request: ClassifyRequest) -> Result<types::ClassifyResponse, BookWyrmClientError> {
+        let bytes = request.bytes()?;
+        let filename = request.filename.clone().unwrap_or_else(|| "document".to_string());
+        let ctx = self.call(false)?;
+        let response = self
+            .send_handwritten(&ctx, |http, base| {
+                let part = reqwest::multipart::Part::stream_with_length(bytes.clone(), bytes.len() as u64)
+                    .file_name(filename);
+                http.post(format!("{base}/classify"))
+                    .multipart(reqwest::multipart::Form::new().part("file", part))
+            })
+            .await?;
+        json_body(&ctx, response).await
+    }
+
+    /// Classifies content as a stream of [`ClassifyStreamEvent`]s (`POST /classify/sse`; the
+    /// bytes travel as base64, the filename hint as `null` when absent).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), bookwyrm::BookWyrmClientError> {
+    /// use futures_util::StreamExt;
+    /// let client = bookwyrm::AsyncBookWyrmClient::new()?;
+    /// let mut s = client.stream_classify(bookwyrm::ClassifyRequest::from_text("a,b\n1,2\n")).await?;
+    /// while let Some(e) = s.next().await {
+    ///     println!("{:?}", e?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn stream_classify(
+        &self,
+        request: ClassifyRequest,
+    ) -> Result<EventStream<ClassifyStreamEvent>, BookWyrmClientError> {
+        let content_base64 = match &request.input {
+            ClassifyInput::Text { content, encoding: ContentEncoding::Base64 } => {
+                request.bytes()?; // validate
+                content.trim().to_string()
+            }
+            _ => base64::engine::general_purpose::STANDARD.encode(request.bytes()?),
+        };
+        let body = types::ClassifyStreamRequest {
+            content_base64,
+            filename: request.filename.clone(),
+        };
+        self.run_stream("stream_classify", |c| async move { c.stream_classify(&body).await })
+            .await
+    }
+}

@@ -1,0 +1,197 @@
+//! Phrasal chunking: `stream_process_text` (`POST /phrasal/sse`).
+
+use crate::client::AsyncBookWyrmClient;
+use crate::error::BookWyrmClientError;
+use crate::ops::not_blank;
+use crate::stream::EventStream;
+use crate::types::{self, PhrasalStreamEvent, ResponseFormat};
+
+/// What to split: exactly one source, by construction.
+///
+/// ```
+/// let s = bookwyrm::PhrasalSource::Text("One. Two.".into());
+/// # drop(s);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum PhrasalSource {
+    /// The text itself.
+    Text(String),
+    /// A URL the server fetches the text from.
+    Url(String),
+}
+
+/// A phrasal request.
+///
+/// ```
+/// let r = bookwyrm::PhrasalRequest::from_text("One. Two. Three.").chunk_size(1000).text_only();
+/// # drop(r);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhrasalRequest {
+    source: PhrasalSource,
+    chunk_size: Option<u64>,
+    response_format: ResponseFormat,
+}
+
+impl PhrasalRequest {
+    /// A request for `source`, with offsets, one result per phrase.
+    ///
+    /// ```
+    /// let r = bookwyrm::PhrasalRequest::new(bookwyrm::PhrasalSource::Url("https://example.com/t.txt".into()));
+    /// # drop(r);
+    /// ```
+    pub fn new(source: PhrasalSource) -> Self {
+        Self {
+            source,
+            chunk_size: None,
+            response_format: ResponseFormat::WithOffsets,
+        }
+    }
+
+    /// Split this text.
+    ///
+    /// ```
+    /// let r = bookwyrm::PhrasalRequest::from_text("Hi. Bye.");
+    /// # drop(r);
+    /// ```
+    pub fn from_text(text: impl Into<String>) -> Self {
+        Self::new(PhrasalSource::Text(text.into()))
+    }
+
+    /// Split the text at this URL.
+    ///
+    /// ```
+    /// let r = bookwyrm::PhrasalRequest::from_url("https://example.com/t.txt");
+    /// # drop(r);
+    /// ```
+    pub fn from_url(url: impl Into<String>) -> Self {
+        Self::new(PhrasalSource::Url(url.into()))
+    }
+
+    /// Pack phrases into chunks of at most this many characters (must be > 0).
+    ///
+    /// ```
+    /// let r = bookwyrm::PhrasalRequest::from_text("t").chunk_size(500);
+    /// # drop(r);
+    /// ```
+    pub fn chunk_size(mut self, chunk_size: u64) -> Self {
+        self.chunk_size = Some(chunk_size);
+        self
+    }
+
+    /// Results without offsets (`text` events).
+    ///
+    /// ```
+    /// let r = bookwyrm::PhrasalRequest::from_text("t").text_only();
+    /// # drop(r);
+    /// ```
+    pub fn text_only(self) -> Self {
+        self.response_format(ResponseFormat::TextOnly)
+    }
+
+    /// The response format (default with offsets).
+    ///
+    /// ```
+    /// let r = bookwyrm::PhrasalRequest::from_text("t").response_format(bookwyrm::ResponseFormat::WithOffsets);
+    /// # drop(r);
+    /// ```
+    pub fn response_format(mut self, format: ResponseFormat) -> Self {
+        self.response_format = format;
+        self
+    }
+
+    pub(crate) fn to_wire(&self) -> Result<types::ProcessTextRequest, BookWyrmClientError> {
+        let chunk_size = match self.chunk_size {
+            Some(n) => Some(std::num::NonZeroU64::new(n).ok_or_else(|| {
+                BookWyrmClientError::validation("chunk_size", "chunk_size must be > 0")
+            })?),
+            None => None,
+        };
+        let (text, text_url) = match &self.source {
+            PhrasalSource::Text(t) => {
+                if t.is_empty() {
+                    return Err(BookWyrmClientError::validation("text", "text cannot be empty"));
+                }
+                (Some(t.clone()), None)
+            }
+            PhrasalSource::Url(u) => {
+                not_blank("text_url", u, "text_url cannot be empty")?;
+                (None, Some(u.clone()))
+            }
+        };
+        Ok(types::ProcessTextRequest {
+            chunk_size,
+            response_format: self.response_format,
+            text,
+            text_url,
+        })
+    }
+}
+
+impl EventStream<PhrasalStreamEvent> {
+    /// Reads the stream to its end and returns the phrases (or chunks) as spans; `text`
+    /// results (text-only format) get offsets counted from the previous result's end. An error
+    /// event or failure is an error.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> Result<(), bookwyrm::BookWyrmClientError> {
+    /// let phrases = client
+    ///     .stream_process_text(bookwyrm::PhrasalRequest::from_text("One. Two."))
+    ///     .await?
+    ///     .collect_phrases()
+    ///     .await?;
+    /// assert!(phrases.len() >= 1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn collect_phrases(mut self) -> Result<Vec<types::TextSpan>, BookWyrmClientError> {
+        use futures_util::StreamExt;
+        let mut out: Vec<types::TextSpan> = Vec::new();
+        while let Some(event) = self.next().await {
+            match event? {
+                PhrasalStreamEvent::TextSpan(s) => out.push(types::TextSpan {
+                    start_char: s.start_char,
+                    end_char: s.end_char,
+                    text: s.text,
+                }),
+                PhrasalStreamEvent::Text(t) => {
+                    let start = out.last().map_or(0, |s| s.end_char);
+                    out.push(types::TextSpan::new(start, t.text));
+                }
+                PhrasalStreamEvent::Error(e) => {
+                    return Err(BookWyrmClientError::ServerEvent(
+                        crate::stream::ErrorPayload::to_server_error(&e),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl AsyncBookWyrmClient {
+    /// Splits a text into phrases or size-bounded chunks, streamed as
+    /// [`PhrasalStreamEvent`]s (`POST /phrasal/sse`). Offsets are Unicode code points.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), bookwyrm::BookWyrmClientError> {
+    /// use futures_util::StreamExt;
+    /// let client = bookwyrm::AsyncBookWyrmClient::new()?;
+    /// let mut s = client.stream_process_text(bookwyrm::PhrasalRequest::from_text("A. B.")).await?;
+    /// while let Some(e) = s.next().await {
+    ///     println!("{:?}", e?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn stream_process_text(
+        &self,
+        request: PhrasalRequest,
+    ) -> Result<EventStream<PhrasalStreamEvent>, BookWyrmClientError> {
+        let body = request.to_wire()?;
+        self.run_stream("stream_process_text", |c| async move {
+            c.stream_process_text(&body).await
+        })
+        .await
+    }
+}

@@ -1,0 +1,404 @@
+//! Summaries: `summarize` (`POST /summarize`), `stream_summarize` (`POST /summarize/sse`), and
+//! structured summaries into a Rust type.
+
+use crate::client::AsyncBookWyrmClient;
+use crate::error::BookWyrmClientError;
+use crate::ops::not_blank;
+use crate::stream::EventStream;
+use crate::types::{self, ModelStrength, SummarizeStreamEvent, TextSpan};
+
+/// The largest `max_tokens` the API accepts.
+pub const MAX_SUMMARY_TOKENS: u64 = 131_072;
+
+/// What to summarize: exactly one source, by construction.
+///
+/// ```
+/// let s = bookwyrm::SummarizeSource::Content("A text.".into());
+/// # drop(s);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SummarizeSource {
+    /// The text itself (or JSONL of phrases, which the server also accepts here).
+    Content(String),
+    /// A URL the server fetches the text from.
+    Url(String),
+    /// Phrases with offsets (an empty list is sent as such).
+    Phrases(Vec<TextSpan>),
+}
+
+/// How the summary is written: plain text, structured output, or custom prompts. The two
+/// options the API holds exclusive are exclusive here by construction.
+///
+/// ```
+/// let s = bookwyrm::SummaryStyle::CustomPrompts {
+///     chunk_prompt: "List the events.".into(),
+///     summary_of_summaries_prompt: "Merge the lists.".into(),
+/// };
+/// # drop(s);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub enum SummaryStyle {
+    /// A plain-text summary.
+    #[default]
+    Plain,
+    /// A JSON document following a schema.
+    Structured {
+        /// The model's name.
+        model_name: String,
+        /// Its JSON Schema, as a JSON string.
+        model_schema_json: String,
+    },
+    /// Plain text written with custom prompts.
+    CustomPrompts {
+        /// Prompt for each chunk.
+        chunk_prompt: String,
+        /// Prompt for summarizing summaries.
+        summary_of_summaries_prompt: String,
+    },
+}
+
+/// A summarize request.
+///
+/// ```
+/// use bookwyrm::{ModelStrength, SummarizeRequest};
+/// let r = SummarizeRequest::from_content("A long story.")
+///     .max_tokens(2000)
+///     .debug(true)
+///     .model_strength(ModelStrength::Clever);
+/// # drop(r);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummarizeRequest {
+    source: SummarizeSource,
+    max_tokens: u64,
+    debug: bool,
+    model_strength: ModelStrength,
+    style: SummaryStyle,
+}
+
+impl SummarizeRequest {
+    /// A request for `source` with the defaults (10000 tokens, no debug, swift, plain).
+    ///
+    /// ```
+    /// let r = bookwyrm::SummarizeRequest::new(bookwyrm::SummarizeSource::Url("https://example.com/t.txt".into()));
+    /// # drop(r);
+    /// ```
+    pub fn new(source: SummarizeSource) -> Self {
+        Self {
+            source,
+            max_tokens: 10_000,
+            debug: false,
+            model_strength: ModelStrength::Swift,
+            style: SummaryStyle::Plain,
+        }
+    }
+
+    /// Summarize this text.
+    ///
+    /// ```
+    /// let r = bookwyrm::SummarizeRequest::from_content("Text.");
+    /// # drop(r);
+    /// ```
+    pub fn from_content(content: impl Into<String>) -> Self {
+        Self::new(SummarizeSource::Content(content.into()))
+    }
+
+    /// Summarize the text at this URL.
+    ///
+    /// ```
+    /// let r = bookwyrm::SummarizeRequest::from_url("https://example.com/t.txt");
+    /// # drop(r);
+    /// ```
+    pub fn from_url(url: impl Into<String>) -> Self {
+        Self::new(SummarizeSource::Url(url.into()))
+    }
+
+    /// Summarize these phrases.
+    ///
+    /// ```
+    /// let r = bookwyrm::SummarizeRequest::from_phrases(vec![bookwyrm::TextSpan::new(0, "One.")]);
+    /// # drop(r);
+    /// ```
+    pub fn from_phrases(phrases: Vec<TextSpan>) -> Self {
+        Self::new(SummarizeSource::Phrases(phrases))
+    }
+
+    /// Maximum tokens per chunk summarized at once (1 to 131072; default 10000).
+    ///
+    /// ```
+    /// let r = bookwyrm::SummarizeRequest::from_content("t").max_tokens(512);
+    /// # drop(r);
+    /// ```
+    pub fn max_tokens(mut self, max_tokens: u64) -> Self {
+        self.max_tokens = max_tokens;
+        self
+    }
+
+    /// Include the intermediate summaries of every level.
+    ///
+    /// ```
+    /// let r = bookwyrm::SummarizeRequest::from_content("t").debug(true);
+    /// # drop(r);
+    /// ```
+    pub fn debug(mut self, debug: bool) -> Self {
+        self.debug = debug;
+        self
+    }
+
+    /// Model strength (default swift).
+    ///
+    /// ```
+    /// let r = bookwyrm::SummarizeRequest::from_content("t").model_strength(bookwyrm::ModelStrength::Smart);
+    /// # drop(r);
+    /// ```
+    pub fn model_strength(mut self, strength: ModelStrength) -> Self {
+        self.model_strength = strength;
+        self
+    }
+
+    /// Structured output: a JSON document following `model_schema_json`.
+    ///
+    /// ```
+    /// let r = bookwyrm::SummarizeRequest::from_content("t")
+    ///     .structured("Summary", r#"{"type":"object","properties":{"title":{"type":"string"}}}"#);
+    /// # drop(r);
+    /// ```
+    pub fn structured(mut self, model_name: impl Into<String>, model_schema_json: impl Into<String>) -> Self {
+        self.style = SummaryStyle::Structured {
+            model_name: model_name.into(),
+            model_schema_json: model_schema_json.into(),
+        };
+        self
+    }
+
+    /// Custom prompts for chunks and for summaries of summaries.
+    ///
+    /// ```
+    /// let r = bookwyrm::SummarizeRequest::from_content("t").custom_prompts("Chunk prompt", "Merge prompt");
+    /// # drop(r);
+    /// ```
+    pub fn custom_prompts(mut self, chunk_prompt: impl Into<String>, summary_of_summaries_prompt: impl Into<String>) -> Self {
+        self.style = SummaryStyle::CustomPrompts {
+            chunk_prompt: chunk_prompt.into(),
+            summary_of_summaries_prompt: summary_of_summaries_prompt.into(),
+        };
+        self
+    }
+
+    /// Checks every rule and builds the wire body.
+    pub(crate) fn to_wire(&self) -> Result<types::SummarizeRequest, BookWyrmClientError> {
+        if self.max_tokens > MAX_SUMMARY_TOKENS {
+            return Err(BookWyrmClientError::validation(
+                "max_tokens",
+                format!("max_tokens cannot exceed 131,072 (got {})", self.max_tokens),
+            ));
+        }
+        let max_tokens = std::num::NonZeroU64::new(self.max_tokens).ok_or_else(|| {
+            BookWyrmClientError::validation("max_tokens", "max_tokens must be at least 1 (got 0)")
+        })?;
+        let mut wire = types::SummarizeRequest {
+            chunk_prompt: None,
+            content: None,
+            debug: self.debug,
+            max_tokens,
+            model_name: None,
+            model_schema_json: None,
+            model_strength: self.model_strength,
+            phrases: None,
+            summary_of_summaries_prompt: None,
+            url: None,
+        };
+        match &self.source {
+            SummarizeSource::Content(c) => wire.content = Some(c.clone()),
+            SummarizeSource::Url(u) => {
+                not_blank("url", u, "url cannot be empty")?;
+                wire.url = Some(u.clone());
+            }
+            SummarizeSource::Phrases(p) => wire.phrases = Some(p.clone()),
+        }
+        match &self.style {
+            SummaryStyle::Plain => {}
+            SummaryStyle::Structured { model_name, model_schema_json } => {
+                not_blank("model_name", model_name, "model_name is required when model_schema_json is provided")?;
+                not_blank(
+                    "model_schema_json",
+                    model_schema_json,
+                    "model_schema_json is required when model_name is provided",
+                )?;
+                match serde_json::from_str::<serde_json::Value>(model_schema_json) {
+                    Ok(serde_json::Value::Object(_)) => {}
+                    _ => {
+                        return Err(BookWyrmClientError::validation(
+                            "model_schema_json",
+                            "model_schema_json must be a JSON Schema object",
+                        ))
+                    }
+                }
+                wire.model_name = Some(model_name.clone());
+                wire.model_schema_json = Some(model_schema_json.clone());
+            }
+            SummaryStyle::CustomPrompts { chunk_prompt, summary_of_summaries_prompt } => {
+                not_blank(
+                    "chunk_prompt",
+                    chunk_prompt,
+                    "chunk_prompt is required when summary_of_summaries_prompt is provided",
+                )?;
+                not_blank(
+                    "summary_of_summaries_prompt",
+                    summary_of_summaries_prompt,
+                    "summary_of_summaries_prompt is required when chunk_prompt is provided",
+                )?;
+                wire.chunk_prompt = Some(chunk_prompt.clone());
+                wire.summary_of_summaries_prompt = Some(summary_of_summaries_prompt.clone());
+            }
+        }
+        Ok(wire)
+    }
+}
+
+/// A structured summary parsed into `T`, with the response it came from.
+///
+/// ```
+/// # #[derive(Debug)] struct Book;
+/// fn show(s: &bookwyrm::StructuredSummary<Book>) { println!("{:?} in {} levels", s.value, s.response.levels_used); }
+/// # let _ = show;
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct StructuredSummary<T> {
+    /// The summary, parsed.
+    pub value: T,
+    /// The response (its `summary` is the JSON text `value` was parsed from).
+    pub response: types::SummaryResponse,
+}
+
+/// The schema name and JSON Schema of `T`, as sent in `model_name` / `model_schema_json`.
+pub(crate) fn schema_of<T: schemars::JsonSchema>() -> (String, String) {
+    let schema = schemars::schema_for!(T);
+    (
+        T::schema_name().into_owned(),
+        serde_json::to_string(&schema).expect("a JSON Schema serializes"),
+    )
+}
+
+/// Parses a structured summary.
+pub(crate) fn parse_structured<T: serde::de::DeserializeOwned>(
+    response: types::SummaryResponse,
+) -> Result<StructuredSummary<T>, BookWyrmClientError> {
+    match serde_json::from_str(&response.summary) {
+        Ok(value) => Ok(StructuredSummary { value, response }),
+        Err(e) => Err(BookWyrmClientError::decode(
+            "the structured summary",
+            bytes::Bytes::from(response.summary.into_bytes()),
+            Some(Box::new(e)),
+        )),
+    }
+}
+
+impl EventStream<SummarizeStreamEvent> {
+    /// Reads the stream to its end and returns the final summary (event `data`). An error
+    /// event, a failure, or a stream without a summary is an error.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> Result<(), bookwyrm::BookWyrmClientError> {
+    /// let request = bookwyrm::SummarizeRequest::from_content("A text.");
+    /// let summary = client.stream_summarize(request).await?.final_summary().await?;
+    /// println!("{}", summary.summary);
+    /// # Ok(()) }
+    /// ```
+    pub async fn final_summary(mut self) -> Result<types::SummaryResponse, BookWyrmClientError> {
+        use futures_util::StreamExt;
+        let mut last = None;
+        while let Some(event) = self.next().await {
+            match event? {
+                SummarizeStreamEvent::Summary(s) => last = Some(s),
+                SummarizeStreamEvent::Error(e) => {
+                    return Err(BookWyrmClientError::ServerEvent(
+                        crate::stream::ErrorPayload::to_server_error(&e),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        last.ok_or_else(|| {
+            BookWyrmClientError::decode("the summarize stream: it ended without a summary", bytes::Bytes::new(), None)
+        })
+    }
+}
+
+impl AsyncBookWyrmClient {
+    /// Summarizes a text and returns the final summary (`POST /summarize`).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), bookwyrm::BookWyrmClientError> {
+    /// let client = bookwyrm::AsyncBookWyrmClient::new()?;
+    /// let summary = client.summarize(bookwyrm::SummarizeRequest::from_content("A long text.")).await?;
+    /// println!("{} ({} levels)", summary.summary, summary.levels_used);
+    /// # Ok(()) }
+    /// ```
+    pub async fn summarize(
+        &self,
+        request: SummarizeRequest,
+    ) -> Result<types::SummaryResponse, BookWyrmClientError> {
+        let body = request.to_wire()?;
+        self.run_json("summarize", |c| async move { c.summarize(&body).await })
+            .await
+    }
+
+    /// Summarizes into a Rust type: sends `T`'s name and JSON Schema as `model_name` and
+    /// `model_schema_json` and parses the summary into `T` (a decode error with the raw text if
+    /// it does not parse). Any style set on `request` is replaced.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), bookwyrm::BookWyrmClientError> {
+    /// #[derive(serde::Deserialize, schemars::JsonSchema, Debug)]
+    /// struct Book { title: Option<String>, author: Option<String> }
+    ///
+    /// let client = bookwyrm::AsyncBookWyrmClient::new()?;
+    /// let book = client
+    ///     .summarize_structured::<Book>(bookwyrm::SummarizeRequest::from_content("..."))
+    ///     .await?;
+    /// println!("{:?}", book.value.title);
+    /// # Ok(()) }
+    /// ```
+    pub async fn summarize_structured<T>(
+        &self,
+        request: SummarizeRequest,
+    ) -> Result<StructuredSummary<T>, BookWyrmClientError>
+    where
+        T: schemars::JsonSchema + serde::de::DeserializeOwned,
+    {
+        let (name, schema) = schema_of::<T>();
+        let response = self.summarize(request.structured(name, schema)).await?;
+        parse_structured(response)
+    }
+
+    /// Summarizes a text as a stream of [`SummarizeStreamEvent`]s (`POST /summarize/sse`):
+    /// progress per level, rate-limit and structural-error notices, the final summary.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), bookwyrm::BookWyrmClientError> {
+    /// use futures_util::StreamExt;
+    /// use bookwyrm::{SummarizeRequest, SummarizeStreamEvent};
+    /// let client = bookwyrm::AsyncBookWyrmClient::new()?;
+    /// let mut stream = client.stream_summarize(SummarizeRequest::from_content("Text.")).await?;
+    /// while let Some(event) = stream.next().await {
+    ///     match event? {
+    ///         SummarizeStreamEvent::Progress(p) => eprintln!("level {}/{}", p.current_level, p.total_levels),
+    ///         SummarizeStreamEvent::Summary(s) => println!("{}", s.summary),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn stream_summarize(
+        &self,
+        request: SummarizeRequest,
+    ) -> Result<EventStream<SummarizeStreamEvent>, BookWyrmClientError> {
+        let body = request.to_wire()?;
+        self.run_stream("stream_summarize", |c| async move { c.stream_summarize(&body).await })
+            .await
+    }
+}

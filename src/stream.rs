@@ -1,0 +1,484 @@
+//! [`EventStream`]: response bytes -> [`crate::sse`] events -> typed events, pull-based.
+//!
+//! No task is spawned and nothing is buffered beyond the decoder's bounded line and event.
+//! Dropping the stream drops the response body, which closes the connection.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_core::stream::{FusedStream, Stream};
+
+use crate::error::{BookWyrmClientError, TimeoutError, TimeoutKind};
+use crate::sse;
+
+/// The typed events of one streaming operation (implemented by the generated event enums).
+pub trait StreamEvent: Sized + Send + 'static {
+    /// Decodes one SSE event.
+    fn decode(event: &str, data: &str) -> Decoded<Self>;
+    /// The server error this event reports, if it is an `error` event.
+    fn server_error(&self) -> Option<ServerError>;
+    /// The SSE event name this value came from (the first name, for variants with aliases).
+    fn event_name(&self) -> &str;
+}
+
+/// The result of decoding one SSE event.
+#[derive(Debug)]
+pub enum Decoded<E> {
+    /// A typed event, or a decode error carrying the raw data (the stream goes on).
+    Event(Result<E, BookWyrmClientError>),
+    /// An event the contract says to ignore (`keepalive`).
+    Ignored,
+}
+
+impl<E> From<Result<E, BookWyrmClientError>> for Decoded<E> {
+    fn from(r: Result<E, BookWyrmClientError>) -> Self {
+        Self::Event(r)
+    }
+}
+
+/// Parses the JSON payload of a known event.
+pub(crate) fn decode_payload<T: serde::de::DeserializeOwned>(
+    event: &str,
+    data: &str,
+) -> Result<T, BookWyrmClientError> {
+    serde_json::from_str(data).map_err(|e| {
+        BookWyrmClientError::decode(
+            format!("the data of event `{event}`"),
+            Bytes::copy_from_slice(data.as_bytes()),
+            Some(Box::new(e)),
+        )
+    })
+}
+
+/// An event the SDK does not know, kept with its name and raw data.
+///
+/// ```
+/// let u = bookwyrm::UnknownEvent::new("shiny_new_event", "{\"x\":1}");
+/// assert_eq!(u.event(), "shiny_new_event");
+/// assert_eq!(u.json().unwrap()["x"], 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownEvent {
+    event: String,
+    data: String,
+}
+
+impl UnknownEvent {
+    /// An unknown event.
+    ///
+    /// ```
+    /// let u = bookwyrm::UnknownEvent::new("x", "");
+    /// assert_eq!(u.data(), "");
+    /// ```
+    pub fn new(event: impl Into<String>, data: impl Into<String>) -> Self {
+        Self {
+            event: event.into(),
+            data: data.into(),
+        }
+    }
+
+    /// The SSE event name.
+    ///
+    /// ```
+    /// assert_eq!(bookwyrm::UnknownEvent::new("x", "").event(), "x");
+    /// ```
+    pub fn event(&self) -> &str {
+        &self.event
+    }
+
+    /// The raw data.
+    ///
+    /// ```
+    /// assert_eq!(bookwyrm::UnknownEvent::new("x", "d").data(), "d");
+    /// ```
+    pub fn data(&self) -> &str {
+        &self.data
+    }
+
+    /// The data parsed as JSON, when it is JSON.
+    ///
+    /// ```
+    /// assert!(bookwyrm::UnknownEvent::new("x", "not json").json().is_none());
+    /// ```
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_str(&self.data).ok()
+    }
+}
+
+/// A server error event, normalised across operations (their payloads name the message
+/// differently: `error_message`, `error`, `message`).
+///
+/// ```
+/// # use bookwyrm::ServerError;
+/// let e = ServerError::new("error", "model overloaded", Some("overload".into()), true);
+/// assert_eq!(e.message(), "model overloaded");
+/// assert!(e.recoverable());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerError {
+    event: String,
+    message: String,
+    error_type: Option<String>,
+    recoverable: bool,
+}
+
+impl ServerError {
+    /// A server error.
+    ///
+    /// ```
+    /// let e = bookwyrm::ServerError::new("error", "m", None, false);
+    /// assert_eq!(e.event(), "error");
+    /// ```
+    pub fn new(
+        event: impl Into<String>,
+        message: impl Into<String>,
+        error_type: Option<String>,
+        recoverable: bool,
+    ) -> Self {
+        Self {
+            event: event.into(),
+            message: message.into(),
+            error_type,
+            recoverable,
+        }
+    }
+
+    /// The SSE event name (`error`).
+    ///
+    /// ```
+    /// assert_eq!(bookwyrm::ServerError::new("error", "m", None, false).event(), "error");
+    /// ```
+    pub fn event(&self) -> &str {
+        &self.event
+    }
+
+    /// What went wrong.
+    ///
+    /// ```
+    /// assert_eq!(bookwyrm::ServerError::new("error", "m", None, false).message(), "m");
+    /// ```
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The server's kind of failure, when given.
+    ///
+    /// ```
+    /// assert_eq!(bookwyrm::ServerError::new("error", "m", Some("t".into()), false).error_type(), Some("t"));
+    /// ```
+    pub fn error_type(&self) -> Option<&str> {
+        self.error_type.as_deref()
+    }
+
+    /// Whether the server says the stream goes on after it.
+    ///
+    /// ```
+    /// assert!(!bookwyrm::ServerError::new("error", "m", None, false).recoverable());
+    /// ```
+    pub fn recoverable(&self) -> bool {
+        self.recoverable
+    }
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.error_type {
+            Some(t) => write!(f, "the server reported an error ({t}): {}", self.message),
+            None => write!(f, "the server reported an error: {}", self.message),
+        }
+    }
+}
+
+/// Error payloads of the streams, normalised into a [`ServerError`].
+pub(crate) trait ErrorPayload {
+    fn to_server_error(&self) -> ServerError;
+}
+
+impl ErrorPayload for crate::types::CitationErrorEvent {
+    fn to_server_error(&self) -> ServerError {
+        ServerError::new("error", &self.error_message, None, self.recoverable)
+    }
+}
+
+impl ErrorPayload for crate::types::SummarizeErrorEvent {
+    fn to_server_error(&self) -> ServerError {
+        let msg = self.error.clone().unwrap_or_else(|| "unknown error".into());
+        ServerError::new("error", msg, None, self.recoverable)
+    }
+}
+
+impl ErrorPayload for crate::types::PhrasalErrorEvent {
+    fn to_server_error(&self) -> ServerError {
+        let msg = self
+            .error
+            .clone()
+            .or_else(|| self.message.clone())
+            .unwrap_or_else(|| "unknown error".into());
+        ServerError::new("error", msg, self.error_type.clone(), false)
+    }
+}
+
+impl ErrorPayload for crate::types::ClassifyErrorEvent {
+    fn to_server_error(&self) -> ServerError {
+        ServerError::new("error", &self.message, self.error_type.clone(), self.recoverable)
+    }
+}
+
+impl ErrorPayload for crate::types::PdfErrorEvent {
+    fn to_server_error(&self) -> ServerError {
+        ServerError::new("error", &self.message, self.error_type.clone(), self.recoverable)
+    }
+}
+
+/// The response body, with transport failures already mapped.
+pub(crate) type Body = Pin<Box<dyn Stream<Item = Result<Bytes, BookWyrmClientError>> + Send>>;
+
+/// A stream of typed events from one streaming call.
+///
+/// `Stream<Item = Result<E, BookWyrmClientError>>`, `Send`, `Unpin` and fused. An item that
+/// is an `Err` is not necessarily the end: a malformed event is a [`BookWyrmClientError::Decode`]
+/// item after which the stream goes on. Transport failures, idle timeouts and decoder limits
+/// end it.
+///
+/// ```no_run
+/// use futures_util::StreamExt;
+/// use bookwyrm::{AsyncBookWyrmClient, PhrasalRequest, PhrasalStreamEvent};
+///
+/// # async fn run() -> Result<(), bookwyrm::BookWyrmClientError> {
+/// let client = AsyncBookWyrmClient::new()?;
+/// let mut stream = client.stream_process_text(PhrasalRequest::from_text("One. Two.")).await?;
+/// while let Some(event) = stream.next().await {
+///     if let PhrasalStreamEvent::TextSpan(span) = event? {
+///         println!("{}..{}: {}", span.start_char, span.end_char, span.text);
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+pub struct EventStream<E> {
+    body: Option<Body>,
+    decoder: sse::Decoder,
+    idle_timeout: Option<Duration>,
+    idle: Option<Pin<Box<tokio::time::Sleep>>>,
+    errors_as_err: bool,
+    request_id: Option<String>,
+    delivered: u64,
+    _guard: Option<Box<dyn Send + Sync>>,
+    _event: PhantomData<fn() -> E>,
+}
+
+impl<E> fmt::Debug for EventStream<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventStream")
+            .field("event", &std::any::type_name::<E>())
+            .field("finished", &self.body.is_none())
+            .field("last_event_id", &self.decoder.last_event_id())
+            .field("request_id", &self.request_id)
+            .field("delivered", &self.delivered)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E: StreamEvent> EventStream<E> {
+    pub(crate) fn new(
+        body: Body,
+        idle_timeout: Option<Duration>,
+        limits: (usize, usize),
+        request_id: Option<String>,
+        guard: Option<Box<dyn Send + Sync>>,
+    ) -> Self {
+        Self {
+            body: Some(body),
+            decoder: sse::Decoder::with_limits(limits.0, limits.1),
+            idle_timeout,
+            idle: None,
+            errors_as_err: false,
+            request_id,
+            delivered: 0,
+            _guard: guard,
+            _event: PhantomData,
+        }
+    }
+
+    /// A stream over any byte stream, for decoding recorded or custom transports (tests,
+    /// replays). No idle timeout applies.
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use bookwyrm::{EventStream, PhrasalStreamEvent};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+    /// let bytes = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from_static(
+    ///     b"event: text\ndata: {\"text\":\"Hi.\"}\n\n",
+    /// ))]);
+    /// let mut s = EventStream::<PhrasalStreamEvent>::from_byte_stream(bytes);
+    /// assert!(matches!(s.next().await, Some(Ok(PhrasalStreamEvent::Text(_)))));
+    /// assert!(s.next().await.is_none());
+    /// # });
+    /// ```
+    pub fn from_byte_stream<S, Err>(bytes: S) -> Self
+    where
+        S: Stream<Item = Result<Bytes, Err>> + Send + 'static,
+        Err: std::error::Error + Send + Sync + 'static,
+    {
+        use futures_util::StreamExt;
+        let body = bytes.map(|r| {
+            r.map_err(|e| BookWyrmClientError::transport("the byte stream failed", e))
+        });
+        Self::new(
+            Box::pin(body),
+            None,
+            (sse::DEFAULT_MAX_LINE, sse::DEFAULT_MAX_EVENT),
+            None,
+            None,
+        )
+    }
+
+    /// Server error events become `Err(BookWyrmClientError::ServerEvent(_))` items instead of
+    /// values (the stream still goes on after a recoverable one).
+    ///
+    /// ```no_run
+    /// # use futures_util::StreamExt;
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> Result<(), bookwyrm::BookWyrmClientError> {
+    /// let mut stream = client
+    ///     .stream_process_text(bookwyrm::PhrasalRequest::from_text("Hi."))
+    ///     .await?
+    ///     .errors_as_err();
+    /// while let Some(event) = stream.next().await {
+    ///     let _event = event?; // an `error` event stops here
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn errors_as_err(mut self) -> Self {
+        self.errors_as_err = true;
+        self
+    }
+
+    /// The last event id the server sent (`id:` field), empty if none.
+    ///
+    /// ```
+    /// let s = bookwyrm::EventStream::<bookwyrm::PhrasalStreamEvent>::from_byte_stream(
+    ///     futures_util::stream::empty::<Result<bytes::Bytes, std::io::Error>>(),
+    /// );
+    /// assert_eq!(s.last_event_id(), "");
+    /// ```
+    pub fn last_event_id(&self) -> &str {
+        self.decoder.last_event_id()
+    }
+
+    /// The request id header of the response, when the server sent one.
+    ///
+    /// ```
+    /// let s = bookwyrm::EventStream::<bookwyrm::PhrasalStreamEvent>::from_byte_stream(
+    ///     futures_util::stream::empty::<Result<bytes::Bytes, std::io::Error>>(),
+    /// );
+    /// assert_eq!(s.request_id(), None);
+    /// ```
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// How many items (events and per-event decode errors) were handed out so far.
+    ///
+    /// ```
+    /// let s = bookwyrm::EventStream::<bookwyrm::PhrasalStreamEvent>::from_byte_stream(
+    ///     futures_util::stream::empty::<Result<bytes::Bytes, std::io::Error>>(),
+    /// );
+    /// assert_eq!(s.delivered(), 0);
+    /// ```
+    pub fn delivered(&self) -> u64 {
+        self.delivered
+    }
+
+    fn finish(&mut self) {
+        self.body = None;
+        self.idle = None;
+        self._guard = None;
+    }
+
+    fn deliver(&mut self, item: Result<E, BookWyrmClientError>) -> Poll<Option<Result<E, BookWyrmClientError>>> {
+        self.delivered += 1;
+        let item = match item {
+            Ok(event) if self.errors_as_err => match event.server_error() {
+                Some(err) => Err(BookWyrmClientError::ServerEvent(err)),
+                None => Ok(event),
+            },
+            other => other,
+        };
+        Poll::Ready(Some(item))
+    }
+}
+
+impl<E: StreamEvent> Stream for EventStream<E> {
+    type Item = Result<E, BookWyrmClientError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if this.body.is_none() {
+                return Poll::Ready(None);
+            }
+            match this.decoder.next_event() {
+                Ok(Some(event)) => match E::decode(&event.event, &event.data) {
+                    Decoded::Event(item) => return this.deliver(item),
+                    Decoded::Ignored => continue,
+                },
+                Ok(None) => {}
+                Err(e) => {
+                    this.finish();
+                    let raw = Bytes::new();
+                    return Poll::Ready(Some(Err(BookWyrmClientError::decode(
+                        "the event stream",
+                        raw,
+                        Some(Box::new(e)),
+                    ))));
+                }
+            }
+            let body = this.body.as_mut().expect("checked above");
+            match body.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    this.idle = None;
+                    this.decoder.feed(chunk);
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    this.finish();
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Poll::Ready(None) => {
+                    // An event not ended by a blank line is not dispatched (WHATWG).
+                    this.finish();
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => {
+                    let Some(limit) = this.idle_timeout else {
+                        return Poll::Pending;
+                    };
+                    let sleep = this
+                        .idle
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                    return match sleep.as_mut().poll(cx) {
+                        Poll::Ready(()) => {
+                            this.finish();
+                            Poll::Ready(Some(Err(BookWyrmClientError::Timeout(TimeoutError {
+                                kind: TimeoutKind::Idle,
+                                after: Some(limit),
+                            }))))
+                        }
+                        Poll::Pending => Poll::Pending,
+                    };
+                }
+            }
+        }
+    }
+}
+
+impl<E: StreamEvent> FusedStream for EventStream<E> {
+    fn is_terminated(&self) -> bool {
+        self.body.is_none()
+    }
+}
+
+use std::future::Future as _;

@@ -1,0 +1,329 @@
+//! The seam between the generated operations and the network: headers, per-call deadlines,
+//! capture of non-2xx answers with their exact body, deprecation notices, and the mapping of
+//! progenitor's errors onto [`BookWyrmClientError`].
+//!
+//! Each call gets a fresh generated `Client` (a `String` and two `Arc`s) whose inner value is the
+//! call's [`CallContext`]; the generated code runs our [`ClientHooks`] for every request, and the
+//! hand-written multipart operations call the same [`CallContext::prepare`] and
+//! [`CallContext::send`].
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::client::Shared;
+use crate::error::{BookWyrmApiError, BookWyrmClientError, TimeoutError, TimeoutKind};
+use crate::generated;
+
+/// The API date this client was built against, sent as `Bookwyrm-Client-Date`.
+pub const CLIENT_DATE: &str = "2025-10-16";
+
+/// At most this much of an error body is read.
+const MAX_ERROR_BODY: usize = 1 << 20;
+
+/// What one call needs on its way through the hooks.
+#[derive(Clone, Debug)]
+pub(crate) struct CallContext {
+    pub(crate) shared: Arc<Shared>,
+    http: reqwest::Client,
+    pub(crate) streaming: bool,
+    /// Total deadline of a non-streaming call.
+    pub(crate) total_timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    captured: Arc<Mutex<Option<Captured>>>,
+}
+
+/// A non-2xx answer, read in full before the generated code could lose its body.
+#[derive(Debug)]
+struct Captured {
+    status: u16,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl CallContext {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        http: reqwest::Client,
+        streaming: bool,
+        total_timeout: Option<Duration>,
+        connect_timeout: Option<Duration>,
+    ) -> Self {
+        Self {
+            shared,
+            http,
+            streaming,
+            total_timeout,
+            connect_timeout,
+            captured: Arc::default(),
+        }
+    }
+
+    /// The HTTP client of this call.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The generated client for this call.
+    pub(crate) fn generated(&self) -> generated::Client {
+        generated::Client::new_with_client(
+            &self.shared.base_url,
+            self.http.clone(),
+            self.clone(),
+        )
+    }
+
+    /// Sets the headers every request carries and the call's deadline.
+    pub(crate) fn prepare(&self, request: &mut reqwest::Request) {
+        let headers = request.headers_mut();
+        // progenitor adds `api-version: <info.version>`; the API identifies the client's API date
+        // through `Bookwyrm-Client-Date` instead, as the reference client does.
+        headers.remove("api-version");
+        headers.insert(reqwest::header::USER_AGENT, self.shared.user_agent.clone());
+        headers.insert(
+            HeaderName::from_static("bookwyrm-client-date"),
+            HeaderValue::from_static(CLIENT_DATE),
+        );
+        if let Some(auth) = &self.shared.authorization {
+            headers.insert(reqwest::header::AUTHORIZATION, auth.clone());
+        }
+        if self.streaming {
+            headers.insert(
+                reqwest::header::ACCEPT,
+                HeaderValue::from_static("text/event-stream"),
+            );
+            headers.insert(
+                reqwest::header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            );
+        } else if let Some(total) = self.total_timeout {
+            *request.timeout_mut() = Some(total);
+        }
+    }
+
+    /// Sends the request. A non-2xx answer is read in full and kept, so that the error the
+    /// generated code makes of it can be replaced by a [`BookWyrmApiError`] with the exact body.
+    pub(crate) async fn send(&self, request: reqwest::Request) -> reqwest::Result<reqwest::Response> {
+        let response = self.http.execute(request).await?;
+        self.shared.note_deprecation(response.headers());
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status();
+        let version = response.version();
+        let headers = response.headers().clone();
+        let body = read_capped(response).await;
+        let mut rebuilt = http::Response::new(body.clone());
+        *rebuilt.status_mut() = status;
+        *rebuilt.version_mut() = version;
+        *rebuilt.headers_mut() = headers.clone();
+        *self.captured.lock().expect("capture lock") = Some(Captured {
+            status: status.as_u16(),
+            headers,
+            body,
+        });
+        Ok(reqwest::Response::from(rebuilt))
+    }
+
+    /// The API error of a non-2xx answer this call received, if any.
+    pub(crate) fn take_api_error(&self) -> Option<BookWyrmApiError> {
+        let captured = self.captured.lock().expect("capture lock").take()?;
+        Some(api_error(captured.status, &captured.headers, &captured.body))
+    }
+
+    /// Maps what the generated operation returned onto our error type.
+    pub(crate) fn map_error<E>(&self, err: progenitor_client::Error<E>) -> BookWyrmClientError {
+        if let Some(api) = self.take_api_error() {
+            return BookWyrmClientError::Api(api);
+        }
+        use progenitor_client::Error as P;
+        match err {
+            P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e) => {
+                self.map_reqwest(e)
+            }
+            P::InvalidResponsePayload(raw, e) => {
+                BookWyrmClientError::decode("the response body", raw, Some(Box::new(e)))
+            }
+            P::InvalidRequest(msg) => BookWyrmClientError::validation("body", msg),
+            P::Custom(msg) => BookWyrmClientError::transport(msg.clone(), msg),
+            P::UnexpectedResponse(response) => BookWyrmClientError::decode(
+                format!("an unexpected {} response", response.status()),
+                Bytes::new(),
+                None,
+            ),
+            P::ErrorResponse(rv) => BookWyrmClientError::decode(
+                format!("an error response with status {}", rv.status()),
+                Bytes::new(),
+                None,
+            ),
+        }
+    }
+
+    /// Maps a reqwest failure onto a timeout or a transport error.
+    pub(crate) fn map_reqwest(&self, e: reqwest::Error) -> BookWyrmClientError {
+        if e.is_timeout() {
+            let (kind, after) = if e.is_connect() {
+                (TimeoutKind::Connect, self.connect_timeout)
+            } else {
+                (TimeoutKind::Total, self.total_timeout)
+            };
+            return BookWyrmClientError::Timeout(TimeoutError { kind, after });
+        }
+        let context = if e.is_connect() {
+            format!("could not connect to {}", self.shared.base_url)
+        } else if e.is_body() || e.is_decode() {
+            "the connection broke while reading the response".to_string()
+        } else if e.is_request() {
+            "the request could not be sent".to_string()
+        } else {
+            "the HTTP exchange failed".to_string()
+        };
+        BookWyrmClientError::transport(context, e)
+    }
+}
+
+/// Reads at most [`MAX_ERROR_BODY`] bytes of a response; a broken body keeps what arrived.
+async fn read_capped(mut response: reqwest::Response) -> Bytes {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = MAX_ERROR_BODY - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= MAX_ERROR_BODY {
+            break;
+        }
+    }
+    Bytes::from(body)
+}
+
+/// Builds the API error of a non-2xx answer.
+pub(crate) fn api_error(status: u16, headers: &HeaderMap, body: &[u8]) -> BookWyrmApiError {
+    let text = String::from_utf8_lossy(body).into_owned();
+    let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let message = json
+        .as_ref()
+        .and_then(|j| {
+            ["detail", "message", "error", "error_message"]
+                .iter()
+                .find_map(|k| j.get(*k).and_then(|v| v.as_str()))
+                .map(str::to_string)
+                .or_else(|| {
+                    // FastAPI's list of issues: join their messages.
+                    let issues = j.get("detail")?.as_array()?;
+                    let msgs: Vec<String> = issues
+                        .iter()
+                        .filter_map(|i| {
+                            let msg = i.get("msg")?.as_str()?;
+                            let loc = i
+                                .get("loc")
+                                .and_then(|l| l.as_array())
+                                .map(|l| {
+                                    l.iter()
+                                        .map(|p| match p {
+                                            serde_json::Value::String(s) => s.clone(),
+                                            other => other.to_string(),
+                                        })
+                                        .collect::<Vec<_>>()
+                                        .join(".")
+                                })
+                                .unwrap_or_default();
+                            Some(if loc.is_empty() {
+                                msg.to_string()
+                            } else {
+                                format!("{loc}: {msg}")
+                            })
+                        })
+                        .collect();
+                    (!msgs.is_empty()).then(|| msgs.join("; "))
+                })
+        })
+        .or_else(|| {
+            let trimmed = text.trim();
+            (!trimmed.is_empty() && trimmed.len() <= 500).then(|| trimmed.to_string())
+        })
+        .unwrap_or_else(|| {
+            reqwest::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("no reason given")
+                .to_string()
+        });
+    BookWyrmApiError {
+        status,
+        message,
+        body: text,
+        json,
+        request_id: request_id(headers),
+        retry_after: retry_after(headers),
+        attempts: 1,
+    }
+}
+
+/// The request id header, when present.
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
+    ["x-request-id", "request-id"]
+        .iter()
+        .find_map(|h| headers.get(*h)?.to_str().ok())
+        .map(str::to_string)
+}
+
+/// `retry-after-ms`, else `Retry-After` as seconds or an HTTP date.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    if let Some(ms) = headers
+        .get("retry-after-ms")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v >= 0.0)
+    {
+        return Some(Duration::from_secs_f64(ms / 1000.0));
+    }
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// The deprecation notice of a response: `Deprecation` present and not `false`, and a
+/// `Warning: 299 bookwyrm "<message>"`.
+pub(crate) fn deprecation_notice(headers: &HeaderMap) -> Option<String> {
+    let deprecation = headers.get("deprecation")?.to_str().ok()?.trim();
+    if deprecation.eq_ignore_ascii_case("false") {
+        return None;
+    }
+    let warning = headers
+        .get_all(reqwest::header::WARNING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|w| w.trim_start().starts_with("299 bookwyrm"))?;
+    let message = match (warning.find('"'), warning.rfind('"')) {
+        (Some(a), Some(b)) if b > a => warning[a + 1..b].replace("\\\"", "\""),
+        _ => "Client version deprecation detected".to_string(),
+    };
+    Some(message)
+}
+
+impl ClientHooks<CallContext> for generated::Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        _info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        self.inner().prepare(request);
+        Ok(())
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        self.inner().send(request).await
+    }
+}
