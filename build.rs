@@ -90,12 +90,13 @@ fn collect_operations(spec: &Value) -> Vec<Operation> {
 fn without_handwritten(spec: &Value, operations: &[Operation]) -> Value {
     let mut spec = spec.clone();
     for op in operations.iter().filter(|o| o.handwritten) {
-        let item = spec["paths"][&op.path]
-            .as_object_mut()
-            .expect("path item");
+        let item = spec["paths"][&op.path].as_object_mut().expect("path item");
         item.remove(&op.method.to_lowercase());
         if item.is_empty() {
-            spec["paths"].as_object_mut().expect("paths").remove(&op.path);
+            spec["paths"]
+                .as_object_mut()
+                .expect("paths")
+                .remove(&op.path);
         }
         if let Some(schema) = &op.request_schema {
             let still_used = operations
@@ -232,7 +233,11 @@ fn generate_events(spec: &Value, operations: &[Operation]) -> String {
                 .map(|n| format!("{n:?}"))
                 .collect::<Vec<_>>()
                 .join(" | ");
-            writeln!(code, "            {pat} => crate::stream::Decoded::Ignored,").unwrap();
+            writeln!(
+                code,
+                "            {pat} => crate::stream::Decoded::Ignored,"
+            )
+            .unwrap();
         }
         code.push_str(
             "            _ => crate::stream::Decoded::Event(Ok(Self::Unknown(crate::stream::UnknownEvent::new(event, data)))),\n        }\n    }\n\n",

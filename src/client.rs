@@ -70,7 +70,10 @@ impl fmt::Debug for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shared")
             .field("base_url", &self.base_url)
-            .field("api_key", &self.authorization.as_ref().map(|_| "<redacted>"))
+            .field(
+                "api_key",
+                &self.authorization.as_ref().map(|_| "<redacted>"),
+            )
             .field("closed", &self.closed.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
@@ -209,7 +212,11 @@ impl AsyncBookWyrmClient {
     /// assert_eq!(c.deprecation_notice(), None);
     /// ```
     pub fn deprecation_notice(&self) -> Option<String> {
-        self.shared.deprecation.lock().expect("deprecation lock").clone()
+        self.shared
+            .deprecation
+            .lock()
+            .expect("deprecation lock")
+            .clone()
     }
 
     /// Whether [`close`](Self::close) was called on this client or a clone.
@@ -340,7 +347,11 @@ impl ClientBuilder {
     /// assert_eq!(b.build().unwrap().base_url(), "http://x:1");
     /// ```
     pub fn from_env(mut self) -> Self {
-        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.trim().is_empty());
+        let var = |name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v: &String| !v.trim().is_empty())
+        };
         if self.base_url.is_none() {
             self.base_url = var(ENV_API_URL);
         }
@@ -456,13 +467,14 @@ impl ClientBuilder {
         }
         let authorization = match &self.api_key {
             Some(key) if !key.expose_secret().trim().is_empty() => {
-                let mut v = HeaderValue::from_str(&format!("Bearer {}", key.expose_secret().trim()))
-                    .map_err(|_| {
-                        BookWyrmClientError::validation(
-                            "api_key",
-                            "contains characters not allowed in an HTTP header",
-                        )
-                    })?;
+                let mut v =
+                    HeaderValue::from_str(&format!("Bearer {}", key.expose_secret().trim()))
+                        .map_err(|_| {
+                            BookWyrmClientError::validation(
+                                "api_key",
+                                "contains characters not allowed in an HTTP header",
+                            )
+                        })?;
                 v.set_sensitive(true);
                 Some(v)
             }
@@ -473,14 +485,23 @@ impl ClientBuilder {
             env!("CARGO_PKG_VERSION"),
             std::env::consts::OS
         );
-        if let Some(extra) = self.user_agent_extra.as_deref().filter(|e| !e.trim().is_empty()) {
+        if let Some(extra) = self
+            .user_agent_extra
+            .as_deref()
+            .filter(|e| !e.trim().is_empty())
+        {
             ua.push(' ');
             ua.push_str(extra.trim());
         }
         let user_agent = HeaderValue::from_str(&ua).map_err(|_| {
-            BookWyrmClientError::validation("user_agent_extra", "contains characters not allowed in an HTTP header")
+            BookWyrmClientError::validation(
+                "user_agent_extra",
+                "contains characters not allowed in an HTTP header",
+            )
         })?;
-        let connect_timeout = self.connect_timeout.unwrap_or(Some(DEFAULT_CONNECT_TIMEOUT));
+        let connect_timeout = self
+            .connect_timeout
+            .unwrap_or(Some(DEFAULT_CONNECT_TIMEOUT));
         let http = match self.http {
             Some(http) => http,
             None => {

@@ -36,7 +36,7 @@ pub enum BookWyrmClientError {
     /// The request was rejected before any I/O because an input is invalid.
     Validation(ValidationError),
     /// The server answered with a non-2xx status.
-    Api(BookWyrmApiError),
+    Api(Box<BookWyrmApiError>),
     /// The connection could not be made or broke (DNS, connect, TLS, reset).
     Transport(TransportError),
     /// A deadline passed (connect, idle between bytes of a stream, or total).
@@ -44,7 +44,7 @@ pub enum BookWyrmClientError {
     /// The server's answer could not be decoded; the raw payload is kept.
     Decode(DecodeError),
     /// The stream carried a server error event (only from [`crate::EventStream::errors_as_err`]).
-    ServerEvent(crate::stream::ServerError),
+    ServerEvent(Box<crate::stream::ServerError>),
     /// The client was closed with [`crate::AsyncBookWyrmClient::close`].
     Closed,
 }
@@ -129,7 +129,11 @@ impl BookWyrmClientError {
         })
     }
 
-    pub(crate) fn decode(what: impl Into<String>, raw: impl Into<Bytes>, source: Option<Source>) -> Self {
+    pub(crate) fn decode(
+        what: impl Into<String>,
+        raw: impl Into<Bytes>,
+        source: Option<Source>,
+    ) -> Self {
         Self::Decode(DecodeError {
             what: what.into(),
             raw: raw.into(),
@@ -340,7 +344,11 @@ impl BookWyrmApiError {
 
 impl fmt::Display for BookWyrmApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "API request failed with status {}: {}", self.status, self.message)
+        write!(
+            f,
+            "API request failed with status {}: {}",
+            self.status, self.message
+        )
     }
 }
 

@@ -31,8 +31,8 @@ pub use client::{
     DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT, ENV_API_KEY, ENV_API_URL,
 };
 pub use error::{
-    BookWyrmApiError, BookWyrmClientError, DecodeError, TimeoutError, TimeoutKind,
-    TransportError, ValidationError,
+    BookWyrmApiError, BookWyrmClientError, DecodeError, TimeoutError, TimeoutKind, TransportError,
+    ValidationError,
 };
 pub use events::{OperationInfo, OPERATIONS};
 pub use ops::cite::{CitationRequest, CitationResult, CitationSource, MAX_QUESTIONS};

@@ -224,13 +224,23 @@ impl ErrorPayload for crate::types::PhrasalErrorEvent {
 
 impl ErrorPayload for crate::types::ClassifyErrorEvent {
     fn to_server_error(&self) -> ServerError {
-        ServerError::new("error", &self.message, self.error_type.clone(), self.recoverable)
+        ServerError::new(
+            "error",
+            &self.message,
+            self.error_type.clone(),
+            self.recoverable,
+        )
     }
 }
 
 impl ErrorPayload for crate::types::PdfErrorEvent {
     fn to_server_error(&self) -> ServerError {
-        ServerError::new("error", &self.message, self.error_type.clone(), self.recoverable)
+        ServerError::new(
+            "error",
+            &self.message,
+            self.error_type.clone(),
+            self.recoverable,
+        )
     }
 }
 
@@ -325,9 +335,8 @@ impl<E: StreamEvent> EventStream<E> {
         Err: std::error::Error + Send + Sync + 'static,
     {
         use futures_util::StreamExt;
-        let body = bytes.map(|r| {
-            r.map_err(|e| BookWyrmClientError::transport("the byte stream failed", e))
-        });
+        let body = bytes
+            .map(|r| r.map_err(|e| BookWyrmClientError::transport("the byte stream failed", e)));
         Self::new(
             Box::pin(body),
             None,
@@ -399,11 +408,14 @@ impl<E: StreamEvent> EventStream<E> {
         self._guard = None;
     }
 
-    fn deliver(&mut self, item: Result<E, BookWyrmClientError>) -> Poll<Option<Result<E, BookWyrmClientError>>> {
+    fn deliver(
+        &mut self,
+        item: Result<E, BookWyrmClientError>,
+    ) -> Poll<Option<Result<E, BookWyrmClientError>>> {
         self.delivered += 1;
         let item = match item {
             Ok(event) if self.errors_as_err => match event.server_error() {
-                Some(err) => Err(BookWyrmClientError::ServerEvent(err)),
+                Some(err) => Err(BookWyrmClientError::ServerEvent(Box::new(err))),
                 None => Ok(event),
             },
             other => other,

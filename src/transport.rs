@@ -69,11 +69,7 @@ impl CallContext {
 
     /// The generated client for this call.
     pub(crate) fn generated(&self) -> generated::Client {
-        generated::Client::new_with_client(
-            &self.shared.base_url,
-            self.http.clone(),
-            self.clone(),
-        )
+        generated::Client::new_with_client(&self.shared.base_url, self.http.clone(), self.clone())
     }
 
     /// Sets the headers every request carries and the call's deadline.
@@ -106,7 +102,10 @@ impl CallContext {
 
     /// Sends the request. A non-2xx answer is read in full and kept, so that the error the
     /// generated code makes of it can be replaced by a [`BookWyrmApiError`] with the exact body.
-    pub(crate) async fn send(&self, request: reqwest::Request) -> reqwest::Result<reqwest::Response> {
+    pub(crate) async fn send(
+        &self,
+        request: reqwest::Request,
+    ) -> reqwest::Result<reqwest::Response> {
         let response = self.http.execute(request).await?;
         self.shared.note_deprecation(response.headers());
         if response.status().is_success() {
@@ -131,13 +130,17 @@ impl CallContext {
     /// The API error of a non-2xx answer this call received, if any.
     pub(crate) fn take_api_error(&self) -> Option<BookWyrmApiError> {
         let captured = self.captured.lock().expect("capture lock").take()?;
-        Some(api_error(captured.status, &captured.headers, &captured.body))
+        Some(api_error(
+            captured.status,
+            &captured.headers,
+            &captured.body,
+        ))
     }
 
     /// Maps what the generated operation returned onto our error type.
     pub(crate) fn map_error<E>(&self, err: progenitor_client::Error<E>) -> BookWyrmClientError {
         if let Some(api) = self.take_api_error() {
-            return BookWyrmClientError::Api(api);
+            return BookWyrmClientError::Api(Box::new(api));
         }
         use progenitor_client::Error as P;
         match err {
@@ -279,7 +282,11 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     {
         return Some(Duration::from_secs_f64(ms / 1000.0));
     }
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = value.parse::<f64>() {
         return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
     }

@@ -157,17 +157,22 @@ impl CitationRequest {
             jsonl_url: None,
             limit: None,
             max_tokens_per_chunk: std::num::NonZeroU64::new(self.max_tokens_per_chunk).ok_or_else(
-                || BookWyrmClientError::validation("max_tokens_per_chunk", "max_tokens_per_chunk must be > 0"),
+                || {
+                    BookWyrmClientError::validation(
+                        "max_tokens_per_chunk",
+                        "max_tokens_per_chunk must be > 0",
+                    )
+                },
             )?,
             model_strength: self.model_strength,
             question: self.question.clone(),
             start: self.start,
         };
         if let Some(limit) = self.limit {
-            wire.limit = Some(
-                std::num::NonZeroU64::new(limit)
-                    .ok_or_else(|| BookWyrmClientError::validation("limit", "limit must be > 0"))?,
-            );
+            wire.limit =
+                Some(std::num::NonZeroU64::new(limit).ok_or_else(|| {
+                    BookWyrmClientError::validation("limit", "limit must be > 0")
+                })?);
         }
         match &self.source {
             CitationSource::Chunks(chunks) => {
@@ -175,7 +180,10 @@ impl CitationRequest {
                     if c.end_char < c.start_char {
                         return Err(BookWyrmClientError::validation(
                             "chunks",
-                            format!("chunk {i}: end_char {} is before start_char {}", c.end_char, c.start_char),
+                            format!(
+                                "chunk {i}: end_char {} is before start_char {}",
+                                c.end_char, c.start_char
+                            ),
                         ));
                     }
                 }
@@ -200,7 +208,10 @@ fn validate_question(question: &Question) -> Result<(), BookWyrmClientError> {
         Question::String(q) => not_blank("question", q, "question cannot be empty"),
         Question::Array(qs) => {
             if qs.is_empty() {
-                return Err(BookWyrmClientError::validation("question", "question list cannot be empty"));
+                return Err(BookWyrmClientError::validation(
+                    "question",
+                    "question list cannot be empty",
+                ));
             }
             if qs.len() > MAX_QUESTIONS {
                 return Err(BookWyrmClientError::validation(
@@ -209,7 +220,11 @@ fn validate_question(question: &Question) -> Result<(), BookWyrmClientError> {
                 ));
             }
             for (i, q) in qs.iter().enumerate() {
-                not_blank("question", q, &format!("question at index {i} cannot be empty"))?;
+                not_blank(
+                    "question",
+                    q,
+                    &format!("question at index {i} cannot be empty"),
+                )?;
             }
             Ok(())
         }
@@ -301,9 +316,9 @@ impl EventStream<CitationStreamEvent> {
                 CitationStreamEvent::Summary(s) => out.summary = Some(s),
                 CitationStreamEvent::Error(e) if e.recoverable => out.errors.push(e),
                 CitationStreamEvent::Error(e) => {
-                    return Err(BookWyrmClientError::ServerEvent(
+                    return Err(BookWyrmClientError::ServerEvent(Box::new(
                         crate::stream::ErrorPayload::to_server_error(&e),
-                    ))
+                    )))
                 }
                 _ => {}
             }
@@ -357,8 +372,11 @@ impl AsyncBookWyrmClient {
                 usage: empty_summary().usage,
             });
         }
-        self.run_json("get_citations", |c| async move { c.get_citations(&body).await })
-            .await
+        self.run_json(
+            "get_citations",
+            |c| async move { c.get_citations(&body).await },
+        )
+        .await
     }
 
     /// Finds citations as a stream of [`CitationStreamEvent`]s (`POST /cite/sse`): progress,
@@ -390,14 +408,13 @@ impl AsyncBookWyrmClient {
             self.call(true)?;
             let data = serde_json::to_string(&empty_summary()).expect("serializable");
             let sse = Bytes::from(format!("event: summary\ndata: {data}\n\n"));
-            return Ok(EventStream::from_byte_stream(futures_util::stream::iter([Ok::<
-                _,
-                std::io::Error,
-            >(
-                sse
-            )])));
+            return Ok(EventStream::from_byte_stream(futures_util::stream::iter([
+                Ok::<_, std::io::Error>(sse),
+            ])));
         }
-        self.run_stream("stream_citations", |c| async move { c.stream_citations(&body).await })
-            .await
+        self.run_stream("stream_citations", |c| async move {
+            c.stream_citations(&body).await
+        })
+        .await
     }
 }

@@ -120,7 +120,10 @@ impl ClassifyRequest {
                     .decode(content.trim())
                     .map(Bytes::from)
                     .map_err(|e| {
-                        BookWyrmClientError::validation("content", format!("content is not valid base64: {e}"))
+                        BookWyrmClientError::validation(
+                            "content",
+                            format!("content is not valid base64: {e}"),
+                        )
                     }),
                 _ => Ok(Bytes::from(content.clone().into_bytes())),
             },
@@ -149,15 +152,19 @@ impl EventStream<ClassifyStreamEvent> {
             match event? {
                 ClassifyStreamEvent::Classification(c) => last = Some(c),
                 ClassifyStreamEvent::Error(e) => {
-                    return Err(BookWyrmClientError::ServerEvent(
+                    return Err(BookWyrmClientError::ServerEvent(Box::new(
                         crate::stream::ErrorPayload::to_server_error(&e),
-                    ))
+                    )))
                 }
                 _ => {}
             }
         }
         last.ok_or_else(|| {
-            BookWyrmClientError::decode("the classify stream: it ended without a classification", Bytes::new(), None)
+            BookWyrmClientError::decode(
+                "the classify stream: it ended without a classification",
+                Bytes::new(),
+                None,
+            )
         })
     }
 }
@@ -175,14 +182,21 @@ impl AsyncBookWyrmClient {
     /// println!("{} ({:.0}%)", answer.classification.mime_type, answer.classification.confidence * 100.0);
     /// # Ok(()) }
     /// ```
-    pub async fn classify(&self, request: ClassifyRequest) -> Result<types::ClassifyResponse, BookWyrmClientError> {
+    pub async fn classify(
+        &self,
+        request: ClassifyRequest,
+    ) -> Result<types::ClassifyResponse, BookWyrmClientError> {
         let bytes = request.bytes()?;
-        let filename = request.filename.clone().unwrap_or_else(|| "document".to_string());
+        let filename = request
+            .filename
+            .clone()
+            .unwrap_or_else(|| "document".to_string());
         let ctx = self.call(false)?;
         let response = self
             .send_handwritten(&ctx, |http, base| {
-                let part = reqwest::multipart::Part::stream_with_length(bytes.clone(), bytes.len() as u64)
-                    .file_name(filename);
+                let part =
+                    reqwest::multipart::Part::stream_with_length(bytes.clone(), bytes.len() as u64)
+                        .file_name(filename);
                 http.post(format!("{base}/classify"))
                     .multipart(reqwest::multipart::Form::new().part("file", part))
             })
@@ -208,7 +222,10 @@ impl AsyncBookWyrmClient {
         request: ClassifyRequest,
     ) -> Result<EventStream<ClassifyStreamEvent>, BookWyrmClientError> {
         let content_base64 = match &request.input {
-            ClassifyInput::Text { content, encoding: ContentEncoding::Base64 } => {
+            ClassifyInput::Text {
+                content,
+                encoding: ContentEncoding::Base64,
+            } => {
                 request.bytes()?; // validate
                 content.trim().to_string()
             }
@@ -218,7 +235,9 @@ impl AsyncBookWyrmClient {
             content_base64,
             filename: request.filename.clone(),
         };
-        self.run_stream("stream_classify", |c| async move { c.stream_classify(&body).await })
-            .await
+        self.run_stream("stream_classify", |c| async move {
+            c.stream_classify(&body).await
+        })
+        .await
     }
 }

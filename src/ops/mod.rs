@@ -36,10 +36,15 @@ impl AsyncBookWyrmClient {
         async move {
             let started = std::time::Instant::now();
             let result = call(ctx.generated()).await;
-            let result = result.map(ResponseValue::into_inner).map_err(|e| ctx.map_error(e));
+            let result = result
+                .map(ResponseValue::into_inner)
+                .map_err(|e| ctx.map_error(e));
             tracing::debug!(
                 ok = result.is_ok(),
-                status = result.as_ref().err().and_then(BookWyrmClientError::status_code),
+                status = result
+                    .as_ref()
+                    .err()
+                    .and_then(BookWyrmClientError::status_code),
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "call finished"
             );
@@ -94,7 +99,7 @@ impl AsyncBookWyrmClient {
         }
         .map_err(|e| ctx.map_reqwest(e))?;
         match ctx.take_api_error() {
-            Some(api) => Err(BookWyrmClientError::Api(api)),
+            Some(api) => Err(BookWyrmClientError::Api(Box::new(api))),
             None => Ok(response),
         }
     }
@@ -149,7 +154,11 @@ async fn with_idle_timeout<T>(
 }
 
 /// Rejects a blank string field.
-pub(crate) fn not_blank(field: &'static str, value: &str, message: &str) -> Result<(), BookWyrmClientError> {
+pub(crate) fn not_blank(
+    field: &'static str,
+    value: &str,
+    message: &str,
+) -> Result<(), BookWyrmClientError> {
     if value.trim().is_empty() {
         return Err(BookWyrmClientError::validation(field, message));
     }

@@ -86,7 +86,12 @@ impl PdfExtractRequest {
     pub fn from_base64(content: &str) -> Result<Self, BookWyrmClientError> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(content.trim())
-            .map_err(|e| BookWyrmClientError::validation("pdf_content", format!("pdf_content is not valid base64: {e}")))?;
+            .map_err(|e| {
+                BookWyrmClientError::validation(
+                    "pdf_content",
+                    format!("pdf_content is not valid base64: {e}"),
+                )
+            })?;
         Ok(Self::from_bytes(bytes))
     }
 
@@ -168,15 +173,22 @@ impl PdfExtractRequest {
 
     fn validate(&self) -> Result<(), BookWyrmClientError> {
         if self.start_page == Some(0) {
-            return Err(BookWyrmClientError::validation("start_page", "start_page must be >= 1"));
+            return Err(BookWyrmClientError::validation(
+                "start_page",
+                "start_page must be >= 1",
+            ));
         }
         if self.num_pages == Some(0) {
-            return Err(BookWyrmClientError::validation("num_pages", "num_pages must be >= 1"));
+            return Err(BookWyrmClientError::validation(
+                "num_pages",
+                "num_pages must be >= 1",
+            ));
         }
         match &self.source {
-            PdfSource::Bytes(b) if b.is_empty() => {
-                Err(BookWyrmClientError::validation("pdf_bytes", "pdf_bytes cannot be empty"))
-            }
+            PdfSource::Bytes(b) if b.is_empty() => Err(BookWyrmClientError::validation(
+                "pdf_bytes",
+                "pdf_bytes cannot be empty",
+            )),
             PdfSource::Url(u) => not_blank("pdf_url", u, "pdf_url cannot be empty"),
             _ => Ok(()),
         }
@@ -236,9 +248,9 @@ impl EventStream<PdfStreamEvent> {
                 PdfStreamEvent::PageError(e) => out.page_errors.push(e),
                 PdfStreamEvent::Complete(c) => server_time = c.processing_time,
                 PdfStreamEvent::Error(e) => {
-                    return Err(BookWyrmClientError::ServerEvent(
+                    return Err(BookWyrmClientError::ServerEvent(Box::new(
                         crate::stream::ErrorPayload::to_server_error(&e),
-                    ))
+                    )))
                 }
                 _ => {}
             }
@@ -291,7 +303,10 @@ impl AsyncBookWyrmClient {
             }
             PdfSource::Bytes(bytes) => {
                 let ctx = self.call(true)?;
-                let filename = request.filename.clone().unwrap_or_else(|| "document.pdf".into());
+                let filename = request
+                    .filename
+                    .clone()
+                    .unwrap_or_else(|| "document.pdf".into());
                 let response = self
                     .send_handwritten(&ctx, |http, base| {
                         let mut form = reqwest::multipart::Form::new();
@@ -305,12 +320,18 @@ impl AsyncBookWyrmClient {
                             form = form.text("lang", request.lang.clone());
                         }
                         form = form
-                            .text("enable_layout_detection", request.enable_layout_detection.to_string())
+                            .text(
+                                "enable_layout_detection",
+                                request.enable_layout_detection.to_string(),
+                            )
                             .text("force_ocr", request.force_ocr_effective().to_string());
-                        let part = reqwest::multipart::Part::stream_with_length(bytes.clone(), bytes.len() as u64)
-                            .file_name(filename)
-                            .mime_str("application/pdf")
-                            .expect("a valid MIME type");
+                        let part = reqwest::multipart::Part::stream_with_length(
+                            bytes.clone(),
+                            bytes.len() as u64,
+                        )
+                        .file_name(filename)
+                        .mime_str("application/pdf")
+                        .expect("a valid MIME type");
                         http.post(format!("{base}/extract-structure/sse"))
                             .multipart(form.part("file", part))
                     })
@@ -331,7 +352,13 @@ impl AsyncBookWyrmClient {
     /// println!("{} pages in {:.1} s", r.total_pages, r.processing_time);
     /// # Ok(()) }
     /// ```
-    pub async fn extract_pdf(&self, request: PdfExtractRequest) -> Result<PdfExtractResult, BookWyrmClientError> {
-        self.stream_extract_pdf(request).await?.collect_pages().await
+    pub async fn extract_pdf(
+        &self,
+        request: PdfExtractRequest,
+    ) -> Result<PdfExtractResult, BookWyrmClientError> {
+        self.stream_extract_pdf(request)
+            .await?
+            .collect_pages()
+            .await
     }
 }

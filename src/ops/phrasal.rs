@@ -111,7 +111,10 @@ impl PhrasalRequest {
         let (text, text_url) = match &self.source {
             PhrasalSource::Text(t) => {
                 if t.is_empty() {
-                    return Err(BookWyrmClientError::validation("text", "text cannot be empty"));
+                    return Err(BookWyrmClientError::validation(
+                        "text",
+                        "text cannot be empty",
+                    ));
                 }
                 (Some(t.clone()), None)
             }
@@ -159,9 +162,9 @@ impl EventStream<PhrasalStreamEvent> {
                     out.push(types::TextSpan::new(start, t.text));
                 }
                 PhrasalStreamEvent::Error(e) => {
-                    return Err(BookWyrmClientError::ServerEvent(
+                    return Err(BookWyrmClientError::ServerEvent(Box::new(
                         crate::stream::ErrorPayload::to_server_error(&e),
-                    ))
+                    )))
                 }
                 _ => {}
             }

@@ -165,7 +165,11 @@ impl SummarizeRequest {
     ///     .structured("Summary", r#"{"type":"object","properties":{"title":{"type":"string"}}}"#);
     /// # drop(r);
     /// ```
-    pub fn structured(mut self, model_name: impl Into<String>, model_schema_json: impl Into<String>) -> Self {
+    pub fn structured(
+        mut self,
+        model_name: impl Into<String>,
+        model_schema_json: impl Into<String>,
+    ) -> Self {
         self.style = SummaryStyle::Structured {
             model_name: model_name.into(),
             model_schema_json: model_schema_json.into(),
@@ -179,7 +183,11 @@ impl SummarizeRequest {
     /// let r = bookwyrm::SummarizeRequest::from_content("t").custom_prompts("Chunk prompt", "Merge prompt");
     /// # drop(r);
     /// ```
-    pub fn custom_prompts(mut self, chunk_prompt: impl Into<String>, summary_of_summaries_prompt: impl Into<String>) -> Self {
+    pub fn custom_prompts(
+        mut self,
+        chunk_prompt: impl Into<String>,
+        summary_of_summaries_prompt: impl Into<String>,
+    ) -> Self {
         self.style = SummaryStyle::CustomPrompts {
             chunk_prompt: chunk_prompt.into(),
             summary_of_summaries_prompt: summary_of_summaries_prompt.into(),
@@ -220,8 +228,15 @@ impl SummarizeRequest {
         }
         match &self.style {
             SummaryStyle::Plain => {}
-            SummaryStyle::Structured { model_name, model_schema_json } => {
-                not_blank("model_name", model_name, "model_name is required when model_schema_json is provided")?;
+            SummaryStyle::Structured {
+                model_name,
+                model_schema_json,
+            } => {
+                not_blank(
+                    "model_name",
+                    model_name,
+                    "model_name is required when model_schema_json is provided",
+                )?;
                 not_blank(
                     "model_schema_json",
                     model_schema_json,
@@ -239,7 +254,10 @@ impl SummarizeRequest {
                 wire.model_name = Some(model_name.clone());
                 wire.model_schema_json = Some(model_schema_json.clone());
             }
-            SummaryStyle::CustomPrompts { chunk_prompt, summary_of_summaries_prompt } => {
+            SummaryStyle::CustomPrompts {
+                chunk_prompt,
+                summary_of_summaries_prompt,
+            } => {
                 not_blank(
                     "chunk_prompt",
                     chunk_prompt,
@@ -315,15 +333,19 @@ impl EventStream<SummarizeStreamEvent> {
             match event? {
                 SummarizeStreamEvent::Summary(s) => last = Some(s),
                 SummarizeStreamEvent::Error(e) => {
-                    return Err(BookWyrmClientError::ServerEvent(
+                    return Err(BookWyrmClientError::ServerEvent(Box::new(
                         crate::stream::ErrorPayload::to_server_error(&e),
-                    ))
+                    )))
                 }
                 _ => {}
             }
         }
         last.ok_or_else(|| {
-            BookWyrmClientError::decode("the summarize stream: it ended without a summary", bytes::Bytes::new(), None)
+            BookWyrmClientError::decode(
+                "the summarize stream: it ended without a summary",
+                bytes::Bytes::new(),
+                None,
+            )
         })
     }
 }
@@ -398,7 +420,9 @@ impl AsyncBookWyrmClient {
         request: SummarizeRequest,
     ) -> Result<EventStream<SummarizeStreamEvent>, BookWyrmClientError> {
         let body = request.to_wire()?;
-        self.run_stream("stream_summarize", |c| async move { c.stream_summarize(&body).await })
-            .await
+        self.run_stream("stream_summarize", |c| async move {
+            c.stream_summarize(&body).await
+        })
+        .await
     }
 }

@@ -1,1 +1,238 @@
-//! emulator
+//! A local, deterministic implementation of the BookWyrm API.
+//!
+//! It serves all nine operations of `openapi/bookwyrm.yaml` on loopback with real algorithms
+//! (sentence segmentation, BM25 citations, TextRank summaries, magic-byte classification, PDF
+//! text extraction with bounding boxes), so that the SDK, the CLI and the examples work offline,
+//! and so that tests talk to a real HTTP server. With faults allowed, a request header chooses a
+//! failure to inject (see [`faults`]).
+//!
+//! ```no_run
+//! # async fn run() {
+//! let emulator = bookwyrm_emulator::Emulator::builder().start().await.unwrap();
+//! let client = bookwyrm::AsyncBookWyrmClient::builder()
+//!     .base_url(emulator.base_url())
+//!     .build()
+//!     .unwrap();
+//! // ... use the client ...
+//! emulator.stop().await;
+//! # drop(client);
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+pub mod algo;
+pub mod faults;
+mod handlers;
+mod server;
+mod sse;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+pub use server::Stats;
+
+/// Largest upload accepted (bytes); a larger one is answered with 413.
+pub const MAX_UPLOAD: usize = 64 << 20;
+
+/// Configures an emulator.
+///
+/// ```
+/// let b = bookwyrm_emulator::Emulator::builder().api_key("sk-test").allow_faults(true);
+/// # drop(b);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct EmulatorBuilder {
+    api_keys: Vec<String>,
+    allow_faults: bool,
+    addr: Option<SocketAddr>,
+    keepalive: Option<std::time::Duration>,
+}
+
+impl EmulatorBuilder {
+    /// Accept this bearer key; once any key is given, other keys (and none) get 401.
+    ///
+    /// ```
+    /// let b = bookwyrm_emulator::Emulator::builder().api_key("a").api_key("b");
+    /// # drop(b);
+    /// ```
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_keys.push(key.into());
+        self
+    }
+
+    /// Honour the `x-bookwyrm-fault` request header (off by default).
+    ///
+    /// ```
+    /// let b = bookwyrm_emulator::Emulator::builder().allow_faults(true);
+    /// # drop(b);
+    /// ```
+    pub fn allow_faults(mut self, allow: bool) -> Self {
+        self.allow_faults = allow;
+        self
+    }
+
+    /// Listen on this address (default `127.0.0.1:0`, an ephemeral port).
+    ///
+    /// ```
+    /// let b = bookwyrm_emulator::Emulator::builder().addr("127.0.0.1:8765".parse().unwrap());
+    /// # drop(b);
+    /// ```
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = Some(addr);
+        self
+    }
+
+    /// Interval of keepalive comments on a stream that has nothing to send (default 5 s).
+    ///
+    /// ```
+    /// let b = bookwyrm_emulator::Emulator::builder().keepalive(std::time::Duration::from_millis(200));
+    /// # drop(b);
+    /// ```
+    pub fn keepalive(mut self, every: std::time::Duration) -> Self {
+        self.keepalive = Some(every);
+        self
+    }
+
+    /// Binds and starts serving in the background of the current Tokio runtime.
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// let e = bookwyrm_emulator::Emulator::builder().start().await.unwrap();
+    /// println!("{}", e.base_url());
+    /// # }
+    /// ```
+    pub async fn start(self) -> std::io::Result<Emulator> {
+        let addr = self
+            .addr
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let state = Arc::new(AppState {
+            api_keys: self.api_keys,
+            allow_faults: self.allow_faults,
+            keepalive: self.keepalive.unwrap_or(std::time::Duration::from_secs(5)),
+            stats: Stats::default(),
+            fault_counters: std::sync::Mutex::new(std::collections::HashMap::new()),
+            fetch: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(20))
+                .build()
+                .map_err(std::io::Error::other)?,
+        });
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(server::serve(listener, state.clone(), stop_rx));
+        Ok(Emulator {
+            addr: local,
+            state,
+            stop: stop_tx,
+            task: Some(task),
+        })
+    }
+}
+
+/// A running emulator. Dropping it stops it too.
+#[derive(Debug)]
+pub struct Emulator {
+    addr: SocketAddr,
+    state: Arc<AppState>,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// A builder.
+    ///
+    /// ```
+    /// let b = bookwyrm_emulator::Emulator::builder();
+    /// # drop(b);
+    /// ```
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// let e = bookwyrm_emulator::Emulator::builder().start().await.unwrap();
+    /// assert!(e.base_url().starts_with("http://127.0.0.1:"));
+    /// # }
+    /// ```
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// let e = bookwyrm_emulator::Emulator::builder().start().await.unwrap();
+    /// assert!(e.addr().ip().is_loopback());
+    /// # }
+    /// ```
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Counters of what the emulator saw.
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// let e = bookwyrm_emulator::Emulator::builder().start().await.unwrap();
+    /// assert_eq!(e.stats().requests(), 0);
+    /// # }
+    /// ```
+    pub fn stats(&self) -> &Stats {
+        &self.state.stats
+    }
+
+    /// Stops accepting connections and ends open ones.
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// let e = bookwyrm_emulator::Emulator::builder().start().await.unwrap();
+    /// e.stop().await;
+    /// # }
+    /// ```
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+/// What every request handler shares.
+#[derive(Debug)]
+pub(crate) struct AppState {
+    pub(crate) api_keys: Vec<String>,
+    pub(crate) allow_faults: bool,
+    pub(crate) keepalive: std::time::Duration,
+    pub(crate) stats: Stats,
+    pub(crate) fault_counters: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+    pub(crate) fetch: reqwest::Client,
+}
+
+impl AppState {
+    /// How many times a fault spec was seen before (and counts this one).
+    pub(crate) fn fault_seen(&self, spec: &str) -> u64 {
+        let mut map = self.fault_counters.lock().expect("fault lock");
+        let n = map.entry(spec.to_string()).or_insert(0);
+        *n += 1;
+        *n - 1
+    }
+}
+
+pub(crate) fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}

@@ -1,0 +1,157 @@
+//! Citations by lexical relevance: Okapi BM25 of every chunk against every question.
+
+use std::collections::{HashMap, HashSet};
+
+use super::text::terms;
+
+/// One citation found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// Index of the chunk (in the list given).
+    pub chunk: usize,
+    /// 0-based index of the question.
+    pub question: usize,
+    /// Quality 0–4.
+    pub quality: i64,
+    /// The BM25 score.
+    pub score: f64,
+    /// The question terms the chunk contains.
+    pub matched: Vec<String>,
+}
+
+/// BM25 parameters.
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+
+/// An index of chunks for BM25 scoring.
+#[derive(Debug)]
+pub struct Index {
+    docs: Vec<HashMap<String, u32>>,
+    lens: Vec<f64>,
+    avg_len: f64,
+    df: HashMap<String, u32>,
+}
+
+impl Index {
+    /// Indexes the chunk texts.
+    ///
+    /// ```
+    /// let i = bookwyrm_emulator::algo::cite::Index::new(&["the valley of the blind", "a mountain"]);
+    /// assert!(i.score(0, &["blind".to_string()]) > 0.0);
+    /// ```
+    pub fn new<S: AsRef<str>>(chunks: &[S]) -> Self {
+        let mut docs = Vec::with_capacity(chunks.len());
+        let mut lens = Vec::with_capacity(chunks.len());
+        let mut df: HashMap<String, u32> = HashMap::new();
+        for c in chunks {
+            let mut tf: HashMap<String, u32> = HashMap::new();
+            let words = terms(c.as_ref());
+            lens.push(words.len() as f64);
+            for w in words {
+                *tf.entry(w).or_insert(0) += 1;
+            }
+            for w in tf.keys() {
+                *df.entry(w.clone()).or_insert(0) += 1;
+            }
+            docs.push(tf);
+        }
+        let avg_len = if lens.is_empty() {
+            1.0
+        } else {
+            (lens.iter().sum::<f64>() / lens.len() as f64).max(1.0)
+        };
+        Self {
+            docs,
+            lens,
+            avg_len,
+            df,
+        }
+    }
+
+    /// BM25 of chunk `doc` for the query terms.
+    pub fn score(&self, doc: usize, query: &[String]) -> f64 {
+        let n = self.docs.len() as f64;
+        let tf = &self.docs[doc];
+        let len = self.lens[doc];
+        query
+            .iter()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .map(|q| {
+                let f = f64::from(*tf.get(q).unwrap_or(&0));
+                if f == 0.0 {
+                    return 0.0;
+                }
+                let df = f64::from(*self.df.get(q).unwrap_or(&0));
+                let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+                idf * f * (K1 + 1.0) / (f + K1 * (1.0 - B + B * len / self.avg_len))
+            })
+            .sum()
+    }
+}
+
+/// The citations of `chunks` for `questions`: for each question, the chunks whose BM25 score is
+/// at least a third of the best chunk's, with quality from the relative score (capped at 2 when
+/// they match under a third of the question's terms), at most 10 per question, in text order.
+///
+/// ```
+/// use bookwyrm_emulator::algo::cite::cite;
+/// let chunks = ["Nunez fell from the mountain.", "The blind men sang.", "Snow covered everything."];
+/// let found = cite(&chunks, &["Who fell from the mountain?".to_string()]);
+/// assert_eq!(found[0].chunk, 0);
+/// assert!(found[0].quality >= 3);
+/// ```
+pub fn cite<S: AsRef<str>>(chunks: &[S], questions: &[String]) -> Vec<Found> {
+    let index = Index::new(chunks);
+    let mut out = Vec::new();
+    for (qi, question) in questions.iter().enumerate() {
+        let query: Vec<String> = {
+            let mut seen = HashSet::new();
+            terms(question)
+                .into_iter()
+                .filter(|t| seen.insert(t.clone()))
+                .collect()
+        };
+        if query.is_empty() {
+            continue;
+        }
+        let scores: Vec<f64> = (0..chunks.len()).map(|d| index.score(d, &query)).collect();
+        let best = scores.iter().cloned().fold(0.0_f64, f64::max);
+        if best <= 0.0 {
+            continue;
+        }
+        let mut hits: Vec<Found> = scores
+            .iter()
+            .enumerate()
+            .filter(|(_, &s)| s >= best / 3.0)
+            .map(|(d, &s)| {
+                let doc_terms: HashSet<String> = terms(chunks[d].as_ref()).into_iter().collect();
+                let matched: Vec<String> = query
+                    .iter()
+                    .filter(|q| doc_terms.contains(*q))
+                    .cloned()
+                    .collect();
+                let coverage = matched.len() as f64 / query.len() as f64;
+                let rel = s / best;
+                let mut quality = 1 + (rel * 3.0).floor() as i64;
+                quality = quality.clamp(1, 4);
+                if coverage < 1.0 / 3.0 {
+                    quality = quality.min(2);
+                }
+                Found {
+                    chunk: d,
+                    question: qi,
+                    quality,
+                    score: s,
+                    matched,
+                }
+            })
+            .collect();
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.chunk.cmp(&b.chunk)));
+        hits.truncate(10);
+        hits.sort_by_key(|h| h.chunk);
+        out.extend(hits);
+    }
+    out.sort_by_key(|h| (h.chunk, h.question));
+    out
+}

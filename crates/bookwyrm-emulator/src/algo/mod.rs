@@ -1,0 +1,8 @@
+//! The deterministic algorithms behind the operations; no model, no network.
+
+pub mod cite;
+pub mod classify;
+pub mod pdf;
+pub mod phrasal;
+pub mod summarize;
+pub mod text;

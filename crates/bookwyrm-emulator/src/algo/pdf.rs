@@ -1,0 +1,200 @@
+//! PDF text extraction with bounding boxes: characters from `pdf-extract`'s content-stream
+//! interpreter, grouped into lines; each line is a text layout region in page coordinates
+//! (PDF points, origin at the top left).
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use pdf_extract::{Document, MediaBox, OutputDev, OutputError, Transform};
+
+/// A line of text on a page and its box.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// The text.
+    pub text: String,
+    /// Left.
+    pub x1: f64,
+    /// Top.
+    pub y1: f64,
+    /// Right.
+    pub x2: f64,
+    /// Bottom.
+    pub y2: f64,
+    /// Font size in points.
+    pub font_size: f64,
+}
+
+/// A loaded PDF.
+#[derive(Debug, Clone)]
+pub struct Pdf {
+    doc: Arc<Document>,
+    pages: Vec<u32>,
+}
+
+impl Pdf {
+    /// Parses a PDF; a non-PDF or a broken one is an error message.
+    ///
+    /// ```
+    /// assert!(bookwyrm_emulator::algo::pdf::Pdf::load(b"not a pdf").is_err());
+    /// ```
+    pub fn load(bytes: &[u8]) -> Result<Self, String> {
+        if !bytes.starts_with(b"%PDF-") && !bytes.windows(5).take(1024).any(|w| w == b"%PDF-") {
+            return Err("the file is not a PDF (no %PDF- header)".into());
+        }
+        let doc = std::panic::catch_unwind(|| Document::load_mem(bytes))
+            .map_err(|_| "the PDF could not be parsed".to_string())?
+            .map_err(|e| format!("the PDF could not be parsed: {e}"))?;
+        if doc.is_encrypted() {
+            return Err("the PDF is encrypted".into());
+        }
+        let pages = doc.get_pages().keys().copied().collect();
+        Ok(Self {
+            doc: Arc::new(doc),
+            pages,
+        })
+    }
+
+    /// Pages in the document.
+    pub fn page_count(&self) -> usize {
+        self.pages.len()
+    }
+
+    /// The lines of 1-based page `number`, in reading order (top to bottom, left to right);
+    /// a failure (including a panic inside the PDF interpreter) is an error message.
+    pub fn lines(&self, number: usize) -> Result<Vec<Line>, String> {
+        let page = *self
+            .pages
+            .get(number.wrapping_sub(1))
+            .ok_or_else(|| format!("page {number} does not exist"))?;
+        let doc = self.doc.clone();
+        let result = std::panic::catch_unwind(AssertUnwindSafe(move || {
+            let mut collector = Collector::default();
+            pdf_extract::output_doc_page(&doc, &mut collector, page)
+                .map(|()| collector.finish())
+                .map_err(|e| format!("page {number}: {e}"))
+        }));
+        match result {
+            Ok(r) => r,
+            Err(_) => Err(format!(
+                "page {number}: the PDF interpreter failed on this page"
+            )),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Collector {
+    height: f64,
+    lines: Vec<Line>,
+    cur: Option<Line>,
+    last_end: f64,
+    last_y: f64,
+    word_start: bool,
+}
+
+impl Collector {
+    fn flush(&mut self) {
+        if let Some(mut l) = self.cur.take() {
+            let trimmed = l.text.trim();
+            if !trimmed.is_empty() {
+                l.text = trimmed.to_string();
+                self.lines.push(l);
+            }
+        }
+    }
+
+    fn finish(mut self) -> Vec<Line> {
+        self.flush();
+        let mut lines = self.lines;
+        lines.sort_by(|a, b| {
+            (a.y1 / 2.0)
+                .round()
+                .total_cmp(&(b.y1 / 2.0).round())
+                .then(a.x1.total_cmp(&b.x1))
+        });
+        lines
+    }
+}
+
+impl OutputDev for Collector {
+    fn begin_page(
+        &mut self,
+        _n: u32,
+        media_box: &MediaBox,
+        _art: Option<(f64, f64, f64, f64)>,
+    ) -> Result<(), OutputError> {
+        self.height = media_box.ury - media_box.lly;
+        Ok(())
+    }
+
+    fn end_page(&mut self) -> Result<(), OutputError> {
+        self.flush();
+        Ok(())
+    }
+
+    fn output_character(
+        &mut self,
+        trm: &Transform,
+        width: f64,
+        _spacing: f64,
+        font_size: f64,
+        ch: &str,
+    ) -> Result<(), OutputError> {
+        // Position in top-left coordinates, font size through the text matrix.
+        let x = trm.m31;
+        let y = self.height - trm.m32;
+        let vx = font_size * trm.m11 + font_size * trm.m21;
+        let vy = font_size * trm.m12 + font_size * trm.m22;
+        let size = (vx * vy).abs().sqrt().max(0.1);
+        if !x.is_finite() || !y.is_finite() {
+            return Ok(());
+        }
+        let new_line = match &self.cur {
+            None => true,
+            Some(_) => (y - self.last_y).abs() > size * 0.5 || x < self.last_end - size * 2.0,
+        };
+        if new_line {
+            self.flush();
+            self.cur = Some(Line {
+                text: String::new(),
+                x1: x,
+                y1: y - size * 0.8,
+                x2: x,
+                y2: y + size * 0.2,
+                font_size: size,
+            });
+        } else if self.word_start && x > self.last_end + size * 0.1 {
+            if let Some(l) = &mut self.cur {
+                if !l.text.ends_with(' ') {
+                    l.text.push(' ');
+                }
+            }
+        }
+        self.word_start = false;
+        let end = x + width * size;
+        let cur = self.cur.as_mut().expect("a line is open");
+        let clean: String = ch.chars().filter(|c| !c.is_control()).collect();
+        cur.text.push_str(&clean);
+        cur.x1 = cur.x1.min(x);
+        cur.x2 = cur.x2.max(end);
+        cur.y1 = cur.y1.min(y - size * 0.8);
+        cur.y2 = cur.y2.max(y + size * 0.2);
+        cur.font_size = cur.font_size.max(size);
+        self.last_end = end;
+        self.last_y = y;
+        Ok(())
+    }
+
+    fn begin_word(&mut self) -> Result<(), OutputError> {
+        self.word_start = true;
+        Ok(())
+    }
+
+    fn end_word(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+
+    fn end_line(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,114 @@
+//! Fault injection, chosen per request by the `x-bookwyrm-fault` header when the emulator runs
+//! with faults allowed (`--allow-faults`, [`crate::EmulatorBuilder::allow_faults`]).
+//!
+//! The header holds `;`-separated directives:
+//!
+//! | directive | effect |
+//! |---|---|
+//! | `status=503` | answer with this status and a JSON `{"detail": ...}` body |
+//! | `retry-after=2` / `retry-after-ms=1500` / `retry-after-date` | with `status`: that header (`retry-after-date`: an HTTP date 2 s ahead) |
+//! | `reset-before-headers` | close the connection without answering |
+//! | `delay-ms=500` | wait before answering |
+//! | `reset-after=3` | on a stream: close the connection abruptly after 3 events |
+//! | `stall-after=3` | on a stream: send nothing more after 3 events (keep the connection) |
+//! | `malformed-json` | on a stream: first send an event of a known name whose data is not JSON |
+//! | `unknown-event` | on a stream: first send an event named `mystery_event` |
+//! | `content-type=text/plain` | answer with this Content-Type |
+//! | `drip-ms=5` | on a stream: send one byte per interval |
+//! | `deprecation=Upgrade soon` | add `Deprecation: true` and `Warning: 299 bookwyrm "Upgrade soon"` |
+//! | `times=2` | apply the fault only to the first 2 requests carrying this exact header value |
+//!
+//! ```
+//! let f = bookwyrm_emulator::faults::Fault::parse("status=429;retry-after=1;times=1").unwrap();
+//! assert_eq!(f.status, Some(429));
+//! ```
+
+use std::time::Duration;
+
+/// The header that selects a fault.
+pub const FAULT_HEADER: &str = "x-bookwyrm-fault";
+
+/// A parsed fault directive set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Fault {
+    /// Answer with this status.
+    pub status: Option<u16>,
+    /// `Retry-After` seconds.
+    pub retry_after: Option<u64>,
+    /// `retry-after-ms`.
+    pub retry_after_ms: Option<u64>,
+    /// `Retry-After` as an HTTP date 2 s ahead.
+    pub retry_after_date: bool,
+    /// Close without answering.
+    pub reset_before_headers: bool,
+    /// Wait before answering.
+    pub delay: Option<Duration>,
+    /// Reset after this many events.
+    pub reset_after: Option<u64>,
+    /// Stall after this many events.
+    pub stall_after: Option<u64>,
+    /// Send a malformed JSON event first.
+    pub malformed_json: bool,
+    /// Send an unknown event first.
+    pub unknown_event: bool,
+    /// Override the Content-Type.
+    pub content_type: Option<String>,
+    /// One byte per interval.
+    pub drip: Option<Duration>,
+    /// Deprecation message.
+    pub deprecation: Option<String>,
+    /// Apply to the first N requests with this header value only.
+    pub times: Option<u64>,
+}
+
+impl Fault {
+    /// Parses a header value; an unknown directive is an error naming it.
+    ///
+    /// ```
+    /// assert!(bookwyrm_emulator::faults::Fault::parse("explode").is_err());
+    /// ```
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let mut f = Fault::default();
+        for part in spec.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = match part.split_once('=') {
+                Some((k, v)) => (k.trim(), Some(v.trim())),
+                None => (part, None),
+            };
+            let num = |v: Option<&str>| -> Result<u64, String> {
+                v.and_then(|v| v.parse().ok())
+                    .ok_or_else(|| format!("fault directive `{key}` needs a whole number"))
+            };
+            match key {
+                "status" => {
+                    let s = num(value)?;
+                    if !(100..=599).contains(&s) {
+                        return Err(format!("fault status {s} is not an HTTP status"));
+                    }
+                    f.status = Some(s as u16);
+                }
+                "retry-after" => f.retry_after = Some(num(value)?),
+                "retry-after-ms" => f.retry_after_ms = Some(num(value)?),
+                "retry-after-date" => f.retry_after_date = true,
+                "reset-before-headers" => f.reset_before_headers = true,
+                "delay-ms" => f.delay = Some(Duration::from_millis(num(value)?)),
+                "reset-after" => f.reset_after = Some(num(value)?),
+                "stall-after" => f.stall_after = Some(num(value)?),
+                "malformed-json" => f.malformed_json = true,
+                "unknown-event" => f.unknown_event = true,
+                "content-type" => f.content_type = Some(value.unwrap_or("text/plain").to_string()),
+                "drip-ms" => f.drip = Some(Duration::from_millis(num(value)?)),
+                "deprecation" => {
+                    f.deprecation = Some(
+                        value
+                            .unwrap_or("This client version is deprecated")
+                            .to_string(),
+                    )
+                }
+                "times" => f.times = Some(num(value)?),
+                other => return Err(format!("unknown fault directive `{other}`")),
+            }
+        }
+        Ok(f)
+    }
+}

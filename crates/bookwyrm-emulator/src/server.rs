@@ -1,0 +1,336 @@
+//! The accept loop, authentication, request-level faults and counters; routing is in
+//! [`crate::handlers`].
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, Request, Response, StatusCode};
+use futures_util::StreamExt;
+use hyper_util::rt::TokioIo;
+use tower::ServiceExt;
+
+use crate::faults::{Fault, FAULT_HEADER};
+use crate::{bump, AppState};
+
+/// Counters of what the emulator saw. All methods read atomics.
+#[derive(Debug, Default)]
+pub struct Stats {
+    requests: AtomicU64,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
+    connections: AtomicU64,
+    pub(crate) streams_started: AtomicU64,
+    pub(crate) streams_completed: AtomicU64,
+    pub(crate) streams_cancelled: AtomicU64,
+    faults_applied: AtomicU64,
+}
+
+impl Stats {
+    /// Requests received.
+    ///
+    /// ```no_run
+    /// # async fn r() { let e = bookwyrm_emulator::Emulator::builder().start().await.unwrap();
+    /// assert_eq!(e.stats().requests(), 0);
+    /// # }
+    /// ```
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    /// Requests in flight now (a stream counts until its body ends or is dropped).
+    ///
+    /// ```no_run
+    /// # async fn r() { let e = bookwyrm_emulator::Emulator::builder().start().await.unwrap();
+    /// assert_eq!(e.stats().in_flight(), 0);
+    /// # }
+    /// ```
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// The most requests ever in flight at once.
+    ///
+    /// ```no_run
+    /// # async fn r() { let e = bookwyrm_emulator::Emulator::builder().start().await.unwrap();
+    /// assert_eq!(e.stats().max_in_flight(), 0);
+    /// # }
+    /// ```
+    pub fn max_in_flight(&self) -> u64 {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// TCP connections accepted.
+    ///
+    /// ```no_run
+    /// # async fn r() { let e = bookwyrm_emulator::Emulator::builder().start().await.unwrap();
+    /// assert_eq!(e.stats().connections(), 0);
+    /// # }
+    /// ```
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Event streams started.
+    ///
+    /// ```no_run
+    /// # async fn r() { let e = bookwyrm_emulator::Emulator::builder().start().await.unwrap();
+    /// assert_eq!(e.stats().streams_started(), 0);
+    /// # }
+    /// ```
+    pub fn streams_started(&self) -> u64 {
+        self.streams_started.load(Ordering::SeqCst)
+    }
+
+    /// Event streams sent to their end.
+    ///
+    /// ```no_run
+    /// # async fn r() { let e = bookwyrm_emulator::Emulator::builder().start().await.unwrap();
+    /// assert_eq!(e.stats().streams_completed(), 0);
+    /// # }
+    /// ```
+    pub fn streams_completed(&self) -> u64 {
+        self.streams_completed.load(Ordering::SeqCst)
+    }
+
+    /// Event streams whose client went away before the end (the server saw the disconnect).
+    ///
+    /// ```no_run
+    /// # async fn r() { let e = bookwyrm_emulator::Emulator::builder().start().await.unwrap();
+    /// assert_eq!(e.stats().streams_cancelled(), 0);
+    /// # }
+    /// ```
+    pub fn streams_cancelled(&self) -> u64 {
+        self.streams_cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Requests a fault was applied to.
+    ///
+    /// ```no_run
+    /// # async fn r() { let e = bookwyrm_emulator::Emulator::builder().start().await.unwrap();
+    /// assert_eq!(e.stats().faults_applied(), 0);
+    /// # }
+    /// ```
+    pub fn faults_applied(&self) -> u64 {
+        self.faults_applied.load(Ordering::SeqCst)
+    }
+}
+
+/// Decrements the in-flight count when the response body is done.
+struct InFlight(Arc<AppState>);
+
+impl InFlight {
+    fn new(state: Arc<AppState>) -> Self {
+        let now = state.stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        state.stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        Self(state)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The error that makes hyper drop a connection without answering.
+#[derive(Debug)]
+struct ResetConnection;
+
+impl std::fmt::Display for ResetConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("fault: reset before headers")
+    }
+}
+
+impl std::error::Error for ResetConnection {}
+
+pub(crate) async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let router = crate::handlers::router(state.clone());
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((io, _)) = accepted else {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                };
+                bump(&state.stats.connections);
+                let state = state.clone();
+                let router = router.clone();
+                connections.spawn(async move {
+                    let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                        handle(state.clone(), router.clone(), req.map(Body::new))
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(io), service)
+                        .await;
+                });
+            }
+            _ = stop.changed() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+async fn handle(
+    state: Arc<AppState>,
+    router: axum::Router,
+    mut req: Request<Body>,
+) -> Result<Response<Body>, ResetConnection> {
+    bump(&state.stats.requests);
+    let guard = InFlight::new(state.clone());
+
+    let mut fault = Fault::default();
+    if state.allow_faults {
+        if let Some(spec) = req
+            .headers()
+            .get(FAULT_HEADER)
+            .and_then(|v| v.to_str().ok())
+        {
+            match Fault::parse(spec) {
+                Ok(f) => {
+                    let seen = state.fault_seen(spec);
+                    if f.times.is_none_or(|t| seen < t) {
+                        bump(&state.stats.faults_applied);
+                        fault = f;
+                    }
+                }
+                Err(msg) => return Ok(json_error(StatusCode::BAD_REQUEST, &msg, guard)),
+            }
+        }
+    }
+    if fault.reset_before_headers {
+        return Err(ResetConnection);
+    }
+    if let Some(delay) = fault.delay {
+        tokio::time::sleep(delay).await;
+    }
+
+    if !state.api_keys.is_empty() {
+        let presented = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if !presented.is_some_and(|k| state.api_keys.iter().any(|a| a == k)) {
+            return Ok(json_error(
+                StatusCode::UNAUTHORIZED,
+                "Invalid or missing API key",
+                guard,
+            ));
+        }
+    }
+
+    let mut response = if let Some(status) = fault.status {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut r = json_error(
+            status,
+            &format!("injected fault: status {}", status.as_u16()),
+            guard,
+        );
+        let headers = r.headers_mut();
+        if let Some(s) = fault.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        if let Some(ms) = fault.retry_after_ms {
+            headers.insert("retry-after-ms", HeaderValue::from(ms));
+        }
+        if fault.retry_after_date {
+            let when = std::time::SystemTime::now() + std::time::Duration::from_secs(2);
+            if let Ok(v) = HeaderValue::from_str(&httpdate(when)) {
+                headers.insert(header::RETRY_AFTER, v);
+            }
+        }
+        r
+    } else {
+        req.extensions_mut().insert(fault.clone());
+        let response = router
+            .oneshot(req)
+            .await
+            .unwrap_or_else(|e: Infallible| match e {});
+        let (parts, body) = response.into_parts();
+        let body = Body::from_stream(body.into_data_stream().map(move |chunk| {
+            let _keep = &guard;
+            chunk
+        }));
+        Response::from_parts(parts, body)
+    };
+
+    if let Some(ct) = &fault.content_type {
+        if let Ok(v) = HeaderValue::from_str(ct) {
+            response.headers_mut().insert(header::CONTENT_TYPE, v);
+        }
+    }
+    if let Some(msg) = &fault.deprecation {
+        let headers = response.headers_mut();
+        headers.insert("deprecation", HeaderValue::from_static("true"));
+        if let Ok(v) = HeaderValue::from_str(&format!("299 bookwyrm \"{}\"", msg.replace('"', "'")))
+        {
+            headers.insert(header::WARNING, v);
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("emu-{}", state.stats.requests())) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    Ok(response)
+}
+
+/// A JSON error answer in FastAPI's shape: `{"detail": "<message>"}`.
+fn json_error(status: StatusCode, message: &str, guard: InFlight) -> Response<Body> {
+    let body = serde_json::json!({ "detail": message }).to_string();
+    let body = Body::from_stream(futures_util::stream::once(async move {
+        let _keep = guard;
+        Ok::<_, Infallible>(bytes::Bytes::from(body))
+    }));
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+fn httpdate(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if mo <= 2 { y + 1 } else { y };
+    const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MO: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        WD[(days % 7) as usize],
+        d,
+        MO[(mo - 1) as usize],
+        y,
+        h,
+        m,
+        s
+    )
+}

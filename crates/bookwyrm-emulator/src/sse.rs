@@ -1,0 +1,141 @@
+//! Writing Server-Sent Events, with keepalive comments and the stream-level faults.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, Response};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+
+use crate::faults::Fault;
+use crate::{bump, AppState};
+
+/// One event to send: a name and a JSON payload.
+#[derive(Debug, Clone)]
+pub(crate) struct SseEvent {
+    pub(crate) name: String,
+    pub(crate) data: String,
+}
+
+impl SseEvent {
+    pub(crate) fn json(name: &str, payload: &impl serde::Serialize) -> Self {
+        Self {
+            name: name.to_string(),
+            data: serde_json::to_string(payload).expect("payloads serialize"),
+        }
+    }
+
+    fn encode(&self) -> Bytes {
+        let mut out = String::with_capacity(self.data.len() + self.name.len() + 16);
+        out.push_str("event: ");
+        out.push_str(&self.name);
+        out.push('\n');
+        for line in self.data.split('\n') {
+            out.push_str("data: ");
+            out.push_str(line);
+            out.push('\n');
+        }
+        out.push('\n');
+        Bytes::from(out)
+    }
+}
+
+pub(crate) type EventSource = Pin<Box<dyn Stream<Item = SseEvent> + Send>>;
+
+/// A `text/event-stream` response sending `events`, with the request's stream faults applied.
+/// `known_event` names an event of this operation, used for the malformed-JSON fault.
+pub(crate) fn response(
+    state: Arc<AppState>,
+    fault: Fault,
+    known_event: &'static str,
+    events: EventSource,
+) -> Response<Body> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
+    bump(&state.stats.streams_started);
+    tokio::spawn(async move {
+        let mut events = events;
+        let mut prefix = Vec::new();
+        if fault.unknown_event {
+            prefix.push(SseEvent {
+                name: "mystery_event".into(),
+                data: r#"{"note":"an event this client does not know"}"#.into(),
+            });
+        }
+        if fault.malformed_json {
+            prefix.push(SseEvent {
+                name: known_event.into(),
+                data: r#"{"this is": not json"#.into(),
+            });
+        }
+        let mut prefix = futures_util::stream::iter(prefix);
+        let mut sent: u64 = 0;
+        let mut keepalive = tokio::time::interval(state.keepalive);
+        keepalive.tick().await;
+        loop {
+            if fault.reset_after == Some(sent) {
+                let _ = tx
+                    .send(Err(std::io::Error::other("fault: reset mid-stream")))
+                    .await;
+                return;
+            }
+            if fault.stall_after == Some(sent) {
+                tx.closed().await;
+                bump(&state.stats.streams_cancelled);
+                return;
+            }
+            let next = match prefix.next().await {
+                Some(e) => Some(e),
+                None => loop {
+                    tokio::select! {
+                        e = events.next() => break e,
+                        _ = keepalive.tick() => {
+                            if tx.send(Ok(Bytes::from_static(b": keepalive\n\n"))).await.is_err() {
+                                bump(&state.stats.streams_cancelled);
+                                return;
+                            }
+                        }
+                        _ = tx.closed() => {
+                            bump(&state.stats.streams_cancelled);
+                            return;
+                        }
+                    }
+                },
+            };
+            let Some(event) = next else {
+                bump(&state.stats.streams_completed);
+                return;
+            };
+            let bytes = event.encode();
+            let ok = match fault.drip {
+                Some(every) => {
+                    let mut ok = true;
+                    for i in 0..bytes.len() {
+                        if tx.send(Ok(bytes.slice(i..i + 1))).await.is_err() {
+                            ok = false;
+                            break;
+                        }
+                        tokio::time::sleep(every).await;
+                    }
+                    ok
+                }
+                None => tx.send(Ok(bytes)).await.is_ok(),
+            };
+            if !ok {
+                bump(&state.stats.streams_cancelled);
+                return;
+            }
+            keepalive.reset();
+            sent += 1;
+        }
+    });
+    let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    let mut r = Response::new(Body::from_stream(body));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
