@@ -47,6 +47,7 @@ pub struct EmulatorBuilder {
     allow_faults: bool,
     addr: Option<SocketAddr>,
     keepalive: Option<std::time::Duration>,
+    record: bool,
 }
 
 impl EmulatorBuilder {
@@ -94,6 +95,17 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Keep every request (method, path, headers, body) for [`Emulator::recorded`].
+    ///
+    /// ```
+    /// let b = bookwyrm_emulator::Emulator::builder().record_requests(true);
+    /// # drop(b);
+    /// ```
+    pub fn record_requests(mut self, record: bool) -> Self {
+        self.record = record;
+        self
+    }
+
     /// Binds and starts serving in the background of the current Tokio runtime.
     ///
     /// ```no_run
@@ -113,6 +125,8 @@ impl EmulatorBuilder {
             allow_faults: self.allow_faults,
             keepalive: self.keepalive.unwrap_or(std::time::Duration::from_secs(5)),
             stats: Stats::default(),
+            record: self.record,
+            recorded: std::sync::Mutex::new(Vec::new()),
             fault_counters: std::sync::Mutex::new(std::collections::HashMap::new()),
             fetch: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(20))
@@ -186,6 +200,23 @@ impl Emulator {
         &self.state.stats
     }
 
+    /// The requests received so far, when recording (see
+    /// [`EmulatorBuilder::record_requests`]); `take` empties the log.
+    ///
+    /// ```no_run
+    /// # async fn r() { let e = bookwyrm_emulator::Emulator::builder().record_requests(true).start().await.unwrap();
+    /// assert!(e.recorded(true).is_empty());
+    /// # }
+    /// ```
+    pub fn recorded(&self, take: bool) -> Vec<RecordedRequest> {
+        let mut log = self.state.recorded.lock().expect("record lock");
+        if take {
+            std::mem::take(&mut *log)
+        } else {
+            log.clone()
+        }
+    }
+
     /// Stops accepting connections and ends open ones.
     ///
     /// ```no_run
@@ -212,6 +243,35 @@ impl Drop for Emulator {
     }
 }
 
+/// One request as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// The method.
+    pub method: String,
+    /// The path (and query).
+    pub path: String,
+    /// Headers in the order received, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: bytes::Bytes,
+}
+
+impl RecordedRequest {
+    /// The first value of a header.
+    ///
+    /// ```
+    /// let r = bookwyrm_emulator::RecordedRequest { method: "POST".into(), path: "/cite".into(),
+    ///     headers: vec![("accept".into(), "*/*".into())], body: Default::default() };
+    /// assert_eq!(r.header("accept"), Some("*/*"));
+    /// ```
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// What every request handler shares.
 #[derive(Debug)]
 pub(crate) struct AppState {
@@ -219,6 +279,8 @@ pub(crate) struct AppState {
     pub(crate) allow_faults: bool,
     pub(crate) keepalive: std::time::Duration,
     pub(crate) stats: Stats,
+    pub(crate) record: bool,
+    pub(crate) recorded: std::sync::Mutex<Vec<RecordedRequest>>,
     pub(crate) fault_counters: std::sync::Mutex<std::collections::HashMap<String, u64>>,
     pub(crate) fetch: reqwest::Client,
 }

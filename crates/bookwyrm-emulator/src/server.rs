@@ -186,6 +186,23 @@ async fn handle(
 ) -> Result<Response<Body>, ResetConnection> {
     bump(&state.stats.requests);
     let guard = InFlight::new(state.clone());
+    if state.record {
+        let (parts, body) = req.into_parts();
+        let body = axum::body::to_bytes(body, crate::MAX_UPLOAD)
+            .await
+            .unwrap_or_default();
+        state.recorded.lock().expect("record lock").push(crate::RecordedRequest {
+            method: parts.method.to_string(),
+            path: parts.uri.path_and_query().map_or("/".into(), |p| p.to_string()),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .collect(),
+            body: body.clone(),
+        });
+        req = Request::from_parts(parts, Body::from(body));
+    }
 
     let mut fault = Fault::default();
     if state.allow_faults {

@@ -1,0 +1,86 @@
+//! Shared test setup: an in-process emulator and clients pointed at it.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use bookwyrm::AsyncBookWyrmClient;
+use bookwyrm_emulator::{Emulator, RecordedRequest};
+
+pub const KEY: &str = "sk-test-9f8e7d6c5b4a";
+
+/// An emulator that accepts [`KEY`], allows faults and records requests.
+pub async fn emulator() -> Emulator {
+    Emulator::builder()
+        .api_key(KEY)
+        .allow_faults(true)
+        .record_requests(true)
+        .keepalive(Duration::from_millis(200))
+        .start()
+        .await
+        .expect("the emulator starts")
+}
+
+/// A client for `emu` with the right key.
+pub fn client(emu: &Emulator) -> AsyncBookWyrmClient {
+    AsyncBookWyrmClient::builder()
+        .base_url(emu.base_url())
+        .api_key(KEY)
+        .build()
+        .expect("client builds")
+}
+
+/// The story shipped with the repository.
+pub fn story() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/country-of-the-blind.txt"))
+        .expect("the story is in data/")
+}
+
+/// The PDF shipped with the repository.
+pub fn pdf() -> Vec<u8> {
+    std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/data/nasa-smallsat-excerpt.pdf"))
+        .expect("the PDF is in data/")
+}
+
+/// A recorded request as stable text for a snapshot: secrets, ports, boundaries and versions
+/// redacted; JSON bodies pretty-printed.
+pub fn describe(r: &RecordedRequest) -> String {
+    let mut out = format!("{} {}\n", r.method, r.path);
+    let content_type = r.header("content-type").unwrap_or("").to_string();
+    let boundary = content_type
+        .split("boundary=")
+        .nth(1)
+        .map(|b| b.trim_matches('"').to_string());
+    let mut headers: Vec<(String, String)> = r.headers.clone();
+    headers.sort();
+    for (name, value) in headers {
+        let value = match name.as_str() {
+            "authorization" => {
+                assert_eq!(value, format!("Bearer {KEY}"), "the bearer header carries the key");
+                "Bearer <redacted>".to_string()
+            }
+            "host" => "<host>".to_string(),
+            "user-agent" => {
+                assert!(value.starts_with("bookwyrm-rust/"), "user agent names the Rust client: {value}");
+                "bookwyrm-rust/<version> (rust; <os>)".to_string()
+            }
+            "content-type" => match &boundary {
+                Some(b) => value.replace(b.as_str(), "<boundary>"),
+                None => value,
+            },
+            "content-length" => "<length>".to_string(),
+            _ => value,
+        };
+        out.push_str(&format!("{name}: {value}\n"));
+    }
+    out.push('\n');
+    let body = String::from_utf8_lossy(&r.body).into_owned();
+    let body = match serde_json::from_str::<serde_json::Value>(&body) {
+        Ok(v) => serde_json::to_string_pretty(&v).unwrap(),
+        Err(_) => match &boundary {
+            Some(b) => body.replace(b.as_str(), "<boundary>").replace("\r\n", "\n"),
+            None => body,
+        },
+    };
+    out.push_str(&body);
+    out
+}
