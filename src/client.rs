@@ -121,6 +121,9 @@ pub struct Config {
     pub max_sse_event: usize,
     /// Connect timeout (fixed when the client is built; shown here for reference).
     pub connect_timeout: Option<Duration>,
+    /// Extra headers sent with every request of this handle (they cannot replace the
+    /// authorization, date or user-agent headers).
+    pub headers: HeaderMap,
 }
 
 impl Default for Config {
@@ -131,6 +134,7 @@ impl Default for Config {
             max_sse_line: crate::sse::DEFAULT_MAX_LINE,
             max_sse_event: crate::sse::DEFAULT_MAX_EVENT,
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
+            headers: HeaderMap::new(),
         }
     }
 }
@@ -285,6 +289,7 @@ impl AsyncBookWyrmClient {
             streaming,
             if streaming { None } else { self.config.timeout },
             self.config.connect_timeout,
+            self.config.headers.clone(),
         ))
     }
 }
@@ -322,6 +327,8 @@ pub struct ClientBuilder {
     stream_idle_timeout: Option<Option<Duration>>,
     user_agent_extra: Option<String>,
     http: Option<reqwest::Client>,
+    headers: HeaderMap,
+    header_error: Option<&'static str>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -334,6 +341,7 @@ impl fmt::Debug for ClientBuilder {
             .field("stream_idle_timeout", &self.stream_idle_timeout)
             .field("user_agent_extra", &self.user_agent_extra)
             .field("custom_http_client", &self.http.is_some())
+            .field("headers", &self.headers)
             .finish()
     }
 }
@@ -430,6 +438,29 @@ impl ClientBuilder {
         self
     }
 
+    /// An extra header for every request (e.g. a tracing or routing header). An invalid name
+    /// or value makes [`build`](Self::build) fail with a validation error.
+    ///
+    /// ```
+    /// let client = bookwyrm::AsyncBookWyrmClient::builder()
+    ///     .header("x-team", "search")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(client.config().headers["x-team"], "search");
+    /// ```
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        match (
+            reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(n), Ok(v)) => {
+                self.headers.append(n, v);
+            }
+            _ => self.header_error = Some("headers"),
+        }
+        self
+    }
+
     /// Use this `reqwest::Client` (its pool, proxy and TLS settings). Give it no total timeout:
     /// one would cut streams. Our headers and per-call deadlines are still applied.
     ///
@@ -450,6 +481,12 @@ impl ClientBuilder {
     /// assert_eq!(err.to_string(), "invalid `base_url`: not an http(s) URL: not a url");
     /// ```
     pub fn build(self) -> Result<AsyncBookWyrmClient, BookWyrmClientError> {
+        if let Some(field) = self.header_error {
+            return Err(BookWyrmClientError::validation(
+                field,
+                "a header name or value is not valid in HTTP",
+            ));
+        }
         let base_url = self
             .base_url
             .unwrap_or_else(|| DEFAULT_BASE_URL.to_string())
@@ -522,6 +559,7 @@ impl ClientBuilder {
                 .stream_idle_timeout
                 .unwrap_or(Some(DEFAULT_STREAM_IDLE_TIMEOUT)),
             connect_timeout,
+            headers: self.headers,
             ..Config::default()
         };
         Ok(AsyncBookWyrmClient {

@@ -33,6 +33,7 @@ pub(crate) struct CallContext {
     /// Total deadline of a non-streaming call.
     pub(crate) total_timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
+    headers: HeaderMap,
     captured: Arc<Mutex<Option<Captured>>>,
 }
 
@@ -51,6 +52,7 @@ impl CallContext {
         streaming: bool,
         total_timeout: Option<Duration>,
         connect_timeout: Option<Duration>,
+        headers: HeaderMap,
     ) -> Self {
         Self {
             shared,
@@ -58,6 +60,7 @@ impl CallContext {
             streaming,
             total_timeout,
             connect_timeout,
+            headers,
             captured: Arc::default(),
         }
     }
@@ -75,6 +78,9 @@ impl CallContext {
     /// Sets the headers every request carries and the call's deadline.
     pub(crate) fn prepare(&self, request: &mut reqwest::Request) {
         let headers = request.headers_mut();
+        for (name, value) in &self.headers {
+            headers.insert(name, value.clone());
+        }
         // progenitor adds `api-version: <info.version>`; the API identifies the client's API date
         // through `Bookwyrm-Client-Date` instead, as the reference client does.
         headers.remove("api-version");

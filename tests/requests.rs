@@ -32,7 +32,12 @@ async fn citation_requests() {
     let c = common::client(&emu);
     insta::assert_snapshot!(
         "get_citations_chunks",
-        sent!(emu, c.get_citations(CitationRequest::from_chunks(chunks(), "Who fell?")).await.unwrap())
+        sent!(
+            emu,
+            c.get_citations(CitationRequest::from_chunks(chunks(), "Who fell?"))
+                .await
+                .unwrap()
+        )
     );
     insta::assert_snapshot!(
         "get_citations_jsonl_content_multi",
@@ -52,7 +57,11 @@ async fn citation_requests() {
         "stream_citations_url",
         sent!(
             emu,
-            c.stream_citations(CitationRequest::from_jsonl_url("http://127.0.0.1:9/book.jsonl", "Who?")).await
+            c.stream_citations(CitationRequest::from_jsonl_url(
+                "http://127.0.0.1:9/book.jsonl",
+                "Who?"
+            ))
+            .await
         )
     );
 }
@@ -63,7 +72,12 @@ async fn summarize_requests() {
     let c = common::client(&emu);
     insta::assert_snapshot!(
         "summarize_content",
-        sent!(emu, c.summarize(SummarizeRequest::from_content("One. Two. Three.")).await.unwrap())
+        sent!(
+            emu,
+            c.summarize(SummarizeRequest::from_content("One. Two. Three."))
+                .await
+                .unwrap()
+        )
     );
     insta::assert_snapshot!(
         "summarize_phrases_prompts",
@@ -90,14 +104,20 @@ async fn summarize_requests() {
         "summarize_structured",
         sent!(
             emu,
-            c.summarize_structured::<Summary>(SummarizeRequest::from_content("Title: X\n\nA story."))
-                .await
-                .unwrap()
+            c.summarize_structured::<Summary>(SummarizeRequest::from_content(
+                "Title: X\n\nA story."
+            ))
+            .await
+            .unwrap()
         )
     );
     insta::assert_snapshot!(
         "stream_summarize_url",
-        sent!(emu, c.stream_summarize(SummarizeRequest::from_url("http://127.0.0.1:9/t.txt")).await)
+        sent!(
+            emu,
+            c.stream_summarize(SummarizeRequest::from_url("http://127.0.0.1:9/t.txt"))
+                .await
+        )
     );
 }
 
@@ -107,15 +127,24 @@ async fn phrasal_requests() {
     let c = common::client(&emu);
     insta::assert_snapshot!(
         "phrasal_text",
-        sent!(emu, c.stream_process_text(PhrasalRequest::from_text("A. B.")).await.unwrap())
+        sent!(
+            emu,
+            c.stream_process_text(PhrasalRequest::from_text("A. B."))
+                .await
+                .unwrap()
+        )
     );
     insta::assert_snapshot!(
         "phrasal_chunked_text_only",
         sent!(
             emu,
-            c.stream_process_text(PhrasalRequest::from_text("A. B.").chunk_size(100).text_only())
-                .await
-                .unwrap()
+            c.stream_process_text(
+                PhrasalRequest::from_text("A. B.")
+                    .chunk_size(100)
+                    .text_only()
+            )
+            .await
+            .unwrap()
         )
     );
 }
@@ -126,23 +155,41 @@ async fn classify_requests() {
     let c = common::client(&emu);
     insta::assert_snapshot!(
         "classify_bytes_named",
-        sent!(emu, c.classify(ClassifyRequest::from_bytes(b"a,b\n1,2\n".to_vec()).filename("t.csv")).await.unwrap())
+        sent!(
+            emu,
+            c.classify(ClassifyRequest::from_bytes(b"a,b\n1,2\n".to_vec()).filename("t.csv"))
+                .await
+                .unwrap()
+        )
     );
     insta::assert_snapshot!(
         "classify_text_unnamed",
-        sent!(emu, c.classify(ClassifyRequest::from_text("plain words")).await.unwrap())
+        sent!(
+            emu,
+            c.classify(ClassifyRequest::from_text("plain words"))
+                .await
+                .unwrap()
+        )
     );
     insta::assert_snapshot!(
         "stream_classify_text",
-        sent!(emu, c.stream_classify(ClassifyRequest::from_text("{\"a\": 1}")).await.unwrap())
+        sent!(
+            emu,
+            c.stream_classify(ClassifyRequest::from_text("{\"a\": 1}"))
+                .await
+                .unwrap()
+        )
     );
     insta::assert_snapshot!(
         "stream_classify_base64_named",
         sent!(
             emu,
-            c.stream_classify(ClassifyRequest::from_encoded("aGVsbG8=", ContentEncoding::Base64).filename("h.txt"))
-                .await
-                .unwrap()
+            c.stream_classify(
+                ClassifyRequest::from_encoded("aGVsbG8=", ContentEncoding::Base64)
+                    .filename("h.txt")
+            )
+            .await
+            .unwrap()
         )
     );
 }
@@ -167,14 +214,23 @@ async fn pdf_requests() {
     insta::assert_snapshot!("stream_extract_pdf_upload", upload);
     insta::assert_snapshot!(
         "stream_extract_pdf_upload_defaults",
-        sent!(emu, c.stream_extract_pdf(PdfExtractRequest::from_bytes(b"%PDF-1.4\n".to_vec())).await.unwrap())
+        sent!(
+            emu,
+            c.stream_extract_pdf(PdfExtractRequest::from_bytes(b"%PDF-1.4\n".to_vec()))
+                .await
+                .unwrap()
+        )
     );
     insta::assert_snapshot!(
         "stream_extract_pdf_url",
         sent!(
             emu,
-            c.stream_extract_pdf(PdfExtractRequest::from_url("http://127.0.0.1:9/r.pdf").lang("").force_ocr(true))
-                .await
+            c.stream_extract_pdf(
+                PdfExtractRequest::from_url("http://127.0.0.1:9/r.pdf")
+                    .lang("")
+                    .force_ocr(true)
+            )
+            .await
         )
     );
 }

@@ -31,14 +31,20 @@ pub fn client(emu: &Emulator) -> AsyncBookWyrmClient {
 
 /// The story shipped with the repository.
 pub fn story() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/country-of-the-blind.txt"))
-        .expect("the story is in data/")
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/country-of-the-blind.txt"
+    ))
+    .expect("the story is in data/")
 }
 
 /// The PDF shipped with the repository.
 pub fn pdf() -> Vec<u8> {
-    std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/data/nasa-smallsat-excerpt.pdf"))
-        .expect("the PDF is in data/")
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/nasa-smallsat-excerpt.pdf"
+    ))
+    .expect("the PDF is in data/")
 }
 
 /// A recorded request as stable text for a snapshot: secrets, ports, boundaries and versions
@@ -55,12 +61,19 @@ pub fn describe(r: &RecordedRequest) -> String {
     for (name, value) in headers {
         let value = match name.as_str() {
             "authorization" => {
-                assert_eq!(value, format!("Bearer {KEY}"), "the bearer header carries the key");
+                assert_eq!(
+                    value,
+                    format!("Bearer {KEY}"),
+                    "the bearer header carries the key"
+                );
                 "Bearer <redacted>".to_string()
             }
             "host" => "<host>".to_string(),
             "user-agent" => {
-                assert!(value.starts_with("bookwyrm-rust/"), "user agent names the Rust client: {value}");
+                assert!(
+                    value.starts_with("bookwyrm-rust/"),
+                    "user agent names the Rust client: {value}"
+                );
                 "bookwyrm-rust/<version> (rust; <os>)".to_string()
             }
             "content-type" => match &boundary {

@@ -182,25 +182,49 @@ pub(crate) async fn serve(
 async fn handle(
     state: Arc<AppState>,
     router: axum::Router,
+    req: Request<Body>,
+) -> Result<Response<Body>, ResetConnection> {
+    let id = state.stats.requests.fetch_add(1, Ordering::SeqCst) + 1;
+    let mut response = answer(state, router, req).await?;
+    if let Ok(v) = HeaderValue::from_str(&format!("emu-{id}")) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    Ok(response)
+}
+
+async fn answer(
+    state: Arc<AppState>,
+    router: axum::Router,
     mut req: Request<Body>,
 ) -> Result<Response<Body>, ResetConnection> {
-    bump(&state.stats.requests);
     let guard = InFlight::new(state.clone());
     if state.record {
         let (parts, body) = req.into_parts();
         let body = axum::body::to_bytes(body, crate::MAX_UPLOAD)
             .await
             .unwrap_or_default();
-        state.recorded.lock().expect("record lock").push(crate::RecordedRequest {
-            method: parts.method.to_string(),
-            path: parts.uri.path_and_query().map_or("/".into(), |p| p.to_string()),
-            headers: parts
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-                .collect(),
-            body: body.clone(),
-        });
+        state
+            .recorded
+            .lock()
+            .expect("record lock")
+            .push(crate::RecordedRequest {
+                method: parts.method.to_string(),
+                path: parts
+                    .uri
+                    .path_and_query()
+                    .map_or("/".into(), |p| p.to_string()),
+                headers: parts
+                    .headers
+                    .iter()
+                    .map(|(n, v)| {
+                        (
+                            n.as_str().to_string(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect(),
+                body: body.clone(),
+            });
         req = Request::from_parts(parts, Body::from(body));
     }
 
@@ -293,9 +317,6 @@ async fn handle(
         {
             headers.insert(header::WARNING, v);
         }
-    }
-    if let Ok(v) = HeaderValue::from_str(&format!("emu-{}", state.stats.requests())) {
-        response.headers_mut().insert("x-request-id", v);
     }
     Ok(response)
 }

@@ -1,0 +1,393 @@
+//! Error paths of the client against the emulator: API errors with status and body, transport
+//! failures, timeouts, the closed client, the scoped helper, secrets.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use bookwyrm::{
+    AsyncBookWyrmClient, BookWyrmClientError, CitationRequest, ClassifyRequest, PdfExtractRequest,
+    PhrasalRequest, SummarizeRequest, TextSpan, TimeoutKind,
+};
+
+fn request() -> CitationRequest {
+    CitationRequest::from_chunks(vec![TextSpan::new(0, "Nunez fell.")], "Who fell?")
+}
+
+fn faulty(emu: &bookwyrm_emulator::Emulator, fault: &str) -> AsyncBookWyrmClient {
+    AsyncBookWyrmClient::builder()
+        .base_url(emu.base_url())
+        .api_key(common::KEY)
+        .header("x-bookwyrm-fault", fault)
+        .build()
+        .unwrap()
+}
+
+fn api(err: BookWyrmClientError) -> Box<bookwyrm::BookWyrmApiError> {
+    match err {
+        BookWyrmClientError::Api(api) => api,
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn wrong_or_missing_key_is_401_with_body() {
+    let emu = common::emulator().await;
+    for key in [Some("sk-wrong"), None] {
+        let mut b = AsyncBookWyrmClient::builder().base_url(emu.base_url());
+        if let Some(k) = key {
+            b = b.api_key(k);
+        }
+        let c = b.build().unwrap();
+        let err = c.get_citations(request()).await.unwrap_err();
+        assert_eq!(err.status_code(), Some(401));
+        assert!(!err.is_retryable());
+        let shown = format!("{err} {err:?}");
+        assert!(
+            !shown.contains("sk-wrong"),
+            "the key never appears: {shown}"
+        );
+        let api = api(err);
+        assert_eq!(api.message(), "Invalid or missing API key");
+        assert_eq!(api.json().unwrap()["detail"], "Invalid or missing API key");
+        assert!(api.request_id().unwrap().starts_with("emu-"));
+        // Streams fail the same way, before the first item.
+        let err = c
+            .stream_process_text(PhrasalRequest::from_text("A."))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status_code(), Some(401));
+    }
+}
+
+#[tokio::test]
+async fn unknown_path_is_404() {
+    let emu = common::emulator().await;
+    let c = AsyncBookWyrmClient::builder()
+        .base_url(format!("{}/v9", emu.base_url()))
+        .api_key(common::KEY)
+        .build()
+        .unwrap();
+    let api = api(c
+        .summarize(SummarizeRequest::from_content("x"))
+        .await
+        .unwrap_err());
+    assert_eq!(api.status_code(), 404);
+    assert_eq!(api.body(), r#"{"detail":"Not Found"}"#);
+}
+
+#[tokio::test]
+async fn server_validation_is_422_with_detail_list() {
+    let emu = common::emulator().await;
+    let c = common::client(&emu);
+    let err = c
+        .get_citations(CitationRequest::from_jsonl_content(
+            "this is not json\n",
+            "q",
+        ))
+        .await
+        .unwrap_err();
+    let api = api(err);
+    assert_eq!(api.status_code(), 422);
+    let detail = &api.json().unwrap()["detail"][0];
+    assert_eq!(detail["loc"], serde_json::json!(["body", "jsonl"]));
+    assert!(
+        api.message().starts_with("body.jsonl: line 1:"),
+        "{}",
+        api.message()
+    );
+    assert!(api
+        .to_string()
+        .starts_with("API request failed with status 422: body.jsonl"));
+}
+
+#[tokio::test]
+async fn status_faults_carry_status_body_and_retry_after() {
+    let emu = common::emulator().await;
+    let cases = [
+        (
+            "status=429;retry-after=7",
+            429,
+            Some(Duration::from_secs(7)),
+        ),
+        (
+            "status=429;retry-after-ms=1500",
+            429,
+            Some(Duration::from_millis(1500)),
+        ),
+        ("status=503", 503, None),
+        ("status=500", 500, None),
+    ];
+    for (fault, status, retry_after) in cases {
+        let c = faulty(&emu, fault);
+        let err = c.get_citations(request()).await.unwrap_err();
+        assert!(err.is_retryable(), "{fault}");
+        let api = api(err);
+        assert_eq!(api.status_code(), status, "{fault}");
+        assert_eq!(api.retry_after(), retry_after, "{fault}");
+        assert_eq!(api.message(), format!("injected fault: status {status}"));
+        // A stream gets the same error before its first item.
+        let err = c.stream_citations(request()).await.unwrap_err();
+        assert_eq!(err.status_code(), Some(status));
+    }
+    // An HTTP date in Retry-After.
+    let api = api(faulty(&emu, "status=429;retry-after-date")
+        .get_citations(request())
+        .await
+        .unwrap_err());
+    let wait = api.retry_after().expect("a date parses");
+    assert!(wait <= Duration::from_secs(3), "{wait:?}");
+}
+
+#[tokio::test]
+async fn connection_refused_is_a_transport_error() {
+    // Bind then drop a listener: nothing listens on that port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let c = AsyncBookWyrmClient::builder()
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .build()
+        .unwrap();
+    for err in [
+        c.get_citations(request()).await.unwrap_err(),
+        c.classify(ClassifyRequest::from_text("x"))
+            .await
+            .unwrap_err(),
+        c.stream_process_text(PhrasalRequest::from_text("A."))
+            .await
+            .unwrap_err(),
+        c.stream_extract_pdf(PdfExtractRequest::from_bytes(b"%PDF-".to_vec()))
+            .await
+            .unwrap_err(),
+    ] {
+        match &err {
+            BookWyrmClientError::Transport(t) => {
+                assert!(
+                    t.to_string()
+                        .starts_with("could not connect to http://127.0.0.1:"),
+                    "{t}"
+                );
+                assert!(
+                    std::error::Error::source(&err).is_some(),
+                    "the cause is chained"
+                );
+            }
+            other => panic!("expected a transport error, got {other:?}"),
+        }
+        assert!(err.is_retryable());
+        assert_eq!(err.status_code(), None);
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out() {
+    let emu = common::emulator().await;
+    let c = faulty(&emu, "delay-ms=30000").with_config(|cfg| {
+        cfg.timeout = Some(Duration::from_millis(300));
+        cfg.stream_idle_timeout = Some(Duration::from_millis(300));
+    });
+    let started = Instant::now();
+    let err = c
+        .summarize(SummarizeRequest::from_content("x"))
+        .await
+        .unwrap_err();
+    match &err {
+        BookWyrmClientError::Timeout(t) => assert_eq!(t.kind(), TimeoutKind::Total),
+        other => panic!("{other:?}"),
+    }
+    let err = c
+        .classify(ClassifyRequest::from_text("x"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, BookWyrmClientError::Timeout(t) if t.kind() == TimeoutKind::Total),
+        "{err:?}"
+    );
+    let err = c
+        .stream_process_text(PhrasalRequest::from_text("A."))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, BookWyrmClientError::Timeout(t) if t.kind() == TimeoutKind::Idle),
+        "{err:?}"
+    );
+    assert!(err.is_timeout() && err.is_retryable());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "three 300 ms deadlines, not 30 s waits"
+    );
+}
+
+#[tokio::test]
+async fn calls_after_close_fail_closed() {
+    let emu = common::emulator().await;
+    let c = common::client(&emu);
+    let clone = c.clone();
+    c.close().await;
+    c.close().await; // idempotent
+    assert!(clone.is_closed());
+    let errs = [
+        clone.get_citations(request()).await.unwrap_err(),
+        clone
+            .get_citations(CitationRequest::from_chunks(vec![], "q"))
+            .await
+            .unwrap_err(),
+        clone
+            .summarize(SummarizeRequest::from_content("x"))
+            .await
+            .unwrap_err(),
+        clone
+            .classify(ClassifyRequest::from_text("x"))
+            .await
+            .unwrap_err(),
+        clone.stream_citations(request()).await.unwrap_err(),
+        clone
+            .stream_summarize(SummarizeRequest::from_content("x"))
+            .await
+            .unwrap_err(),
+        clone
+            .stream_process_text(PhrasalRequest::from_text("x"))
+            .await
+            .unwrap_err(),
+        clone
+            .stream_classify(ClassifyRequest::from_text("x"))
+            .await
+            .unwrap_err(),
+        clone
+            .stream_extract_pdf(PdfExtractRequest::from_bytes(b"%PDF-".to_vec()))
+            .await
+            .unwrap_err(),
+        clone
+            .stream_extract_pdf(PdfExtractRequest::from_url("http://x/y.pdf"))
+            .await
+            .unwrap_err(),
+    ];
+    for e in errs {
+        assert!(matches!(e, BookWyrmClientError::Closed), "{e:?}");
+        assert_eq!(e.to_string(), "the client is closed");
+    }
+    assert_eq!(emu.stats().requests(), 0);
+}
+
+#[tokio::test]
+async fn scoped_closes_on_success_and_on_error() {
+    let emu = common::emulator().await;
+    let c = common::client(&emu);
+    let kept = c.clone();
+    let summary = c
+        .scoped(|client| async move {
+            client
+                .summarize(SummarizeRequest::from_content("One. Two."))
+                .await
+        })
+        .await
+        .unwrap();
+    assert!(!summary.summary.is_empty());
+    assert!(kept.is_closed());
+
+    let c = common::client(&emu);
+    let kept = c.clone();
+    let result: Result<(), BookWyrmClientError> = c
+        .scoped(|client| async move {
+            client
+                .get_citations(CitationRequest::from_chunks(
+                    vec![TextSpan::new(0, "x")],
+                    "",
+                ))
+                .await?;
+            Ok(())
+        })
+        .await;
+    assert!(matches!(result, Err(BookWyrmClientError::Validation(_))));
+    assert!(kept.is_closed(), "closed although the body failed");
+
+    // Cancelled (dropped) before completion: still closed.
+    let c = common::client(&emu);
+    let kept = c.clone();
+    let fut = c.scoped(|client| async move {
+        std::future::pending::<()>().await;
+        drop(client)
+    });
+    let _ = tokio::time::timeout(Duration::from_millis(20), fut).await;
+    assert!(kept.is_closed());
+}
+
+#[tokio::test]
+async fn structured_summary_round_trip() {
+    #[derive(serde::Deserialize, schemars::JsonSchema, Debug)]
+    struct Summary {
+        title: Option<String>,
+        author: Option<String>,
+        plot: Option<String>,
+        important_characters: Option<Vec<String>>,
+        page_count: Option<u32>,
+    }
+    let emu = common::emulator().await;
+    let c = common::client(&emu);
+    let s = c
+        .summarize_structured::<Summary>(SummarizeRequest::from_content(common::story()))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.value.title.as_deref(),
+        Some("The Country of the Blind, and Other Stories")
+    );
+    assert_eq!(s.value.author.as_deref(), Some("H. G. Wells"));
+    assert!(s.value.plot.unwrap().len() > 100);
+    assert!(s
+        .value
+        .important_characters
+        .unwrap()
+        .contains(&"Nunez".to_string()));
+    assert_eq!(s.value.page_count, None, "unknowable fields are null");
+    assert!(s.response.levels_used >= 1);
+
+    // A summary that does not parse into the type is a decode error with the raw text.
+    // The schema promises a string; the Rust type wants a number.
+    #[derive(serde::Deserialize, schemars::JsonSchema, Debug)]
+    #[allow(dead_code)]
+    struct Strict {
+        #[schemars(with = "String")]
+        title: u64,
+    }
+    let err = c
+        .summarize_structured::<Strict>(SummarizeRequest::from_content("Title: Words\n\nText."))
+        .await
+        .unwrap_err();
+    match err {
+        BookWyrmClientError::Decode(d) => {
+            assert!(d.raw_text().contains("title"), "{}", d.raw_text())
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn debug_never_shows_the_key() {
+    let c = AsyncBookWyrmClient::builder()
+        .api_key("sk-very-secret-123")
+        .build()
+        .unwrap();
+    let shown = format!("{c:?} {:?}", c.config());
+    assert!(!shown.contains("sk-very-secret-123"), "{shown}");
+    assert!(shown.contains("<redacted>"));
+    let b = AsyncBookWyrmClient::builder().api_key("sk-very-secret-123");
+    assert!(!format!("{b:?}").contains("sk-very-secret-123"));
+}
+
+#[tokio::test]
+async fn deprecation_is_visible_to_the_caller() {
+    let emu = common::emulator().await;
+    let c = faulty(&emu, "deprecation=Upgrade to 2026-01-01");
+    assert_eq!(c.deprecation_notice(), None);
+    c.summarize(SummarizeRequest::from_content("x"))
+        .await
+        .unwrap();
+    assert_eq!(
+        c.deprecation_notice().as_deref(),
+        Some("Upgrade to 2026-01-01")
+    );
+}
