@@ -120,7 +120,7 @@ fn generate_events(spec: &Value, operations: &[Operation]) -> String {
 
     // The operation table.
     code.push_str(
-        "/// Every operation of the contract, in contract order: `(operation id, method, path, \
+        "/// Every operation of the contract, sorted by path: `(operation id, method, path, \
          hand-written, streaming)`.\npub const OPERATIONS: &[OperationInfo] = &[\n",
     );
     for op in operations {
