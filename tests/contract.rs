@@ -21,30 +21,56 @@ async fn every_operation_is_reachable_through_a_public_method() {
             continue;
         }
         match op.id {
-            "get_citations" => drop(c.get_citations(CitationRequest::from_chunks(chunks(), "q")).await),
-            "stream_citations" => drop(c.stream_citations(CitationRequest::from_chunks(chunks(), "q")).await),
+            "get_citations" => drop(
+                c.get_citations(CitationRequest::from_chunks(chunks(), "q"))
+                    .await,
+            ),
+            "stream_citations" => drop(
+                c.stream_citations(CitationRequest::from_chunks(chunks(), "q"))
+                    .await,
+            ),
             "summarize" => drop(c.summarize(SummarizeRequest::from_content("x")).await),
-            "stream_summarize" => drop(c.stream_summarize(SummarizeRequest::from_content("x")).await),
-            "stream_process_text" => drop(c.stream_process_text(PhrasalRequest::from_text("x")).await),
+            "stream_summarize" => drop(
+                c.stream_summarize(SummarizeRequest::from_content("x"))
+                    .await,
+            ),
+            "stream_process_text" => {
+                drop(c.stream_process_text(PhrasalRequest::from_text("x")).await)
+            }
             "classify" => drop(c.classify(ClassifyRequest::from_text("x")).await),
             "stream_classify" => drop(c.stream_classify(ClassifyRequest::from_text("x")).await),
-            "stream_extract_pdf_upload" => {
-                drop(c.stream_extract_pdf(PdfExtractRequest::from_bytes(b"%PDF-1.4".to_vec())).await)
-            }
-            "stream_extract_pdf_url" => {
-                drop(c.stream_extract_pdf(PdfExtractRequest::from_url("http://127.0.0.1:9/x.pdf")).await)
-            }
+            "stream_extract_pdf_upload" => drop(
+                c.stream_extract_pdf(PdfExtractRequest::from_bytes(b"%PDF-1.4".to_vec()))
+                    .await,
+            ),
+            "stream_extract_pdf_url" => drop(
+                c.stream_extract_pdf(PdfExtractRequest::from_url("http://127.0.0.1:9/x.pdf"))
+                    .await,
+            ),
             other => panic!("operation `{other}` of the contract has no public method: wrap it"),
         }
         let log = emu.recorded(true);
         assert_eq!(log.len(), 1, "{}: one request", op.id);
-        assert_eq!((log[0].method.as_str(), log[0].path.as_str()), (op.method, op.path), "{}", op.id);
+        assert_eq!(
+            (log[0].method.as_str(), log[0].path.as_str()),
+            (op.method, op.path),
+            "{}",
+            op.id
+        );
         let accept = log[0].header("accept").unwrap_or("");
-        assert_eq!(accept == "text/event-stream", op.streaming, "{}: Accept {accept}", op.id);
+        assert_eq!(
+            accept == "text/event-stream",
+            op.streaming,
+            "{}: Accept {accept}",
+            op.id
+        );
     }
     assert_eq!(OPERATIONS.len(), 9, "the contract's nine operations");
     for id in NOT_YET_WRAPPED {
-        assert!(OPERATIONS.iter().any(|o| o.id == *id), "{id} is not in the contract any more");
+        assert!(
+            OPERATIONS.iter().any(|o| o.id == *id),
+            "{id} is not in the contract any more"
+        );
     }
 }
 
