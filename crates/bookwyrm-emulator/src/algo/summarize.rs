@@ -201,7 +201,7 @@ pub struct Facts {
 /// Reads [`Facts`] from a text.
 ///
 /// ```
-/// let f = bookwyrm_emulator::algo::summarize::facts("Title: The Country of the Blind\nAuthor: H. G. Wells\n\nNunez came. Nunez saw. Then Nunez spoke to Yacob.");
+/// let f = bookwyrm_emulator::algo::summarize::facts("Title: The Country of the Blind\nAuthor: H. G. Wells\n\nNunez came. Then Nunez saw Yacob. Later Nunez spoke.");
 /// assert_eq!(f.title.as_deref(), Some("The Country of the Blind"));
 /// assert_eq!(f.author.as_deref(), Some("H. G. Wells"));
 /// assert_eq!(f.characters.first().map(String::as_str), Some("Nunez"));
