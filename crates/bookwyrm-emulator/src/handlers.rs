@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use crate::algo::{self, text::tokens};
 use crate::faults::Fault;
 use crate::sse::{self, SseEvent};
-use crate::{AppState, MAX_UPLOAD};
+use crate::AppState;
 
 type Reply = Response<Body>;
 type St = State<Arc<AppState>>;
@@ -40,7 +40,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/extract-structure/sse", post(pdf_upload))
         .route("/extract-structure-json/sse", post(pdf_url))
         .fallback(|| async { error(StatusCode::NOT_FOUND, json!("Not Found")) })
-        .layer(DefaultBodyLimit::max(MAX_UPLOAD))
+        .layer(DefaultBodyLimit::max(state.max_upload))
         .with_state(state)
 }
 
@@ -709,14 +709,14 @@ fn pdf_stream(state: Arc<AppState>, fault: Fault, bytes: Vec<u8>, opts: PdfOptio
             let reader = pdf.clone();
             let lines = tokio::task::spawn_blocking(move || reader.lines(number)).await;
             let event = match lines {
-                Ok(Ok(lines)) => SseEvent::json(
+                Ok(Ok(text)) => SseEvent::json(
                     "page",
                     &types::PdfPageEvent {
                         total_pages: count as i64,
                         total_pages_in_document: in_doc as i64,
                         current_page: (i + 1) as i64,
                         document_page: number as i64,
-                        page_data: page(number, &lines),
+                        page_data: page(number, &text.lines),
                     },
                 ),
                 Ok(Err(msg)) => SseEvent::json(

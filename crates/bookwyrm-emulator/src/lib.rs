@@ -48,6 +48,7 @@ pub struct EmulatorBuilder {
     addr: Option<SocketAddr>,
     keepalive: Option<std::time::Duration>,
     record: bool,
+    max_upload: Option<usize>,
 }
 
 impl EmulatorBuilder {
@@ -95,6 +96,17 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Largest request body accepted, in bytes (default [`MAX_UPLOAD`]); larger ones get 413.
+    ///
+    /// ```
+    /// let b = bookwyrm_emulator::Emulator::builder().max_upload(1 << 20);
+    /// # drop(b);
+    /// ```
+    pub fn max_upload(mut self, bytes: usize) -> Self {
+        self.max_upload = Some(bytes);
+        self
+    }
+
     /// Keep every request (method, path, headers, body) for [`Emulator::recorded`].
     ///
     /// ```
@@ -126,6 +138,7 @@ impl EmulatorBuilder {
             keepalive: self.keepalive.unwrap_or(std::time::Duration::from_secs(5)),
             stats: Stats::default(),
             record: self.record,
+            max_upload: self.max_upload.unwrap_or(MAX_UPLOAD),
             recorded: std::sync::Mutex::new(Vec::new()),
             fault_counters: std::sync::Mutex::new(std::collections::HashMap::new()),
             fetch: reqwest::Client::builder()
@@ -280,6 +293,7 @@ pub(crate) struct AppState {
     pub(crate) keepalive: std::time::Duration,
     pub(crate) stats: Stats,
     pub(crate) record: bool,
+    pub(crate) max_upload: usize,
     pub(crate) recorded: std::sync::Mutex<Vec<RecordedRequest>>,
     pub(crate) fault_counters: std::sync::Mutex<std::collections::HashMap<String, u64>>,
     pub(crate) fetch: reqwest::Client,

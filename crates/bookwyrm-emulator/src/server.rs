@@ -200,9 +200,13 @@ async fn answer(
     let guard = InFlight::new(state.clone());
     if state.record {
         let (parts, body) = req.into_parts();
-        let body = axum::body::to_bytes(body, crate::MAX_UPLOAD)
-            .await
-            .unwrap_or_default();
+        let Ok(body) = axum::body::to_bytes(body, state.max_upload).await else {
+            return Ok(json_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request body too large",
+                guard,
+            ));
+        };
         state
             .recorded
             .lock()

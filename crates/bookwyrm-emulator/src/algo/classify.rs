@@ -37,20 +37,22 @@ pub fn classify(bytes: &[u8], filename: Option<&str>) -> Classification {
         .and_then(|f| f.rsplit_once('.'))
         .map(|(_, e)| e.to_ascii_lowercase());
     let format = FileFormat::from_bytes(bytes);
+    let text = std::str::from_utf8(bytes).ok();
     let mut details = Map::new();
     details.insert("detector".into(), json!("file-format"));
     details.insert("format_name".into(), json!(format.name()));
+    details.insert("is_utf8".into(), json!(text.is_some()));
     details.insert("extension".into(), json!(format.extension()));
     if let Some(e) = &ext {
         details.insert("filename_extension".into(), json!(e));
     }
-    let text = std::str::from_utf8(bytes).ok();
-    details.insert("is_utf8".into(), json!(text.is_some()));
 
+    // Text formats (HTML, XML, JSON, ...) the detector knows go through the text rules, which
+    // name them more precisely; so do the generic answers.
     let generic = matches!(
         format,
         FileFormat::ArbitraryBinaryData | FileFormat::PlainText | FileFormat::Empty
-    );
+    ) || (text.is_some() && matches!(format.kind(), Kind::Other | Kind::Metadata));
     if !generic {
         let kind = format.kind();
         let format_type = match kind {

@@ -24,6 +24,17 @@ pub struct Line {
     pub font_size: f64,
 }
 
+/// The text of one page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageText {
+    /// Page width in points.
+    pub width: f64,
+    /// Page height in points.
+    pub height: f64,
+    /// The lines, in reading order.
+    pub lines: Vec<Line>,
+}
+
 /// A loaded PDF.
 #[derive(Debug, Clone)]
 pub struct Pdf {
@@ -61,7 +72,7 @@ impl Pdf {
 
     /// The lines of 1-based page `number`, in reading order (top to bottom, left to right);
     /// a failure (including a panic inside the PDF interpreter) is an error message.
-    pub fn lines(&self, number: usize) -> Result<Vec<Line>, String> {
+    pub fn lines(&self, number: usize) -> Result<PageText, String> {
         let page = *self
             .pages
             .get(number.wrapping_sub(1))
@@ -84,6 +95,7 @@ impl Pdf {
 
 #[derive(Default)]
 struct Collector {
+    width: f64,
     height: f64,
     lines: Vec<Line>,
     cur: Option<Line>,
@@ -103,8 +115,9 @@ impl Collector {
         }
     }
 
-    fn finish(mut self) -> Vec<Line> {
+    fn finish(mut self) -> PageText {
         self.flush();
+        let (width, height) = (self.width, self.height);
         let mut lines = self.lines;
         lines.sort_by(|a, b| {
             (a.y1 / 2.0)
@@ -112,7 +125,11 @@ impl Collector {
                 .total_cmp(&(b.y1 / 2.0).round())
                 .then(a.x1.total_cmp(&b.x1))
         });
-        lines
+        PageText {
+            width,
+            height,
+            lines,
+        }
     }
 }
 
@@ -124,6 +141,7 @@ impl OutputDev for Collector {
         _art: Option<(f64, f64, f64, f64)>,
     ) -> Result<(), OutputError> {
         self.height = media_box.ury - media_box.lly;
+        self.width = media_box.urx - media_box.llx;
         Ok(())
     }
 

@@ -1,0 +1,284 @@
+//! The emulator's algorithms on real inputs, and its HTTP surface on hostile ones.
+
+use bookwyrm_emulator::algo::{classify::classify, pdf::Pdf, phrasal::phrases, summarize, text};
+use proptest::prelude::*;
+use serde_json::json;
+
+fn story() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/country-of-the-blind.txt"
+    ))
+    .unwrap()
+}
+
+fn pdf_bytes() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/nasa-smallsat-excerpt.pdf"
+    ))
+    .unwrap()
+}
+
+fn by_chars(s: &str, start: usize, end: usize) -> String {
+    s.chars().skip(start).take(end - start).collect()
+}
+
+#[test]
+fn phrase_offsets_round_trip_in_code_points() {
+    let mixed = "Ünïcödé först. 雪が降る。 Then an emoji 🎉 appears! Naïve café? Yes.";
+    for t in [story(), mixed.to_string()] {
+        let spans = phrases(&t, None);
+        assert!(!spans.is_empty());
+        let mut last = 0;
+        for s in &spans {
+            assert_eq!(by_chars(&t, s.start_char, s.end_char), s.text(&t));
+            assert_eq!(s.text(&t), s.text(&t).trim(), "trimmed");
+            assert!(s.start_char >= last);
+            last = s.end_char;
+        }
+    }
+}
+
+#[test]
+fn chunk_sizes_are_respected() {
+    let t = story();
+    for size in [1, 7, 50, 500, 5000] {
+        let chunks = phrases(&t, Some(size));
+        assert!(!chunks.is_empty());
+        for c in &chunks {
+            assert!(c.len_chars() <= size, "size {size}: {}", c.len_chars());
+            assert_eq!(by_chars(&t, c.start_char, c.end_char), c.text(&t));
+        }
+        // Nothing but white space is lost between chunks.
+        let covered: usize = chunks.iter().map(|c| c.len_chars()).sum();
+        let non_ws = t.chars().filter(|c| !c.is_whitespace()).count();
+        let covered_non_ws: usize = chunks
+            .iter()
+            .map(|c| c.text(&t).chars().filter(|c| !c.is_whitespace()).count())
+            .sum();
+        assert_eq!(
+            covered_non_ws, non_ws,
+            "size {size}: every visible character is in a chunk"
+        );
+        assert!(covered <= t.chars().count());
+    }
+}
+
+#[test]
+fn pdf_pages_and_boxes_on_a_real_pdf() {
+    let pdf = Pdf::load(&pdf_bytes()).unwrap();
+    assert_eq!(pdf.page_count(), 8);
+    let mut all = String::new();
+    for page in 1..=8 {
+        let text = pdf.lines(page).unwrap();
+        assert!(
+            text.width > 500.0 && text.height > 500.0,
+            "a letter-size page: {}x{}",
+            text.width,
+            text.height
+        );
+        let lines = text.lines;
+        for l in &lines {
+            assert!(l.x1 <= l.x2 && l.y1 <= l.y2, "{l:?}");
+            let (w, h) = (text.width + 2.0, text.height + 2.0);
+            assert!(
+                l.x1 > -2.0 && l.x2 < w && l.y1 > -2.0 && l.y2 < h,
+                "page {page} ({w}x{h}): {l:?}"
+            );
+            assert!(!l.text.trim().is_empty());
+        }
+        all.push_str(
+            &lines
+                .iter()
+                .map(|l| l.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+    }
+    assert!(all.contains("Spacecraft"), "{}", &all[..all.len().min(500)]);
+    assert!(pdf.lines(0).is_err() && pdf.lines(9).is_err());
+}
+
+#[test]
+fn broken_pdfs_are_errors_not_panics() {
+    let real = pdf_bytes();
+    for bad in [
+        b"not a pdf".to_vec(),
+        b"%PDF-1.7\n".to_vec(),
+        b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF".to_vec(),
+        real[..real.len() / 2].to_vec(),
+    ] {
+        if let Ok(pdf) = Pdf::load(&bad) {
+            for p in 1..=pdf.page_count() {
+                let _ = pdf.lines(p);
+            }
+        }
+    }
+}
+
+#[test]
+fn classify_real_file_types() {
+    let png =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+    let gzip = b"\x1f\x8b\x08\0\0\0\0\0\0\x03".to_vec();
+    let cases: Vec<(Vec<u8>, Option<&str>, &str, &str)> = vec![
+        (pdf_bytes(), None, "pdf", "application/pdf"),
+        (png, None, "image", "image/png"),
+        (gzip, None, "archive", "application/gzip"),
+        (
+            story().into_bytes(),
+            Some("story.txt"),
+            "text",
+            "text/plain",
+        ),
+        (
+            b"{\"a\": 1, \"b\": [true]}".to_vec(),
+            None,
+            "text",
+            "application/json",
+        ),
+        (
+            b"{\"text\":\"a\"}\n{\"text\":\"b\"}\n".to_vec(),
+            None,
+            "text",
+            "application/jsonl",
+        ),
+        (
+            b"name,age\nann,3\nbob,4\n".to_vec(),
+            None,
+            "text",
+            "text/csv",
+        ),
+        (
+            b"import sys\n\ndef main():\n    return 0\n".to_vec(),
+            None,
+            "text",
+            "text/x-python",
+        ),
+        (
+            b"# Title\n\n- a\n- b\n".to_vec(),
+            None,
+            "text",
+            "text/markdown",
+        ),
+        (
+            b"<!DOCTYPE html><html></html>".to_vec(),
+            None,
+            "text",
+            "text/html",
+        ),
+        (
+            vec![0, 159, 146, 150, 1, 2, 3],
+            None,
+            "binary",
+            "application/octet-stream",
+        ),
+    ];
+    for (bytes, name, format, mime) in cases {
+        let c = classify(&bytes, name);
+        assert_eq!(
+            (c.format_type.as_str(), c.mime_type.as_str()),
+            (format, mime),
+            "{:?}",
+            c
+        );
+        assert!((0.0..=1.0).contains(&c.confidence));
+        assert_eq!(c.preview.is_some(), format == "text");
+    }
+    let empty = classify(b"", None);
+    assert!((0.0..=1.0).contains(&empty.confidence));
+}
+
+/// The structured-summary schema of the reference docs (`data/summary.py`) as pydantic emits
+/// it: optional fields as `anyOf` with null, a `date` format.
+fn pydantic_summary_schema() -> serde_json::Value {
+    json!({
+        "title": "Summary", "type": "object",
+        "properties": {
+            "title": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": null, "title": "Title"},
+            "author": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": null},
+            "date_of_publication": {"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}], "default": null},
+            "plot": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "timeline": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "important_characters": {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}]},
+            "setting": {"$ref": "#/$defs/Setting"},
+            "rating": {"type": "integer"},
+            "is_fiction": {"type": "boolean"}
+        },
+        "required": ["setting", "rating", "is_fiction"],
+        "$defs": {"Setting": {"type": "object", "properties": {"place": {"type": ["string", "null"]}, "era": {"type": "string"}}, "required": ["era"]}}
+    })
+}
+
+#[test]
+fn structured_summaries_validate_against_their_schema() {
+    let t = story();
+    let sents: Vec<String> = text::sentences(&t)
+        .iter()
+        .map(|s| s.text(&t).to_string())
+        .collect();
+    let summary = summarize::summarize(&sents, 3000, &mut |_, _, _, _| {});
+    assert!(summary.levels.len() >= 2);
+    let facts = summarize::facts(&t);
+    let schema = pydantic_summary_schema();
+    let value = summarize::structured(&schema, &facts, &summary, &t);
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}\n{value:#}");
+    assert_eq!(value["author"], "H. G. Wells");
+    assert_eq!(value["date_of_publication"], "2004-01-01");
+    assert!(value["important_characters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c == "Nunez"));
+    assert!(value["plot"].as_str().unwrap().len() > 100);
+}
+
+#[test]
+fn summaries_respect_max_tokens_per_chunk() {
+    let t = story();
+    let sents: Vec<String> = text::sentences(&t)
+        .iter()
+        .map(|s| s.text(&t).to_string())
+        .collect();
+    for max in [200, 1000, 10_000] {
+        let s = summarize::summarize(&sents, max, &mut |_, _, _, _| {});
+        let first = &s.levels[0];
+        // Each first-level summary comes from one chunk of at most `max` tokens (or one sentence).
+        for sub in &first.summaries {
+            let longest = text::sentences(sub)
+                .iter()
+                .map(|sp| text::tokens(sp.text(sub)))
+                .max()
+                .unwrap_or(0);
+            assert!(text::tokens(sub) <= max || longest > max, "max {max}");
+        }
+        assert!(!s.text.is_empty());
+    }
+}
+
+proptest! {
+    #[test]
+    fn algorithms_never_panic(input in ".{0,400}", bytes in proptest::collection::vec(any::<u8>(), 0..400), size in 0usize..50) {
+        let spans = phrases(&input, Some(size));
+        for s in spans {
+            prop_assert_eq!(by_chars(&input, s.start_char, s.end_char), s.text(&input));
+        }
+        let _ = classify(&bytes, Some("x.bin"));
+        let _ = Pdf::load(&bytes);
+        let mut prefixed = b"%PDF-1.4\n".to_vec();
+        prefixed.extend_from_slice(&bytes);
+        if let Ok(pdf) = Pdf::load(&prefixed) {
+            for p in 1..=pdf.page_count().min(3) {
+                let _ = pdf.lines(p);
+            }
+        }
+        let sents: Vec<String> = text::sentences(&input).iter().map(|s| s.text(&input).to_string()).collect();
+        let _ = summarize::summarize(&sents, size + 1, &mut |_, _, _, _| {});
+    }
+}
