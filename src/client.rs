@@ -64,6 +64,8 @@ pub(crate) struct Shared {
     pub(crate) user_agent: HeaderValue,
     deprecation: Mutex<Option<String>>,
     deprecation_warned: AtomicBool,
+    /// The cap on requests in flight, when set.
+    limiter: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl fmt::Debug for Shared {
@@ -105,6 +107,24 @@ impl Shared {
     fn close(&self) {
         self.closed.store(true, Ordering::Release);
         self.http.lock().expect("http lock").take();
+        if let Some(limiter) = &self.limiter {
+            limiter.close(); // calls waiting for a slot fail as closed
+        }
+    }
+
+    /// A slot under the concurrency cap (none needed without a cap).
+    async fn permit(
+        &self,
+    ) -> Result<Option<Arc<tokio::sync::OwnedSemaphorePermit>>, BookWyrmClientError> {
+        match &self.limiter {
+            None => Ok(None),
+            Some(limiter) => limiter
+                .clone()
+                .acquire_owned()
+                .await
+                .map(|p| Some(Arc::new(p)))
+                .map_err(|_| BookWyrmClientError::Closed),
+        }
     }
 }
 
@@ -124,6 +144,8 @@ pub struct Config {
     /// Extra headers sent with every request of this handle (they cannot replace the
     /// authorization, date or user-agent headers).
     pub headers: HeaderMap,
+    /// How failed calls are retried.
+    pub retry: crate::RetryPolicy,
 }
 
 impl Default for Config {
@@ -135,6 +157,7 @@ impl Default for Config {
             max_sse_event: crate::sse::DEFAULT_MAX_EVENT,
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
             headers: HeaderMap::new(),
+            retry: crate::RetryPolicy::default(),
         }
     }
 }
@@ -280,17 +303,26 @@ impl AsyncBookWyrmClient {
         body(self).await
     }
 
-    /// The context of one call.
-    pub(crate) fn call(&self, streaming: bool) -> Result<CallContext, BookWyrmClientError> {
+    /// The context of one attempt of a call; waits for a slot under the concurrency cap.
+    pub(crate) async fn call(&self, streaming: bool) -> Result<CallContext, BookWyrmClientError> {
+        self.shared.http()?;
+        let permit = self.shared.permit().await?;
         let http = self.shared.http()?;
-        Ok(CallContext::new(
-            self.shared.clone(),
+        Ok(CallContext {
+            shared: self.shared.clone(),
             http,
             streaming,
-            if streaming { None } else { self.config.timeout },
-            self.config.connect_timeout,
-            self.config.headers.clone(),
-        ))
+            total_timeout: if streaming { None } else { self.config.timeout },
+            idle_timeout: if streaming {
+                self.config.stream_idle_timeout
+            } else {
+                None
+            },
+            connect_timeout: self.config.connect_timeout,
+            headers: self.config.headers.clone(),
+            captured: Arc::default(),
+            _permit: permit,
+        })
     }
 }
 
@@ -329,6 +361,8 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     headers: HeaderMap,
     header_error: Option<&'static str>,
+    retry: Option<crate::RetryPolicy>,
+    max_concurrent: Option<usize>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -342,6 +376,8 @@ impl fmt::Debug for ClientBuilder {
             .field("user_agent_extra", &self.user_agent_extra)
             .field("custom_http_client", &self.http.is_some())
             .field("headers", &self.headers)
+            .field("retry", &self.retry)
+            .field("max_concurrent_requests", &self.max_concurrent)
             .finish()
     }
 }
@@ -461,6 +497,45 @@ impl ClientBuilder {
         self
     }
 
+    /// How failed calls are retried (default: 2 retries, 0.5 s doubling to 8 s, with jitter;
+    /// see [`RetryPolicy`](crate::RetryPolicy)).
+    ///
+    /// ```
+    /// let b = bookwyrm::AsyncBookWyrmClient::builder().retry_policy(bookwyrm::RetryPolicy::none());
+    /// # drop(b);
+    /// ```
+    pub fn retry_policy(mut self, policy: crate::RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Retries after the first attempt (a shortcut for the policy's `max_retries`).
+    ///
+    /// ```
+    /// let c = bookwyrm::AsyncBookWyrmClient::builder().max_retries(5).build().unwrap();
+    /// assert_eq!(c.config().retry.max_retries, 5);
+    /// ```
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        let mut policy = self.retry.take().unwrap_or_default();
+        policy.max_retries = retries;
+        self.retry = Some(policy);
+        self
+    }
+
+    /// At most this many requests in flight at once across all clones of the client, streams
+    /// included (a stream holds its slot until it ends or is dropped). Further calls wait for
+    /// a slot instead of failing, so a burst of tasks does not become a burst of 429s.
+    /// `0` is taken as 1.
+    ///
+    /// ```
+    /// let b = bookwyrm::AsyncBookWyrmClient::builder().max_concurrent_requests(8);
+    /// # drop(b);
+    /// ```
+    pub fn max_concurrent_requests(mut self, limit: usize) -> Self {
+        self.max_concurrent = Some(limit.max(1));
+        self
+    }
+
     /// Use this `reqwest::Client` (its pool, proxy and TLS settings). Give it no total timeout:
     /// one would cut streams. Our headers and per-call deadlines are still applied.
     ///
@@ -560,6 +635,7 @@ impl ClientBuilder {
                 .unwrap_or(Some(DEFAULT_STREAM_IDLE_TIMEOUT)),
             connect_timeout,
             headers: self.headers,
+            retry: self.retry.unwrap_or_default(),
             ..Config::default()
         };
         Ok(AsyncBookWyrmClient {
@@ -571,6 +647,9 @@ impl ClientBuilder {
                 user_agent,
                 deprecation: Mutex::new(None),
                 deprecation_warned: AtomicBool::new(false),
+                limiter: self
+                    .max_concurrent
+                    .map(|n| Arc::new(tokio::sync::Semaphore::new(n))),
             }),
             config: Arc::new(config),
         })

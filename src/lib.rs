@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod generated;
 mod ops;
+mod retry;
 pub mod sse;
 mod stream;
 pub(crate) mod transport;
@@ -42,6 +43,7 @@ pub use ops::phrasal::{PhrasalRequest, PhrasalSource};
 pub use ops::summarize::{
     StructuredSummary, SummarizeRequest, SummarizeSource, SummaryStyle, MAX_SUMMARY_TOKENS,
 };
+pub use retry::RetryPolicy;
 pub use stream::{Decoded, EventStream, ServerError, StreamEvent, UnknownEvent};
 pub use transport::CLIENT_DATE;
 pub use types::{

@@ -247,6 +247,27 @@ impl ErrorPayload for crate::types::PdfErrorEvent {
 /// The response body, with transport failures already mapped.
 pub(crate) type Body = Pin<Box<dyn Stream<Item = Result<Bytes, BookWyrmClientError>> + Send>>;
 
+/// A new attempt at opening the same stream, numbered from its argument (with the call's
+/// retries); returns the body and the last attempt number used.
+pub(crate) type Reopen = std::sync::Arc<
+    dyn Fn(
+            u32,
+        ) -> Pin<
+            Box<dyn std::future::Future<Output = Result<(Body, u32), BookWyrmClientError>> + Send>,
+        > + Send
+        + Sync,
+>;
+
+type Reopening =
+    Pin<Box<dyn std::future::Future<Output = Result<(Body, u32), BookWyrmClientError>> + Send>>;
+
+/// What a stream needs to retry itself before its first event.
+struct Retry {
+    reopen: Reopen,
+    attempts: u32,
+    policy: crate::RetryPolicy,
+}
+
 /// A stream of typed events from one streaming call.
 ///
 /// `Stream<Item = Result<E, BookWyrmClientError>>`, `Send`, `Unpin` and fused. An item that
@@ -270,13 +291,15 @@ pub(crate) type Body = Pin<Box<dyn Stream<Item = Result<Bytes, BookWyrmClientErr
 /// ```
 pub struct EventStream<E> {
     body: Option<Body>,
+    retry: Option<Retry>,
+    reopening: Option<Reopening>,
+    limits: (usize, usize),
     decoder: sse::Decoder,
     idle_timeout: Option<Duration>,
     idle: Option<Pin<Box<tokio::time::Sleep>>>,
     errors_as_err: bool,
     request_id: Option<String>,
     delivered: u64,
-    _guard: Option<Box<dyn Send + Sync>>,
     _event: PhantomData<fn() -> E>,
 }
 
@@ -284,7 +307,10 @@ impl<E> fmt::Debug for EventStream<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventStream")
             .field("event", &std::any::type_name::<E>())
-            .field("finished", &self.body.is_none())
+            .field(
+                "finished",
+                &(self.body.is_none() && self.reopening.is_none()),
+            )
             .field("last_event_id", &self.decoder.last_event_id())
             .field("request_id", &self.request_id)
             .field("delivered", &self.delivered)
@@ -298,17 +324,23 @@ impl<E: StreamEvent> EventStream<E> {
         idle_timeout: Option<Duration>,
         limits: (usize, usize),
         request_id: Option<String>,
-        guard: Option<Box<dyn Send + Sync>>,
+        retry: Option<(Reopen, u32, crate::RetryPolicy)>,
     ) -> Self {
         Self {
             body: Some(body),
+            retry: retry.map(|(reopen, attempts, policy)| Retry {
+                reopen,
+                attempts,
+                policy,
+            }),
+            reopening: None,
+            limits,
             decoder: sse::Decoder::with_limits(limits.0, limits.1),
             idle_timeout,
             idle: None,
             errors_as_err: false,
             request_id,
             delivered: 0,
-            _guard: guard,
             _event: PhantomData,
         }
     }
@@ -405,7 +437,40 @@ impl<E: StreamEvent> EventStream<E> {
     fn finish(&mut self) {
         self.body = None;
         self.idle = None;
-        self._guard = None;
+        self.retry = None;
+        self.reopening = None;
+    }
+
+    /// After a failure of the connection: a new attempt when nothing was delivered yet and
+    /// the retry policy allows one.
+    fn try_reopen(&mut self, error: &BookWyrmClientError) -> bool {
+        if self.delivered > 0 {
+            return false;
+        }
+        let Some(retry) = &self.retry else {
+            return false;
+        };
+        match crate::retry::decide(&retry.policy, error, retry.attempts) {
+            crate::retry::Decision::Retry { delay, reason } => {
+                tracing::warn!(
+                    target: "bookwyrm",
+                    attempt = retry.attempts + 1,
+                    reason = %reason,
+                    delay_ms = delay.as_millis() as u64,
+                    "retrying the stream (no event was delivered yet)"
+                );
+                let reopen = retry.reopen.clone();
+                let next = retry.attempts + 1;
+                self.body = None;
+                self.idle = None;
+                self.reopening = Some(Box::pin(async move {
+                    tokio::time::sleep(delay).await;
+                    reopen(next).await
+                }));
+                true
+            }
+            crate::retry::Decision::Stop => false,
+        }
     }
 
     fn deliver(
@@ -430,6 +495,23 @@ impl<E: StreamEvent> Stream for EventStream<E> {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
         loop {
+            if let Some(reopening) = this.reopening.as_mut() {
+                match reopening.as_mut().poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok((body, attempts))) => {
+                        this.reopening = None;
+                        this.body = Some(body);
+                        this.decoder = sse::Decoder::with_limits(this.limits.0, this.limits.1);
+                        if let Some(r) = &mut this.retry {
+                            r.attempts = attempts;
+                        }
+                    }
+                    Poll::Ready(Err(e)) => {
+                        this.finish();
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                }
+            }
             if this.body.is_none() {
                 return Poll::Ready(None);
             }
@@ -456,6 +538,9 @@ impl<E: StreamEvent> Stream for EventStream<E> {
                     this.decoder.feed(chunk);
                 }
                 Poll::Ready(Some(Err(e))) => {
+                    if this.try_reopen(&e) {
+                        continue;
+                    }
                     this.finish();
                     return Poll::Ready(Some(Err(e)));
                 }
@@ -489,7 +574,7 @@ impl<E: StreamEvent> Stream for EventStream<E> {
 
 impl<E: StreamEvent> FusedStream for EventStream<E> {
     fn is_terminated(&self) -> bool {
-        self.body.is_none()
+        self.body.is_none() && self.reopening.is_none()
     }
 }
 

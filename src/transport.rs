@@ -24,47 +24,33 @@ pub const CLIENT_DATE: &str = "2025-10-16";
 /// At most this much of an error body is read.
 const MAX_ERROR_BODY: usize = 1 << 20;
 
-/// What one call needs on its way through the hooks.
+/// What one attempt of a call needs on its way through the hooks.
 #[derive(Clone, Debug)]
 pub(crate) struct CallContext {
     pub(crate) shared: Arc<Shared>,
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     pub(crate) streaming: bool,
     /// Total deadline of a non-streaming call.
     pub(crate) total_timeout: Option<Duration>,
-    connect_timeout: Option<Duration>,
-    headers: HeaderMap,
-    captured: Arc<Mutex<Option<Captured>>>,
+    /// Longest wait for a stream's headers (and, in the stream, between bytes).
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) captured: Arc<Mutex<Option<Captured>>>,
+    /// The slot under the client's concurrency cap, held as long as any clone of this context
+    /// (a stream's body keeps one).
+    pub(crate) _permit: Option<Arc<tokio::sync::OwnedSemaphorePermit>>,
 }
 
 /// A non-2xx answer, read in full before the generated code could lose its body.
 #[derive(Debug)]
-struct Captured {
+pub(crate) struct Captured {
     status: u16,
     headers: HeaderMap,
     body: Bytes,
 }
 
 impl CallContext {
-    pub(crate) fn new(
-        shared: Arc<Shared>,
-        http: reqwest::Client,
-        streaming: bool,
-        total_timeout: Option<Duration>,
-        connect_timeout: Option<Duration>,
-        headers: HeaderMap,
-    ) -> Self {
-        Self {
-            shared,
-            http,
-            streaming,
-            total_timeout,
-            connect_timeout,
-            headers,
-            captured: Arc::default(),
-        }
-    }
-
     /// The HTTP client of this call.
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.http
@@ -112,7 +98,21 @@ impl CallContext {
         &self,
         request: reqwest::Request,
     ) -> reqwest::Result<reqwest::Response> {
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let body = request
+                .body()
+                .and_then(reqwest::Body::as_bytes)
+                .map(|b| truncated(b, 1024))
+                .unwrap_or_else(|| "<streamed body>".into());
+            // Never headers: the Authorization header holds the key.
+            tracing::debug!(method = %request.method(), url = %request.url(), %body, "sending");
+        }
         let response = self.http.execute(request).await?;
+        tracing::debug!(
+            status = response.status().as_u16(),
+            request_id = request_id(response.headers()),
+            "response headers received"
+        );
         self.shared.note_deprecation(response.headers());
         if response.status().is_success() {
             return Ok(response);
@@ -191,6 +191,16 @@ impl CallContext {
             "the HTTP exchange failed".to_string()
         };
         BookWyrmClientError::transport(context, e)
+    }
+}
+
+/// At most `max` bytes of a body as text, for debug logs.
+fn truncated(body: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(max)]).into_owned();
+    if body.len() > max {
+        format!("{text}… ({} bytes in all)", body.len())
+    } else {
+        text
     }
 }
 

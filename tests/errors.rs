@@ -19,6 +19,7 @@ fn faulty(emu: &bookwyrm_emulator::Emulator, fault: &str) -> AsyncBookWyrmClient
         .base_url(emu.base_url())
         .api_key(common::KEY)
         .header("x-bookwyrm-fault", fault)
+        .retry_policy(bookwyrm::RetryPolicy::none())
         .build()
         .unwrap()
 }
@@ -149,6 +150,7 @@ async fn connection_refused_is_a_transport_error() {
         .port();
     let c = AsyncBookWyrmClient::builder()
         .base_url(format!("http://127.0.0.1:{port}"))
+        .retry_policy(bookwyrm::RetryPolicy::none())
         .build()
         .unwrap();
     for err in [

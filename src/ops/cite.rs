@@ -363,9 +363,9 @@ impl AsyncBookWyrmClient {
         &self,
         request: CitationRequest,
     ) -> Result<types::CitationResponse, BookWyrmClientError> {
-        let body = request.to_wire()?;
+        let body = &request.to_wire()?;
         if request.has_no_chunks() {
-            self.call(false)?; // a closed client still fails
+            self.call(false).await?; // a closed client still fails
             return Ok(types::CitationResponse {
                 citations: Vec::new(),
                 total_citations: 0,
@@ -374,7 +374,7 @@ impl AsyncBookWyrmClient {
         }
         self.run_json(
             "get_citations",
-            |c| async move { c.get_citations(&body).await },
+            |c| async move { c.get_citations(body).await },
         )
         .await
     }
@@ -403,17 +403,19 @@ impl AsyncBookWyrmClient {
         &self,
         request: CitationRequest,
     ) -> Result<EventStream<CitationStreamEvent>, BookWyrmClientError> {
-        let body = request.to_wire()?;
+        let body = std::sync::Arc::new(request.to_wire()?);
         if request.has_no_chunks() {
-            self.call(true)?;
+            self.call(true).await?;
             let data = serde_json::to_string(&empty_summary()).expect("serializable");
             let sse = Bytes::from(format!("event: summary\ndata: {data}\n\n"));
             return Ok(EventStream::from_byte_stream(futures_util::stream::iter([
                 Ok::<_, std::io::Error>(sse),
             ])));
         }
-        self.run_stream("stream_citations", |c| async move {
-            c.stream_citations(&body).await
+        self.run_stream("stream_citations", move |ctx| {
+            let body = body.clone();
+            let c = ctx.generated();
+            crate::ops::open_generated(ctx, async move { c.stream_citations(&body).await })
         })
         .await
     }

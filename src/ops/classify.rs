@@ -6,7 +6,9 @@ use bytes::Bytes;
 
 use crate::client::AsyncBookWyrmClient;
 use crate::error::BookWyrmClientError;
-use crate::ops::json_body;
+use tracing::Instrument;
+
+use crate::ops::{json_body, send_handwritten};
 use crate::stream::EventStream;
 use crate::types::{self, ClassifyStreamEvent};
 
@@ -191,17 +193,25 @@ impl AsyncBookWyrmClient {
             .filename
             .clone()
             .unwrap_or_else(|| "document".to_string());
-        let ctx = self.call(false)?;
-        let response = self
-            .send_handwritten(&ctx, |http, base| {
-                let part =
-                    reqwest::multipart::Part::stream_with_length(bytes.clone(), bytes.len() as u64)
+        let span = tracing::info_span!("bookwyrm.call", operation = "classify", streaming = false);
+        self.with_retries("classify", false, 0, |ctx| {
+            // The multipart body is built anew for every attempt.
+            let (bytes, filename) = (bytes.clone(), filename.clone());
+            async move {
+                let response = send_handwritten(&ctx, |http, base| {
+                    let len = bytes.len() as u64;
+                    let part = reqwest::multipart::Part::stream_with_length(bytes, len)
                         .file_name(filename);
-                http.post(format!("{base}/classify"))
-                    .multipart(reqwest::multipart::Form::new().part("file", part))
-            })
-            .await?;
-        json_body(&ctx, response).await
+                    http.post(format!("{base}/classify"))
+                        .multipart(reqwest::multipart::Form::new().part("file", part))
+                })
+                .await?;
+                json_body(&ctx, response).await
+            }
+        })
+        .instrument(span)
+        .await
+        .map(|(value, _)| value)
     }
 
     /// Classifies content as a stream of [`ClassifyStreamEvent`]s (`POST /classify/sse`; the
@@ -235,8 +245,11 @@ impl AsyncBookWyrmClient {
             content_base64,
             filename: request.filename.clone(),
         };
-        self.run_stream("stream_classify", |c| async move {
-            c.stream_classify(&body).await
+        let body = std::sync::Arc::new(body);
+        self.run_stream("stream_classify", move |ctx| {
+            let body = body.clone();
+            let c = ctx.generated();
+            crate::ops::open_generated(ctx, async move { c.stream_classify(&body).await })
         })
         .await
     }

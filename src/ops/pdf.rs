@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use crate::client::AsyncBookWyrmClient;
 use crate::error::BookWyrmClientError;
-use crate::ops::not_blank;
+use crate::ops::{not_blank, open_body, send_handwritten};
 use crate::stream::EventStream;
 use crate::types::{self, PdfStreamEvent};
 
@@ -194,6 +194,39 @@ impl PdfExtractRequest {
         }
     }
 
+    /// The multipart upload: the optional fields first, as text parts, then `file`.
+    fn multipart(&self, http: &reqwest::Client, base: &str) -> reqwest::RequestBuilder {
+        let PdfSource::Bytes(bytes) = &self.source else {
+            unreachable!("only byte sources are uploaded")
+        };
+        let mut form = reqwest::multipart::Form::new();
+        if let Some(p) = self.start_page {
+            form = form.text("start_page", p.to_string());
+        }
+        if let Some(n) = self.num_pages {
+            form = form.text("num_pages", n.to_string());
+        }
+        if !self.lang.is_empty() {
+            form = form.text("lang", self.lang.clone());
+        }
+        form = form
+            .text(
+                "enable_layout_detection",
+                self.enable_layout_detection.to_string(),
+            )
+            .text("force_ocr", self.force_ocr_effective().to_string());
+        let filename = self
+            .filename
+            .clone()
+            .unwrap_or_else(|| "document.pdf".into());
+        let part = reqwest::multipart::Part::stream_with_length(bytes.clone(), bytes.len() as u64)
+            .file_name(filename)
+            .mime_str("application/pdf")
+            .expect("a valid MIME type");
+        http.post(format!("{base}/extract-structure/sse"))
+            .multipart(form.part("file", part))
+    }
+
     fn force_ocr_effective(&self) -> bool {
         self.force_ocr || self.enable_layout_detection
     }
@@ -288,56 +321,38 @@ impl AsyncBookWyrmClient {
         request.validate()?;
         match &request.source {
             PdfSource::Url(url) => {
-                let body = types::PdfExtractUrlRequest {
+                let body = std::sync::Arc::new(types::PdfExtractUrlRequest {
                     enable_layout_detection: request.enable_layout_detection,
                     force_ocr: request.force_ocr_effective(),
                     lang: (!request.lang.is_empty()).then(|| request.lang.clone()),
                     num_pages: request.num_pages.and_then(std::num::NonZeroU64::new),
                     pdf_url: url.clone(),
                     start_page: request.start_page.and_then(std::num::NonZeroU64::new),
-                };
-                self.run_stream("stream_extract_pdf_url", |c| async move {
-                    c.stream_extract_pdf_url(&body).await
+                });
+                self.run_stream("stream_extract_pdf_url", move |ctx| {
+                    let body = body.clone();
+                    let c = ctx.generated();
+                    crate::ops::open_generated(
+                        ctx,
+                        async move { c.stream_extract_pdf_url(&body).await },
+                    )
                 })
                 .await
             }
-            PdfSource::Bytes(bytes) => {
-                let ctx = self.call(true)?;
-                let filename = request
-                    .filename
-                    .clone()
-                    .unwrap_or_else(|| "document.pdf".into());
-                let response = self
-                    .send_handwritten(&ctx, |http, base| {
-                        let mut form = reqwest::multipart::Form::new();
-                        if let Some(p) = request.start_page {
-                            form = form.text("start_page", p.to_string());
-                        }
-                        if let Some(n) = request.num_pages {
-                            form = form.text("num_pages", n.to_string());
-                        }
-                        if !request.lang.is_empty() {
-                            form = form.text("lang", request.lang.clone());
-                        }
-                        form = form
-                            .text(
-                                "enable_layout_detection",
-                                request.enable_layout_detection.to_string(),
-                            )
-                            .text("force_ocr", request.force_ocr_effective().to_string());
-                        let part = reqwest::multipart::Part::stream_with_length(
-                            bytes.clone(),
-                            bytes.len() as u64,
-                        )
-                        .file_name(filename)
-                        .mime_str("application/pdf")
-                        .expect("a valid MIME type");
-                        http.post(format!("{base}/extract-structure/sse"))
-                            .multipart(form.part("file", part))
+            PdfSource::Bytes(_) => {
+                let request = std::sync::Arc::new(request);
+                self.run_stream("stream_extract_pdf_upload", move |ctx| {
+                    let request = request.clone();
+                    Box::pin(async move {
+                        // The multipart body is built anew for every attempt.
+                        let response =
+                            send_handwritten(&ctx, |http, base| request.multipart(http, base))
+                                .await?;
+                        let headers = response.headers().clone();
+                        open_body(&ctx, &headers, response.bytes_stream())
                     })
-                    .await?;
-                let headers = response.headers().clone();
-                self.open_stream(&ctx, &headers, response.bytes_stream())
+                })
+                .await
             }
         }
     }

@@ -191,9 +191,11 @@ impl AsyncBookWyrmClient {
         &self,
         request: PhrasalRequest,
     ) -> Result<EventStream<PhrasalStreamEvent>, BookWyrmClientError> {
-        let body = request.to_wire()?;
-        self.run_stream("stream_process_text", |c| async move {
-            c.stream_process_text(&body).await
+        let body = std::sync::Arc::new(request.to_wire()?);
+        self.run_stream("stream_process_text", move |ctx| {
+            let body = body.clone();
+            let c = ctx.generated();
+            crate::ops::open_generated(ctx, async move { c.stream_process_text(&body).await })
         })
         .await
     }

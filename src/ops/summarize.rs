@@ -364,8 +364,8 @@ impl AsyncBookWyrmClient {
         &self,
         request: SummarizeRequest,
     ) -> Result<types::SummaryResponse, BookWyrmClientError> {
-        let body = request.to_wire()?;
-        self.run_json("summarize", |c| async move { c.summarize(&body).await })
+        let body = &request.to_wire()?;
+        self.run_json("summarize", |c| async move { c.summarize(body).await })
             .await
     }
 
@@ -419,9 +419,11 @@ impl AsyncBookWyrmClient {
         &self,
         request: SummarizeRequest,
     ) -> Result<EventStream<SummarizeStreamEvent>, BookWyrmClientError> {
-        let body = request.to_wire()?;
-        self.run_stream("stream_summarize", |c| async move {
-            c.stream_summarize(&body).await
+        let body = std::sync::Arc::new(request.to_wire()?);
+        self.run_stream("stream_summarize", move |ctx| {
+            let body = body.clone();
+            let c = ctx.generated();
+            crate::ops::open_generated(ctx, async move { c.stream_summarize(&body).await })
         })
         .await
     }

@@ -17,6 +17,7 @@
 //! | `drip-ms=5` | on a stream: send one byte per interval |
 //! | `deprecation=Upgrade soon` | add `Deprecation: true` and `Warning: 299 bookwyrm "Upgrade soon"` |
 //! | `times=2` | apply the fault only to the first 2 requests carrying this exact header value |
+//! | `tag=anything` | no effect; distinguishes otherwise equal header values (and their `times` counters) |
 //!
 //! ```
 //! let f = bookwyrm_emulator::faults::Fault::parse("status=429;retry-after=1;times=1").unwrap();
@@ -106,6 +107,7 @@ impl Fault {
                     )
                 }
                 "times" => f.times = Some(num(value)?),
+                "tag" => {} // only makes the header value (and so its `times` counter) distinct
                 other => return Err(format!("unknown fault directive `{other}`")),
             }
         }

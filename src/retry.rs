@@ -1,0 +1,138 @@
+//! Retries that never duplicate: which failures are retried, how long to wait, and when a
+//! server's `Retry-After` is too long to sleep through.
+//!
+//! A call is retried on connect failures, connection resets before any response byte reached
+//! the caller, and statuses 408, 429, 500, 502, 503 and 504; with exponential backoff and
+//! jitter, or the server's `retry-after-ms` / `Retry-After` when it gives one. A stream is
+//! retried only while none of its events has been handed to the caller.
+
+use std::time::Duration;
+
+use crate::error::{BookWyrmClientError, TimeoutKind};
+
+/// How a client retries.
+///
+/// ```
+/// use std::time::Duration;
+/// use bookwyrm::RetryPolicy;
+///
+/// let policy = RetryPolicy {
+///     max_retries: 4,
+///     initial_backoff: Duration::from_millis(200),
+///     ..RetryPolicy::default()
+/// };
+/// assert_eq!(RetryPolicy::none().max_retries, 0);
+/// # drop(policy);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (default 2; 0 turns retries off).
+    pub max_retries: u32,
+    /// Wait before the first retry (default 0.5 s); doubles each retry.
+    pub initial_backoff: Duration,
+    /// Longest backoff (default 8 s).
+    pub max_backoff: Duration,
+    /// Longest server-requested wait (`Retry-After`) that is slept through (default 60 s); a
+    /// longer one is returned at once as the error, with its `retry_after()`.
+    pub max_retry_after: Duration,
+    /// Randomise each backoff down by up to a quarter (default on), so that many clients do
+    /// not retry in step.
+    pub jitter: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(60),
+            jitter: true,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries.
+    ///
+    /// ```
+    /// let client = bookwyrm::AsyncBookWyrmClient::builder()
+    ///     .retry_policy(bookwyrm::RetryPolicy::none())
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn none() -> Self {
+        Self {
+            max_retries: 0,
+            ..Self::default()
+        }
+    }
+
+    /// The backoff before retry number `retry` (0-based), before jitter.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let p = bookwyrm::RetryPolicy::default();
+    /// assert_eq!(p.backoff(0), Duration::from_millis(500));
+    /// assert_eq!(p.backoff(1), Duration::from_secs(1));
+    /// assert_eq!(p.backoff(10), Duration::from_secs(8));
+    /// ```
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let factor = 2u32.saturating_pow(retry.min(30));
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+}
+
+/// Whether to retry after a failure.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Decision {
+    /// Wait this long, then try again.
+    Retry { delay: Duration, reason: String },
+    /// Give up: return the error.
+    Stop,
+}
+
+/// Decides after `error` on attempt `attempt` (0-based).
+pub(crate) fn decide(policy: &RetryPolicy, error: &BookWyrmClientError, attempt: u32) -> Decision {
+    if attempt >= policy.max_retries {
+        return Decision::Stop;
+    }
+    let reason = match error {
+        BookWyrmClientError::Api(api)
+            if matches!(api.status_code(), 408 | 429 | 500 | 502 | 503 | 504) =>
+        {
+            if let Some(wait) = api.retry_after() {
+                if wait > policy.max_retry_after {
+                    return Decision::Stop;
+                }
+                return Decision::Retry {
+                    delay: wait,
+                    reason: format!("status {} (Retry-After {wait:?})", api.status_code()),
+                };
+            }
+            format!("status {}", api.status_code())
+        }
+        BookWyrmClientError::Transport(t) => format!("transport: {t}"),
+        BookWyrmClientError::Timeout(t) if t.kind() == TimeoutKind::Connect => {
+            "connect timeout".into()
+        }
+        _ => return Decision::Stop,
+    };
+    let mut delay = policy.backoff(attempt);
+    if policy.jitter {
+        let cut: f64 = rand::random::<f64>() * 0.25;
+        delay = delay.mul_f64(1.0 - cut);
+    }
+    Decision::Retry { delay, reason }
+}
+
+/// Records how many attempts an error took, where the error can carry it.
+pub(crate) fn with_attempts(mut error: BookWyrmClientError, attempts: u32) -> BookWyrmClientError {
+    if let BookWyrmClientError::Api(api) = &mut error {
+        api.attempts = attempts;
+    }
+    error
+}
