@@ -47,6 +47,9 @@ pub enum BookWyrmClientError {
     ServerEvent(Box<crate::stream::ServerError>),
     /// The client was closed with [`crate::AsyncBookWyrmClient::close`].
     Closed,
+    /// The blocking client was called inside an async runtime, where blocking would stall the
+    /// runtime's thread: use [`crate::AsyncBookWyrmClient`] there.
+    BlockingInAsyncContext,
 }
 
 impl BookWyrmClientError {
@@ -75,7 +78,9 @@ impl BookWyrmClientError {
             Self::Api(e) => e.is_retryable(),
             Self::Transport(_) | Self::Timeout(_) => true,
             Self::ServerEvent(e) => e.recoverable(),
-            Self::Validation(_) | Self::Decode(_) | Self::Closed => false,
+            Self::Validation(_) | Self::Decode(_) | Self::Closed | Self::BlockingInAsyncContext => {
+                false
+            }
         }
     }
 
@@ -152,6 +157,9 @@ impl fmt::Display for BookWyrmClientError {
             Self::Decode(e) => e.fmt(f),
             Self::ServerEvent(e) => e.fmt(f),
             Self::Closed => f.write_str("the client is closed"),
+            Self::BlockingInAsyncContext => f.write_str(
+                "the blocking client was called inside an async runtime; use AsyncBookWyrmClient there",
+            ),
         }
     }
 }

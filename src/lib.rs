@@ -6,7 +6,10 @@
 //! - [`types`]: the wire types, generated from `openapi/bookwyrm.yaml`, and the event enums.
 //! - [`sse`]: the Server-Sent Events decoder.
 //! - [`AsyncBookWyrmClient`]: the client; its operations live in `ops/`.
+//! - `blocking` (feature `blocking`): `blocking::BookWyrmClient`, the same operations, blocking.
 
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod client;
 mod error;
 mod events;

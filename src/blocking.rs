@@ -1,0 +1,456 @@
+//! [`BookWyrmClient`], the synchronous client (feature `blocking`): the same operations as
+//! [`AsyncBookWyrmClient`], streams as iterators, on a runtime of its own.
+//!
+//! The client owns a Tokio runtime whose one worker thread drives the network and timers, so
+//! it works in programs with no runtime at all. Called from inside an async runtime, where
+//! blocking would stall that runtime's thread, every method returns
+//! [`BookWyrmClientError::BlockingInAsyncContext`] instead of panicking or deadlocking.
+//!
+//! ```no_run
+//! use bookwyrm::blocking::BookWyrmClient;
+//! use bookwyrm::{PhrasalRequest, PhrasalStreamEvent};
+//!
+//! let client = BookWyrmClient::new()?;
+//! for event in client.stream_process_text(PhrasalRequest::from_text("One. Two."))? {
+//!     if let PhrasalStreamEvent::TextSpan(span) = event? {
+//!         println!("{}", span.text);
+//!     }
+//! }
+//! # Ok::<(), bookwyrm::BookWyrmClientError>(())
+//! ```
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+
+use crate::types::{
+    self, CitationStreamEvent, ClassifyStreamEvent, PdfStreamEvent, PhrasalStreamEvent,
+    SummarizeStreamEvent,
+};
+use crate::{
+    AsyncBookWyrmClient, BookWyrmClientError, CitationRequest, CitationResult, ClassifyRequest,
+    ClientBuilder, EventStream, PdfExtractRequest, PdfExtractResult, PhrasalRequest, StreamEvent,
+    StructuredSummary, SummarizeRequest,
+};
+
+/// The runtime, shut down in the background when the last clone goes (dropping a runtime
+/// inside another one would panic).
+struct Runtime(Option<tokio::runtime::Runtime>);
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Runtime {
+    fn block_on<F: Future>(&self, fut: F) -> Result<F::Output, BookWyrmClientError> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(BookWyrmClientError::BlockingInAsyncContext);
+        }
+        Ok(self
+            .0
+            .as_ref()
+            .expect("the runtime lives until drop")
+            .block_on(fut))
+    }
+}
+
+/// The synchronous BookWyrm client (Python's `BookWyrmClient`). Cheap to clone.
+///
+/// ```no_run
+/// use bookwyrm::blocking::BookWyrmClient;
+/// use bookwyrm::{CitationRequest, TextSpan};
+///
+/// let client = BookWyrmClient::new()?;
+/// let answer = client.get_citations(CitationRequest::from_chunks(
+///     vec![TextSpan::new(0, "Nunez fell.")],
+///     "Who fell?",
+/// ))?;
+/// println!("{} citations", answer.total_citations);
+/// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+/// ```
+#[derive(Clone)]
+pub struct BookWyrmClient {
+    inner: AsyncBookWyrmClient,
+    rt: Arc<Runtime>,
+}
+
+impl std::fmt::Debug for BookWyrmClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BookWyrmClient")
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// Builds a [`BookWyrmClient`] (feature `blocking`).
+    ///
+    /// ```
+    /// let client = bookwyrm::AsyncBookWyrmClient::builder()
+    ///     .base_url("http://127.0.0.1:8765")
+    ///     .build_blocking()
+    ///     .unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn build_blocking(self) -> Result<BookWyrmClient, BookWyrmClientError> {
+        BookWyrmClient::from_async(self.build()?)
+    }
+}
+
+impl BookWyrmClient {
+    /// A client configured from the environment, like [`AsyncBookWyrmClient::new`].
+    ///
+    /// ```no_run
+    /// let client = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn new() -> Result<Self, BookWyrmClientError> {
+        Self::from_async(AsyncBookWyrmClient::new()?)
+    }
+
+    /// Wraps an async client (sharing its connections and settings) with a runtime of its own.
+    ///
+    /// ```
+    /// let async_client = bookwyrm::AsyncBookWyrmClient::builder().build().unwrap();
+    /// let client = bookwyrm::blocking::BookWyrmClient::from_async(async_client).unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn from_async(inner: AsyncBookWyrmClient) -> Result<Self, BookWyrmClientError> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("bookwyrm-blocking")
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                BookWyrmClientError::transport("could not start the client's runtime", e)
+            })?;
+        Ok(Self {
+            inner,
+            rt: Arc::new(Runtime(Some(rt))),
+        })
+    }
+
+    /// The async client inside (same connections and settings).
+    ///
+    /// ```
+    /// let c = bookwyrm::AsyncBookWyrmClient::builder().build_blocking().unwrap();
+    /// assert_eq!(c.as_async().base_url(), bookwyrm::DEFAULT_BASE_URL);
+    /// ```
+    pub fn as_async(&self) -> &AsyncBookWyrmClient {
+        &self.inner
+    }
+
+    fn run<T>(
+        &self,
+        fut: impl Future<Output = Result<T, BookWyrmClientError>>,
+    ) -> Result<T, BookWyrmClientError> {
+        self.rt.block_on(fut)?
+    }
+
+    fn stream<E: StreamEvent>(
+        &self,
+        fut: impl Future<Output = Result<EventStream<E>, BookWyrmClientError>>,
+    ) -> Result<BlockingStream<E>, BookWyrmClientError> {
+        Ok(BlockingStream {
+            inner: self.run(fut)?,
+            rt: self.rt.clone(),
+        })
+    }
+
+    /// [`AsyncBookWyrmClient::get_citations`].
+    ///
+    /// ```no_run
+    /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// let r = c.get_citations(bookwyrm::CitationRequest::from_jsonl_url("https://example.com/b.jsonl", "Who?"))?;
+    /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+    /// ```
+    pub fn get_citations(
+        &self,
+        request: CitationRequest,
+    ) -> Result<types::CitationResponse, BookWyrmClientError> {
+        self.run(self.inner.get_citations(request))
+    }
+
+    /// [`AsyncBookWyrmClient::stream_citations`], as an iterator.
+    ///
+    /// ```no_run
+    /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// let all = c.stream_citations(bookwyrm::CitationRequest::from_jsonl_url("https://example.com/b.jsonl", "Who?"))?
+    ///     .collect_citations()?;
+    /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+    /// ```
+    pub fn stream_citations(
+        &self,
+        request: CitationRequest,
+    ) -> Result<BlockingStream<CitationStreamEvent>, BookWyrmClientError> {
+        self.stream(self.inner.stream_citations(request))
+    }
+
+    /// [`AsyncBookWyrmClient::summarize`].
+    ///
+    /// ```no_run
+    /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// let s = c.summarize(bookwyrm::SummarizeRequest::from_content("Text."))?;
+    /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+    /// ```
+    pub fn summarize(
+        &self,
+        request: SummarizeRequest,
+    ) -> Result<types::SummaryResponse, BookWyrmClientError> {
+        self.run(self.inner.summarize(request))
+    }
+
+    /// [`AsyncBookWyrmClient::summarize_structured`].
+    ///
+    /// ```no_run
+    /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Book { title: Option<String> }
+    /// let b = c.summarize_structured::<Book>(bookwyrm::SummarizeRequest::from_content("Text."))?;
+    /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+    /// ```
+    pub fn summarize_structured<T>(
+        &self,
+        request: SummarizeRequest,
+    ) -> Result<StructuredSummary<T>, BookWyrmClientError>
+    where
+        T: schemars::JsonSchema + serde::de::DeserializeOwned,
+    {
+        self.run(self.inner.summarize_structured::<T>(request))
+    }
+
+    /// [`AsyncBookWyrmClient::stream_summarize`], as an iterator.
+    ///
+    /// ```no_run
+    /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// let s = c.stream_summarize(bookwyrm::SummarizeRequest::from_content("Text."))?.final_summary()?;
+    /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+    /// ```
+    pub fn stream_summarize(
+        &self,
+        request: SummarizeRequest,
+    ) -> Result<BlockingStream<SummarizeStreamEvent>, BookWyrmClientError> {
+        self.stream(self.inner.stream_summarize(request))
+    }
+
+    /// [`AsyncBookWyrmClient::stream_process_text`], as an iterator.
+    ///
+    /// ```no_run
+    /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// let phrases = c.stream_process_text(bookwyrm::PhrasalRequest::from_text("A. B."))?.collect_phrases()?;
+    /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+    /// ```
+    pub fn stream_process_text(
+        &self,
+        request: PhrasalRequest,
+    ) -> Result<BlockingStream<PhrasalStreamEvent>, BookWyrmClientError> {
+        self.stream(self.inner.stream_process_text(request))
+    }
+
+    /// [`AsyncBookWyrmClient::classify`].
+    ///
+    /// ```no_run
+    /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// let r = c.classify(bookwyrm::ClassifyRequest::from_text("{}"))?;
+    /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+    /// ```
+    pub fn classify(
+        &self,
+        request: ClassifyRequest,
+    ) -> Result<types::ClassifyResponse, BookWyrmClientError> {
+        self.run(self.inner.classify(request))
+    }
+
+    /// [`AsyncBookWyrmClient::stream_classify`], as an iterator.
+    ///
+    /// ```no_run
+    /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// let r = c.stream_classify(bookwyrm::ClassifyRequest::from_text("{}"))?.classification()?;
+    /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+    /// ```
+    pub fn stream_classify(
+        &self,
+        request: ClassifyRequest,
+    ) -> Result<BlockingStream<ClassifyStreamEvent>, BookWyrmClientError> {
+        self.stream(self.inner.stream_classify(request))
+    }
+
+    /// [`AsyncBookWyrmClient::stream_extract_pdf`], as an iterator.
+    ///
+    /// ```no_run
+    /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// for e in c.stream_extract_pdf(bookwyrm::PdfExtractRequest::from_url("https://example.com/r.pdf"))? {
+    ///     println!("{:?}", e?);
+    /// }
+    /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+    /// ```
+    pub fn stream_extract_pdf(
+        &self,
+        request: PdfExtractRequest,
+    ) -> Result<BlockingStream<PdfStreamEvent>, BookWyrmClientError> {
+        self.stream(self.inner.stream_extract_pdf(request))
+    }
+
+    /// [`AsyncBookWyrmClient::extract_pdf`].
+    ///
+    /// ```no_run
+    /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// let r = c.extract_pdf(bookwyrm::PdfExtractRequest::from_url("https://example.com/r.pdf"))?;
+    /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+    /// ```
+    pub fn extract_pdf(
+        &self,
+        request: PdfExtractRequest,
+    ) -> Result<PdfExtractResult, BookWyrmClientError> {
+        self.run(self.inner.extract_pdf(request))
+    }
+
+    /// Closes the client (and every clone, and the async client it wraps).
+    ///
+    /// ```
+    /// let c = bookwyrm::AsyncBookWyrmClient::builder().build_blocking().unwrap();
+    /// c.close();
+    /// assert!(c.as_async().is_closed());
+    /// ```
+    pub fn close(&self) {
+        // Closing needs no I/O: it is safe from any context.
+        futures_util::FutureExt::now_or_never(self.inner.close()).expect("close does not wait");
+    }
+
+    /// Runs `body` with the client and closes it afterwards, also on error or panic.
+    ///
+    /// ```
+    /// let c = bookwyrm::AsyncBookWyrmClient::builder().build_blocking().unwrap();
+    /// let kept = c.clone();
+    /// let n = c.scoped(|_client| 42);
+    /// assert_eq!(n, 42);
+    /// assert!(kept.as_async().is_closed());
+    /// ```
+    pub fn scoped<T>(self, body: impl FnOnce(&BookWyrmClient) -> T) -> T {
+        struct CloseOnDrop<'a>(&'a BookWyrmClient);
+        impl Drop for CloseOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.close();
+            }
+        }
+        let guard = CloseOnDrop(&self);
+        body(guard.0)
+    }
+}
+
+/// A stream of typed events as a blocking iterator. Dropping it closes the connection.
+///
+/// ```no_run
+/// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+/// let mut s = c.stream_process_text(bookwyrm::PhrasalRequest::from_text("A."))?;
+/// while let Some(event) = s.next() {
+///     println!("{:?}", event?);
+/// }
+/// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+/// ```
+pub struct BlockingStream<E> {
+    inner: EventStream<E>,
+    rt: Arc<Runtime>,
+}
+
+impl<E> std::fmt::Debug for BlockingStream<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockingStream")
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
+
+impl<E: StreamEvent> Iterator for BlockingStream<E> {
+    type Item = Result<E, BookWyrmClientError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.rt.block_on(self.inner.next()) {
+            Ok(item) => item,
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+impl<E: StreamEvent> BlockingStream<E> {
+    /// The async stream inside.
+    ///
+    /// ```no_run
+    /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// let s = c.stream_process_text(bookwyrm::PhrasalRequest::from_text("A."))?;
+    /// println!("last event id: {:?}", s.as_async().last_event_id());
+    /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+    /// ```
+    pub fn as_async(&self) -> &EventStream<E> {
+        &self.inner
+    }
+
+    /// Server error events become `Err` items (see [`EventStream::errors_as_err`]).
+    ///
+    /// ```no_run
+    /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// for e in c.stream_process_text(bookwyrm::PhrasalRequest::from_text("A."))?.errors_as_err() {
+    ///     e?;
+    /// }
+    /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+    /// ```
+    pub fn errors_as_err(self) -> Self {
+        Self {
+            inner: self.inner.errors_as_err(),
+            rt: self.rt,
+        }
+    }
+}
+
+macro_rules! accumulator {
+    ($event:ty, $method:ident, $out:ty, $example:literal) => {
+        impl BlockingStream<$event> {
+            #[doc = concat!("[`EventStream::", stringify!($method), "`], blocking.")]
+            ///
+            /// ```no_run
+            /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+            #[doc = $example]
+            /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+            /// ```
+            pub fn $method(self) -> Result<$out, BookWyrmClientError> {
+                self.rt.block_on(self.inner.$method())?
+            }
+        }
+    };
+}
+
+accumulator!(
+    CitationStreamEvent,
+    collect_citations,
+    CitationResult,
+    "let r = c.stream_citations(bookwyrm::CitationRequest::from_jsonl_url(\"https://example.com/b.jsonl\", \"Who?\"))?.collect_citations()?;"
+);
+accumulator!(
+    SummarizeStreamEvent,
+    final_summary,
+    types::SummaryResponse,
+    "let s = c.stream_summarize(bookwyrm::SummarizeRequest::from_content(\"Text.\"))?.final_summary()?;"
+);
+accumulator!(
+    PhrasalStreamEvent,
+    collect_phrases,
+    Vec<types::TextSpan>,
+    "let p = c.stream_process_text(bookwyrm::PhrasalRequest::from_text(\"A. B.\"))?.collect_phrases()?;"
+);
+accumulator!(
+    ClassifyStreamEvent,
+    classification,
+    types::ClassifyResponse,
+    "let r = c.stream_classify(bookwyrm::ClassifyRequest::from_text(\"{}\"))?.classification()?;"
+);
+accumulator!(
+    PdfStreamEvent,
+    collect_pages,
+    PdfExtractResult,
+    "let r = c.stream_extract_pdf(bookwyrm::PdfExtractRequest::from_url(\"https://example.com/r.pdf\"))?.collect_pages()?;"
+);

@@ -1,0 +1,223 @@
+//! The blocking client through the same scenarios as the async one, from a program with no
+//! runtime of its own (the emulator runs on a runtime in the background).
+#![cfg(feature = "blocking")]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use bookwyrm::blocking::BookWyrmClient;
+use bookwyrm::{
+    AsyncBookWyrmClient, BookWyrmClientError, CitationRequest, ClassifyRequest, PdfExtractRequest,
+    PhrasalRequest, PhrasalStreamEvent, RetryPolicy, SummarizeRequest, TextSpan, TimeoutKind,
+};
+
+struct Env {
+    emu: bookwyrm_emulator::Emulator,
+    _rt: tokio::runtime::Runtime,
+}
+
+fn env() -> Env {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emu = rt.block_on(common::emulator());
+    Env { emu, _rt: rt }
+}
+
+fn client(env: &Env, fault: Option<&str>) -> BookWyrmClient {
+    let mut b = AsyncBookWyrmClient::builder()
+        .base_url(env.emu.base_url())
+        .api_key(common::KEY)
+        .retry_policy(RetryPolicy {
+            initial_backoff: Duration::from_millis(10),
+            ..RetryPolicy::default()
+        })
+        .stream_idle_timeout(Duration::from_millis(500));
+    if let Some(f) = fault {
+        b = b.header("x-bookwyrm-fault", f);
+    }
+    b.build_blocking().unwrap()
+}
+
+#[test]
+fn every_operation_works_without_a_runtime() {
+    let env = env();
+    let c = client(&env, None);
+    let phrases = c
+        .stream_process_text(PhrasalRequest::from_text(common::story()).chunk_size(2000))
+        .unwrap()
+        .collect_phrases()
+        .unwrap();
+    assert!(phrases.len() > 10);
+    let cites = c
+        .get_citations(CitationRequest::from_chunks(
+            phrases.clone(),
+            "Who is blind?",
+        ))
+        .unwrap();
+    let streamed = c
+        .stream_citations(CitationRequest::from_chunks(
+            phrases.clone(),
+            "Who is blind?",
+        ))
+        .unwrap()
+        .collect_citations()
+        .unwrap();
+    assert_eq!(cites.citations, streamed.citations);
+    let summary = c
+        .summarize(SummarizeRequest::from_phrases(phrases.clone()))
+        .unwrap();
+    let streamed = c
+        .stream_summarize(SummarizeRequest::from_phrases(phrases))
+        .unwrap()
+        .final_summary()
+        .unwrap();
+    assert_eq!(summary, streamed);
+    assert_eq!(
+        c.classify(ClassifyRequest::from_bytes(common::pdf()))
+            .unwrap()
+            .classification
+            .format_type,
+        "pdf"
+    );
+    assert_eq!(
+        c.stream_classify(ClassifyRequest::from_text("{\"a\":1}"))
+            .unwrap()
+            .classification()
+            .unwrap()
+            .classification
+            .content_type,
+        "json_data"
+    );
+    assert_eq!(
+        c.extract_pdf(PdfExtractRequest::from_bytes(common::pdf()).num_pages(2))
+            .unwrap()
+            .total_pages,
+        2
+    );
+    let events: Vec<_> = c
+        .stream_extract_pdf(PdfExtractRequest::from_bytes(common::pdf()).num_pages(1))
+        .unwrap()
+        .collect();
+    assert!(events.iter().all(Result::is_ok));
+}
+
+#[test]
+fn retries_and_their_limits() {
+    let env = env();
+    c_ok(
+        &client(&env, Some("status=429;retry-after=1;times=1")),
+        Duration::from_millis(900),
+    );
+    c_ok(&client(&env, Some("status=503;times=2")), Duration::ZERO);
+    c_ok(
+        &client(&env, Some("reset-before-headers;times=1")),
+        Duration::ZERO,
+    );
+    let err = client(&env, Some("status=503"))
+        .summarize(SummarizeRequest::from_content("x"))
+        .unwrap_err();
+    assert_eq!(
+        err.as_api_error().map(|a| (a.status_code(), a.attempts())),
+        Some((503, 3))
+    );
+    let started = Instant::now();
+    let err = client(&env, Some("status=429;retry-after=300"))
+        .summarize(SummarizeRequest::from_content("x"))
+        .unwrap_err();
+    assert_eq!(err.as_api_error().unwrap().attempts(), 1);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+fn c_ok(c: &BookWyrmClient, at_least: Duration) {
+    let started = Instant::now();
+    c.summarize(SummarizeRequest::from_content("One. Two."))
+        .unwrap();
+    assert!(started.elapsed() >= at_least);
+}
+
+#[test]
+fn stream_failures_as_iterator_items() {
+    let env = env();
+    let items: Vec<_> = client(&env, Some("reset-after=2"))
+        .stream_process_text(PhrasalRequest::from_text("One. Two. Three."))
+        .unwrap()
+        .collect();
+    assert_eq!(items.len(), 3);
+    assert!(matches!(items[0], Ok(PhrasalStreamEvent::TextSpan(_))));
+    assert!(matches!(items[2], Err(BookWyrmClientError::Transport(_))));
+
+    let mut stalled = client(&env, Some("stall-after=1"))
+        .stream_process_text(PhrasalRequest::from_text("One. Two."))
+        .unwrap();
+    assert!(stalled.next().unwrap().is_ok());
+    match stalled.next() {
+        Some(Err(BookWyrmClientError::Timeout(t))) => assert_eq!(t.kind(), TimeoutKind::Idle),
+        other => panic!("{other:?}"),
+    }
+    assert!(stalled.next().is_none());
+}
+
+#[test]
+fn the_concurrency_cap_holds_for_threads() {
+    let env = env();
+    let c = AsyncBookWyrmClient::builder()
+        .base_url(env.emu.base_url())
+        .api_key(common::KEY)
+        .header("x-bookwyrm-fault", "delay-ms=100")
+        .max_concurrent_requests(2)
+        .build_blocking()
+        .unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..6 {
+            let c = c.clone();
+            s.spawn(move || c.summarize(SummarizeRequest::from_content("x")).unwrap());
+        }
+    });
+    assert_eq!(env.emu.stats().requests(), 6);
+    assert!(env.emu.stats().max_in_flight() <= 2);
+}
+
+#[test]
+fn inside_an_async_runtime_it_is_an_error_not_a_panic() {
+    let env = env();
+    let c = client(&env, None);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = rt
+        .block_on(async { c.summarize(SummarizeRequest::from_content("x")) })
+        .unwrap_err();
+    assert!(matches!(err, BookWyrmClientError::BlockingInAsyncContext));
+    assert!(err.to_string().contains("AsyncBookWyrmClient"));
+    // A stream made outside, iterated inside: an error item, then the end.
+    let mut s = c
+        .stream_process_text(PhrasalRequest::from_text("One."))
+        .unwrap();
+    let item = rt.block_on(async { s.next() });
+    assert!(matches!(
+        item,
+        Some(Err(BookWyrmClientError::BlockingInAsyncContext))
+    ));
+    // Dropping the client inside a runtime does not panic either.
+    rt.block_on(async move { drop(c) });
+}
+
+#[test]
+fn close_and_scoped() {
+    let env = env();
+    let c = client(&env, None);
+    let kept = c.clone();
+    let n = c.scoped(|c| {
+        c.get_citations(CitationRequest::from_chunks(
+            vec![TextSpan::new(0, "x")],
+            "q",
+        ))
+        .map(|r| r.total_citations)
+    });
+    assert!(n.is_ok());
+    assert!(matches!(
+        kept.summarize(SummarizeRequest::from_content("x")),
+        Err(BookWyrmClientError::Closed)
+    ));
+}
