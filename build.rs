@@ -254,6 +254,28 @@ fn generate_events(spec: &Value, operations: &[Operation]) -> String {
             writeln!(code, "            Self::{variant}(_) => {:?},", names[0]).unwrap();
         }
         code.push_str("            Self::Unknown(u) => u.event(),\n        }\n    }\n}\n\n");
+
+        // JSON form: the payload's fields plus `type`, the event name.
+        writeln!(
+            code,
+            "/// Serializes as the payload's fields plus `\"type\"`: the SSE event name (an unknown\n\
+             /// event's data is inlined when it is a JSON object, else kept under `\"data\"`).\n\
+             impl serde::Serialize for {name} {{"
+        )
+        .unwrap();
+        code.push_str(
+            "    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {\n        use crate::stream::StreamEvent as _;\n        let value = match self {\n",
+        );
+        for (variant, _, _) in &variants {
+            writeln!(
+                code,
+                "            Self::{variant}(p) => serde_json::to_value(p),"
+            )
+            .unwrap();
+        }
+        code.push_str(
+            "            Self::Unknown(u) => Ok(u.json().filter(serde_json::Value::is_object).unwrap_or_else(|| serde_json::json!({ \"data\": u.data() }))),\n        };\n        let mut value = value.map_err(serde::ser::Error::custom)?;\n        if let Some(map) = value.as_object_mut() {\n            map.insert(\"type\".into(), self.event_name().into());\n        }\n        serde::Serialize::serialize(&value, serializer)\n    }\n}\n\n",
+        );
     }
     code
 }

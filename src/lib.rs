@@ -5,6 +5,7 @@
 //!
 //! - [`types`]: the wire types, generated from `openapi/bookwyrm.yaml`, and the event enums.
 //! - [`sse`]: the Server-Sent Events decoder.
+//! - [`jsonl`]: JSON Lines of text spans; [`pdf_text`]: PDF text with one box per character.
 //! - [`AsyncBookWyrmClient`]: the client; its operations live in `ops/`.
 //! - `blocking` (feature `blocking`): `blocking::BookWyrmClient`, the same operations, blocking.
 
@@ -14,7 +15,9 @@ mod client;
 mod error;
 mod events;
 mod generated;
+pub mod jsonl;
 mod ops;
+pub mod pdf_text;
 mod retry;
 pub mod sse;
 mod stream;
