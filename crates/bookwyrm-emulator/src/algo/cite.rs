@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::text::terms;
+use super::text::{terms, words_with_terms};
 
 /// One citation found.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,7 +15,7 @@ pub struct Found {
     pub quality: i64,
     /// The BM25 score.
     pub score: f64,
-    /// The question terms the chunk contains.
+    /// The question's words whose terms the chunk contains.
     pub matched: Vec<String>,
 }
 
@@ -105,13 +105,11 @@ pub fn cite<S: AsRef<str>>(chunks: &[S], questions: &[String]) -> Vec<Found> {
     let index = Index::new(chunks);
     let mut out = Vec::new();
     for (qi, question) in questions.iter().enumerate() {
-        let query: Vec<String> = {
-            let mut seen = HashSet::new();
-            terms(question)
-                .into_iter()
-                .filter(|t| seen.insert(t.clone()))
-                .collect()
-        };
+        let mut seen = HashSet::new();
+        let (words, query): (Vec<String>, Vec<String>) = words_with_terms(question)
+            .into_iter()
+            .filter(|(_, t)| seen.insert(t.clone()))
+            .unzip();
         if query.is_empty() {
             continue;
         }
@@ -128,8 +126,9 @@ pub fn cite<S: AsRef<str>>(chunks: &[S], questions: &[String]) -> Vec<Found> {
                 let doc_terms: HashSet<String> = terms(chunks[d].as_ref()).into_iter().collect();
                 let matched: Vec<String> = query
                     .iter()
-                    .filter(|q| doc_terms.contains(*q))
-                    .cloned()
+                    .zip(&words)
+                    .filter(|(q, _)| doc_terms.contains(*q))
+                    .map(|(_, w)| w.clone())
                     .collect();
                 let coverage = matched.len() as f64 / query.len() as f64;
                 let rel = s / best;

@@ -39,10 +39,7 @@ pub fn classify(bytes: &[u8], filename: Option<&str>) -> Classification {
     let format = FileFormat::from_bytes(bytes);
     let text = std::str::from_utf8(bytes).ok();
     let mut details = Map::new();
-    details.insert("detector".into(), json!("file-format"));
-    details.insert("format_name".into(), json!(format.name()));
     details.insert("is_utf8".into(), json!(text.is_some()));
-    details.insert("extension".into(), json!(format.extension()));
     if let Some(e) = &ext {
         details.insert("filename_extension".into(), json!(e));
     }
@@ -54,6 +51,9 @@ pub fn classify(bytes: &[u8], filename: Option<&str>) -> Classification {
         FileFormat::ArbitraryBinaryData | FileFormat::PlainText | FileFormat::Empty
     ) || (text.is_some() && matches!(format.kind(), Kind::Other | Kind::Metadata));
     if !generic {
+        details.insert("detector".into(), json!("file-format"));
+        details.insert("format_name".into(), json!(format.name()));
+        details.insert("extension".into(), json!(format.extension()));
         let kind = format.kind();
         let format_type = match kind {
             Kind::Image => "image",
@@ -90,6 +90,7 @@ pub fn classify(bytes: &[u8], filename: Option<&str>) -> Classification {
     }
 
     let Some(text) = text else {
+        details.insert("detector".into(), json!("file-format"));
         return Classification {
             format_type: "binary".into(),
             content_type: "binary_data".into(),
@@ -100,6 +101,7 @@ pub fn classify(bytes: &[u8], filename: Option<&str>) -> Classification {
             preview: None,
         };
     };
+    details.insert("detector".into(), json!("text-heuristics"));
     let lines: Vec<&str> = text.lines().collect();
     details.insert("line_count".into(), json!(lines.len()));
     details.insert("character_count".into(), json!(text.chars().count()));

@@ -121,9 +121,10 @@ pub fn summarize(sents: &[String], max_tokens: usize, progress: Progress<'_>) ->
         for (i, c) in chunks.iter().enumerate() {
             let max = if last { 8 } else { (max_tokens / 40).max(1) };
             let picked = textrank(c, max);
+            // Sentences keep their words; line breaks and runs of spaces become one space.
             let summary = picked
                 .iter()
-                .map(|&k| c[k].as_str())
+                .map(|&k| c[k].split_whitespace().collect::<Vec<_>>().join(" "))
                 .collect::<Vec<_>>()
                 .join(" ");
             made += 1;
@@ -248,7 +249,18 @@ pub fn facts(text: &str) -> Facts {
             }
         }
     }
-    let mut names: Vec<(String, usize)> = counts.into_iter().filter(|(_, n)| *n >= 2).collect();
+    // A name is capitalized mid-sentence at least twice and rarely written in lower case
+    // (which rules out words like "Blind" in "the Country of the Blind").
+    let mut lower: HashMap<String, usize> = HashMap::new();
+    for w in text.split(|c: char| !c.is_alphanumeric()) {
+        if w.chars().next().is_some_and(char::is_lowercase) {
+            *lower.entry(w.to_string()).or_insert(0) += 1;
+        }
+    }
+    let mut names: Vec<(String, usize)> = counts
+        .into_iter()
+        .filter(|(w, n)| *n >= 2 && lower.get(&w.to_lowercase()).copied().unwrap_or(0) * 4 < *n)
+        .collect();
     names.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     f.characters = names.into_iter().take(6).map(|(n, _)| n).collect();
     f

@@ -115,6 +115,23 @@ pub fn sentences(text: &str) -> Vec<Span> {
     out
 }
 
+/// The words of a text (letters and digits) that are not stop words, each with its term:
+/// lower-cased and lightly stemmed.
+///
+/// ```
+/// let w = bookwyrm_emulator::algo::text::words_with_terms("Snow covered the pass.");
+/// assert_eq!(w, vec![("Snow".to_string(), "snow".to_string()), ("covered".into(), "cover".into()), ("pass".into(), "pass".into())]);
+/// ```
+pub fn words_with_terms(text: &str) -> Vec<(String, String)> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .filter_map(|w| {
+            let lower = w.to_lowercase();
+            (!is_stop_word(&lower)).then(|| (w.to_string(), stem(&lower)))
+        })
+        .collect()
+}
+
 /// Lower-cased words (letters and digits), without stop words, lightly stemmed.
 ///
 /// ```
@@ -133,6 +150,9 @@ pub fn terms(text: &str) -> Vec<String> {
 /// A crude, deterministic suffix stripper.
 fn stem(word: &str) -> String {
     for suffix in ["ing", "edly", "ed", "ies", "es", "s", "ly"] {
+        if suffix == "s" && (word.ends_with("ss") || word.ends_with("us") || word.ends_with("is")) {
+            continue;
+        }
         if let Some(base) = word.strip_suffix(suffix) {
             if base.chars().count() >= 3 {
                 return if suffix == "ies" {

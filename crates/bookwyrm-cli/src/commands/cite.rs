@@ -1,0 +1,175 @@
+//! `bookwyrm cite`.
+
+use bookwyrm::{CitationRequest, CitationStreamEvent};
+use clap::{ArgGroup, Args};
+
+use super::{drive, Strength};
+use crate::error::CliError;
+use crate::input::read_text;
+use crate::output::{clip, table};
+use crate::Ctx;
+
+/// Find passages that answer questions.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("source").required(true).args(["input", "url", "file"])))]
+#[command(group(ArgGroup::new("questions").required(true).args(["question", "questions_file"])))]
+pub struct CiteArgs {
+    /// JSONL chunks (`{"text", "start_char", "end_char"}` per line), `-` for stdin.
+    input: Option<String>,
+    /// A URL the server fetches the JSONL chunks from.
+    #[arg(long)]
+    url: Option<String>,
+    /// JSONL chunks file (same as the positional argument).
+    #[arg(long)]
+    file: Option<String>,
+    /// A question (repeat for several, at most 20).
+    #[arg(short, long)]
+    question: Vec<String>,
+    /// A file with one question per line.
+    #[arg(long, value_name = "FILE")]
+    questions_file: Option<String>,
+    /// Index of the first chunk to process.
+    #[arg(long, default_value_t = 0)]
+    start: u64,
+    /// Number of chunks to process.
+    #[arg(long)]
+    limit: Option<u64>,
+    /// Maximum tokens per chunk group.
+    #[arg(long, default_value_t = 1000)]
+    max_tokens: u64,
+    /// Model strength.
+    #[arg(long, value_enum, default_value = "swift")]
+    model_strength: Strength,
+    /// Whole texts and reasonings in the table.
+    #[arg(long)]
+    long: bool,
+}
+
+pub async fn run(a: CiteArgs, ctx: &mut Ctx) -> Result<(), CliError> {
+    let client = ctx.client()?;
+    let questions: Vec<String> = match &a.questions_file {
+        Some(f) => read_text(f)?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+        None => a.question.clone(),
+    };
+    if questions.is_empty() {
+        return Err(CliError::failed("the questions file has no questions"));
+    }
+    let question: bookwyrm::types::Question = if questions.len() == 1 {
+        questions[0].clone().into()
+    } else {
+        questions.clone().into()
+    };
+    let mut request = match (a.input.as_deref().or(a.file.as_deref()), &a.url) {
+        (Some(path), _) => {
+            let text = read_text(path)?;
+            let chunks = bookwyrm::jsonl::parse_spans(&text)
+                .map_err(|e| CliError::failed(format!("{path}: {}", validation_message(&e))))?;
+            ctx.note(format!("Loaded {} chunks from {path}", chunks.len()));
+            CitationRequest::from_chunks(chunks, question)
+        }
+        (None, Some(url)) => CitationRequest::from_jsonl_url(url, question),
+        (None, None) => unreachable!("clap requires a source"),
+    };
+    request = request
+        .start(a.start)
+        .max_tokens_per_chunk(a.max_tokens)
+        .model_strength(a.model_strength.into());
+    if let Some(l) = a.limit {
+        request = request.limit(l);
+    }
+    let mut file = ctx.output_file()?;
+    let progress = ctx.progress("Finding citations");
+    let stream = client.stream_citations(request).await?;
+    let mut citations = Vec::new();
+    let mut summary = None;
+    drive(stream, ctx, &progress, |event, _ctx| {
+        match event {
+            CitationStreamEvent::Progress(p) => progress.update(
+                p.chunks_processed as u64,
+                Some(p.total_chunks as u64),
+                p.message.as_deref().unwrap_or("Processing"),
+            ),
+            CitationStreamEvent::Citation(c) => {
+                if let Some(f) = &mut file {
+                    f.json_line(&c.citation)?;
+                }
+                citations.push(c.citation.clone());
+            }
+            CitationStreamEvent::Summary(s) => summary = Some(s.clone()),
+            _ => {}
+        }
+        Ok(())
+    })
+    .await?;
+    progress.finish();
+    if let Some(f) = &file {
+        ctx.note(format!("Citations written to {}", f.path().display()));
+    }
+    if ctx.human() {
+        let multi = questions.len() > 1;
+        if citations.is_empty() {
+            ctx.out.line("No citations found.")?;
+        } else {
+            let (text_w, why_w) = if a.long {
+                (usize::MAX, usize::MAX)
+            } else {
+                (80, 60)
+            };
+            let mut header = vec!["Quality", "Chunks"];
+            if multi {
+                header.push("Q");
+            }
+            header.extend(["Text", "Reasoning"]);
+            let rows: Vec<Vec<String>> = citations
+                .iter()
+                .map(|c| {
+                    let chunks = if c.start_chunk == c.end_chunk {
+                        c.start_chunk.to_string()
+                    } else {
+                        format!("{}-{}", c.start_chunk, c.end_chunk)
+                    };
+                    let mut row = vec![format!("{}/4", c.quality), chunks];
+                    if multi {
+                        row.push(c.question_index.map(|q| q.to_string()).unwrap_or_default());
+                    }
+                    row.push(clip(&c.text, text_w));
+                    row.push(clip(&c.reasoning, why_w));
+                    row
+                })
+                .collect();
+            for line in table(&header, &rows) {
+                ctx.out.line(line)?;
+            }
+        }
+        if let Some(s) = summary {
+            let usage = s
+                .usage
+                .map(|u| {
+                    let cost = u
+                        .estimated_cost
+                        .map(|c| format!(", cost ${c:.4}"))
+                        .unwrap_or_default();
+                    format!(", {} tokens{cost}", u.tokens_processed)
+                })
+                .unwrap_or_default();
+            ctx.out.line(format!(
+                "{} citations in {} chunks{usage}",
+                s.total_citations, s.chunks_processed
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// The message of a validation error, without its field prefix.
+pub fn validation_message(e: &bookwyrm::BookWyrmClientError) -> String {
+    match e {
+        bookwyrm::BookWyrmClientError::Validation(v) => v.message().to_string(),
+        other => other.to_string(),
+    }
+}

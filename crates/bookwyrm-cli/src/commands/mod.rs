@@ -1,0 +1,115 @@
+//! One module per command group.
+
+pub mod cite;
+pub mod classify;
+pub mod pdf;
+pub mod phrasal;
+pub mod summarize;
+
+use bookwyrm::ModelStrength;
+
+/// `--model-strength` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Strength {
+    Swift,
+    Smart,
+    Clever,
+    Wise,
+    Brainiac,
+}
+
+impl From<Strength> for ModelStrength {
+    fn from(s: Strength) -> Self {
+        match s {
+            Strength::Swift => ModelStrength::Swift,
+            Strength::Smart => ModelStrength::Smart,
+            Strength::Clever => ModelStrength::Clever,
+            Strength::Wise => ModelStrength::Wise,
+            Strength::Brainiac => ModelStrength::Brainiac,
+        }
+    }
+}
+
+use bookwyrm::{BookWyrmClientError, EventStream, StreamEvent};
+use futures_util::StreamExt;
+
+use crate::error::CliError;
+use crate::Ctx;
+
+/// Reads a stream to its end: every event goes to `on_event` (and to stdout as a JSON line
+/// with `--json`); server error events and undecodable events are reported on stderr and make
+/// the command fail at the end (a non-recoverable error event ends it at once); unknown events
+/// are noted with `-v`. A failure of the stream itself (transport, timeout) ends it.
+pub async fn drive<E>(
+    mut stream: EventStream<E>,
+    ctx: &mut Ctx,
+    progress: &crate::progress::Progress,
+    mut on_event: impl FnMut(&E, &mut Ctx) -> Result<(), CliError>,
+) -> Result<(), CliError>
+where
+    E: StreamEvent + serde::Serialize,
+{
+    let mut problem: Option<String> = None;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(event) => {
+                if ctx.global.json {
+                    ctx.out.json_line(&event)?;
+                }
+                if let Some(err) = event.server_error() {
+                    if !err.recoverable() {
+                        return Err(CliError::failed(err.to_string()));
+                    }
+                    progress.note(&format!("warning: {err}"));
+                    problem.get_or_insert_with(|| err.to_string());
+                    continue;
+                }
+                if ctx.global.verbose > 0 && is_unknown(&event) {
+                    progress.note(&format!(
+                        "note: event `{}` is not known to this version; kept",
+                        event.event_name()
+                    ));
+                }
+                on_event(&event, ctx)?;
+            }
+            Err(e @ BookWyrmClientError::Decode(_)) => {
+                let raw = match &e {
+                    BookWyrmClientError::Decode(d) => crate::output::clip(&d.raw_text(), 120),
+                    _ => String::new(),
+                };
+                progress.note(&format!("warning: {e}: {raw}"));
+                problem.get_or_insert_with(|| e.to_string());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    match problem {
+        None => Ok(()),
+        Some(p) => Err(CliError::failed(format!(
+            "the stream had errors; first: {p}"
+        ))),
+    }
+}
+
+fn is_unknown<E: serde::Serialize + StreamEvent>(event: &E) -> bool {
+    // Known variants serialize their typed payload; the generic check is the event name.
+    !KNOWN_EVENTS.contains(&event.event_name())
+}
+
+/// Event names of the contract (all operations).
+const KNOWN_EVENTS: &[&str] = &[
+    "progress",
+    "citation",
+    "summary",
+    "error",
+    "data",
+    "rate_limit",
+    "structural_error",
+    "text",
+    "text_span",
+    "classification",
+    "metadata",
+    "page",
+    "page_error",
+    "complete",
+];

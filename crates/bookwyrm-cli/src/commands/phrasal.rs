@@ -1,0 +1,110 @@
+//! `bookwyrm phrasal`.
+
+use bookwyrm::{PhrasalRequest, PhrasalStreamEvent};
+use clap::{ArgGroup, Args};
+
+use super::drive;
+use crate::error::CliError;
+use crate::input::read_text;
+use crate::output::{clip, table};
+use crate::Ctx;
+
+/// Split a text into phrases or chunks.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("source").required(true).args(["text", "url", "file"])))]
+pub struct PhrasalArgs {
+    /// The text itself, or `-` to read stdin.
+    text: Option<String>,
+    /// A URL the server fetches the text from.
+    #[arg(long)]
+    url: Option<String>,
+    /// A text file.
+    #[arg(short, long)]
+    file: Option<String>,
+    /// Pack phrases into chunks of at most this many characters.
+    #[arg(long)]
+    chunk_size: Option<u64>,
+    /// Results without offsets.
+    #[arg(long, conflicts_with = "offsets")]
+    text_only: bool,
+    /// Results with offsets (the default).
+    #[arg(long)]
+    offsets: bool,
+}
+
+pub async fn run(a: PhrasalArgs, ctx: &mut Ctx) -> Result<(), CliError> {
+    let client = ctx.client()?;
+    let mut request = match (&a.text, &a.file, &a.url) {
+        (Some(t), _, _) if t == "-" => PhrasalRequest::from_text(read_text("-")?),
+        (Some(t), _, _) => PhrasalRequest::from_text(t.clone()),
+        (None, Some(path), _) => {
+            let text = read_text(path)?;
+            ctx.note(format!(
+                "Loaded {} characters from {path}",
+                text.chars().count()
+            ));
+            PhrasalRequest::from_text(text)
+        }
+        (None, None, Some(url)) => PhrasalRequest::from_url(url),
+        _ => unreachable!("clap requires a source"),
+    };
+    if let Some(n) = a.chunk_size {
+        request = request.chunk_size(n);
+    }
+    if a.text_only {
+        request = request.text_only();
+    }
+    let mut file = ctx.output_file()?;
+    let progress = ctx.progress("Splitting");
+    let stream = client.stream_process_text(request).await?;
+    let mut results: Vec<(Option<(u64, u64)>, String)> = Vec::new();
+    drive(stream, ctx, &progress, |event, _| {
+        match event {
+            PhrasalStreamEvent::Progress(p) => {
+                progress.update(0, None, p.message.as_deref().unwrap_or("Processing"))
+            }
+            PhrasalStreamEvent::TextSpan(_) | PhrasalStreamEvent::Text(_) => {
+                if let Some(f) = &mut file {
+                    f.json_line(event)?;
+                }
+                results.push(match event {
+                    PhrasalStreamEvent::TextSpan(s) => {
+                        (Some((s.start_char, s.end_char)), s.text.clone())
+                    }
+                    PhrasalStreamEvent::Text(t) => (None, t.text.clone()),
+                    _ => unreachable!(),
+                });
+            }
+            _ => {}
+        }
+        Ok(())
+    })
+    .await?;
+    progress.finish();
+    if let Some(f) = &file {
+        ctx.note(format!(
+            "{} results written to {}",
+            results.len(),
+            f.path().display()
+        ));
+    }
+    if ctx.human() {
+        let rows: Vec<Vec<String>> = results
+            .iter()
+            .enumerate()
+            .map(|(i, (pos, text))| {
+                vec![
+                    i.to_string(),
+                    pos.map(|(s, e)| format!("{s}-{e}"))
+                        .unwrap_or_else(|| "-".into()),
+                    clip(text, 80),
+                ]
+            })
+            .collect();
+        for line in table(&["#", "Chars", "Text"], &rows) {
+            ctx.out.line(line)?;
+        }
+        ctx.out.line(format!("{} results", results.len()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,594 @@
+//! The `bookwyrm` command against the emulator: every command and option group, and every
+//! error path, with exit codes.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use assert_cmd::Command;
+
+const KEY: &str = "sk-cli-7a7a7a";
+
+struct Env {
+    emu: bookwyrm_emulator::Emulator,
+    dir: tempfile::TempDir,
+    _rt: tokio::runtime::Runtime,
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data")
+        .join(name)
+}
+
+fn env() -> Env {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emu = rt
+        .block_on(
+            bookwyrm_emulator::Emulator::builder()
+                .api_key(KEY)
+                .allow_faults(true)
+                .start(),
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        data("country-of-the-blind.txt"),
+        dir.path().join("story.txt"),
+    )
+    .unwrap();
+    std::fs::copy(
+        data("nasa-smallsat-excerpt.pdf"),
+        dir.path().join("report.pdf"),
+    )
+    .unwrap();
+    Env { emu, dir, _rt: rt }
+}
+
+impl Env {
+    fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("bookwyrm").unwrap();
+        c.env("BOOKWYRM_API_URL", self.emu.base_url())
+            .env("BOOKWYRM_API_KEY", KEY)
+            .env_remove("BOOKWYRM_LOG")
+            .current_dir(self.dir.path());
+        c
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, content: &str) {
+        std::fs::write(self.path(name), content).unwrap();
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap()
+    }
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+#[test]
+fn phrasal_summarize_cite_pipeline_on_the_story() {
+    let e = env();
+    let out = e
+        .cmd()
+        .args([
+            "phrasal",
+            "-f",
+            "story.txt",
+            "--chunk-size",
+            "1000",
+            "-o",
+            "phrases.jsonl",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let story: Vec<char> = e.read("story.txt").chars().collect();
+    let lines: Vec<serde_json::Value> = e
+        .read("phrases.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() > 40);
+    for l in &lines {
+        let (s, t) = (
+            l["start_char"].as_u64().unwrap() as usize,
+            l["end_char"].as_u64().unwrap() as usize,
+        );
+        assert!(t - s <= 1000);
+        assert_eq!(
+            story[s..t].iter().collect::<String>(),
+            l["text"].as_str().unwrap()
+        );
+        assert_eq!(l["type"], "text_span");
+    }
+    assert!(stdout(&out).ends_with(&format!("{} results\n", lines.len())));
+
+    let out = e
+        .cmd()
+        .args([
+            "summarize",
+            "phrases.jsonl",
+            "--max-tokens",
+            "4000",
+            "-o",
+            "summary.json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&e.read("summary.json")).unwrap();
+    assert!(doc["summary"].as_str().unwrap().len() > 200);
+    assert!(doc["levels_used"].as_i64().unwrap() >= 2);
+    assert_eq!(stdout(&out).trim(), doc["summary"].as_str().unwrap());
+
+    let out = e
+        .cmd()
+        .args([
+            "cite",
+            "phrases.jsonl",
+            "-q",
+            "Where does the protagonist experience life threatening situations?",
+            "-o",
+            "citations.jsonl",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let citations: Vec<serde_json::Value> = e
+        .read("citations.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!citations.is_empty());
+    assert!(stdout(&out).contains(&format!(
+        "{} citations in {} chunks",
+        citations.len(),
+        lines.len()
+    )));
+    for c in &citations {
+        let i = c["start_chunk"].as_u64().unwrap() as usize;
+        assert_eq!(c["text"], lines[i]["text"]);
+    }
+}
+
+#[test]
+fn human_output_of_each_command() {
+    let e = env();
+    e.write("chunks.jsonl", "{\"text\":\"Nunez fell from the mountain into the valley.\"}\n{\"text\":\"The blind men did not believe in sight.\"}\n{\"text\":\"Snow covered the pass.\"}\n");
+    e.write(
+        "data.json",
+        "{\"name\": \"valley\", \"people\": [\"Nunez\", \"Medina-saroté\"]}",
+    );
+    let run = |args: &[&str]| {
+        let out = e.cmd().args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    insta::assert_snapshot!(
+        "phrasal_human",
+        run(&[
+            "phrasal",
+            "One sentence here. Café in the valley! And a third?"
+        ])
+    );
+    insta::assert_snapshot!(
+        "phrasal_chunks_human",
+        run(&["phrasal", "One. Two. Three. Four.", "--chunk-size", "10"])
+    );
+    insta::assert_snapshot!(
+        "cite_human",
+        run(&[
+            "cite",
+            "chunks.jsonl",
+            "-q",
+            "Who fell from the mountain?",
+            "-q",
+            "What covered the pass?"
+        ])
+    );
+    insta::assert_snapshot!(
+        "summarize_human",
+        run(&["summarize", "chunks.jsonl", "--include-debug"])
+    );
+    insta::assert_snapshot!("classify_human", run(&["classify", "data.json"]));
+    insta::assert_snapshot!(
+        "extract_pdf_human",
+        run(&[
+            "extract-pdf",
+            "report.pdf",
+            "--num-pages",
+            "2",
+            "-o",
+            "pages.json"
+        ])
+    );
+    insta::assert_snapshot!("pdf_to_text_human", run(&["pdf-to-text", "pages.json"]));
+    insta::assert_snapshot!(
+        "pdf_query_range_human",
+        run(&["pdf-query-range", "pages_mapping.json", "10", "60"])
+    );
+}
+
+#[test]
+fn json_output_is_one_object_per_event() {
+    let e = env();
+    let out = e
+        .cmd()
+        .args(["--json", "phrasal", "Alpha. Beta."])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    insta::assert_snapshot!("phrasal_json", stdout(&out));
+    let out = e
+        .cmd()
+        .args(["classify", "--json", "story.txt"])
+        .output()
+        .unwrap();
+    let types: Vec<String> = stdout(&out)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(types.last().map(String::as_str), Some("classification"));
+    assert!(types
+        .iter()
+        .all(|t| t == "progress" || t == "classification"));
+    // pdf-query-range --json is one document.
+    e.cmd()
+        .args([
+            "extract-pdf",
+            "report.pdf",
+            "--num-pages",
+            "1",
+            "-o",
+            "p.json",
+        ])
+        .assert()
+        .success();
+    e.cmd().args(["pdf-to-text", "p.json"]).assert().success();
+    let out = e
+        .cmd()
+        .args(["--json", "pdf-query-range", "p_mapping.json", "0", "5"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["query"]["character_count"], 5);
+    assert_eq!(doc["results"]["pages"], serde_json::json!([1]));
+}
+
+#[test]
+fn output_files_truncate_unless_append() {
+    let e = env();
+    e.write("out.jsonl", "old content that must go\n");
+    e.cmd()
+        .args(["phrasal", "One. Two.", "-o", "out.jsonl"])
+        .assert()
+        .success();
+    assert_eq!(e.read("out.jsonl").lines().count(), 2);
+    e.cmd()
+        .args(["phrasal", "Three. Four.", "-o", "out.jsonl", "--append"])
+        .assert()
+        .success();
+    let lines: Vec<String> = e.read("out.jsonl").lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 4);
+    assert!(lines[3].contains("Four."));
+}
+
+#[test]
+fn stdin_inputs_and_completions() {
+    let e = env();
+    let out = e
+        .cmd()
+        .args(["--json", "phrasal", "-"])
+        .write_stdin("From stdin. Twice.")
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&out)
+            .lines()
+            .filter(|l| l.contains("text_span"))
+            .count(),
+        2
+    );
+    let out = e
+        .cmd()
+        .args(["--json", "classify", "-"])
+        .write_stdin("a,b\n1,2\n3,4\n")
+        .output()
+        .unwrap();
+    assert!(stdout(&out).contains("text/csv"));
+    let out = e.cmd().args(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("_bookwyrm()"));
+}
+
+#[test]
+fn the_key_is_never_printed() {
+    let e = env();
+    let out = e
+        .cmd()
+        .env("BOOKWYRM_API_KEY", "sk-super-secret")
+        .args(["--help"])
+        .output()
+        .unwrap();
+    assert!(!stdout(&out).contains("sk-super-secret"));
+    let out = e
+        .cmd()
+        .env("BOOKWYRM_API_KEY", "sk-super-secret")
+        .args(["cite", "--help"])
+        .output()
+        .unwrap();
+    assert!(!stdout(&out).contains("sk-super-secret"));
+    let out = e.cmd().args(["-vv", "phrasal", "One."]).output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        stderr(&out).contains("sending"),
+        "debug logs on stderr: {}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains(KEY) && !stdout(&out).contains(KEY));
+}
+
+fn fails(e: &Env, args: &[&str], code: i32, needle: &str) -> String {
+    let out = e.cmd().args(args).output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+    assert!(err.contains(needle), "{args:?}: `{needle}` not in: {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
+    assert!(
+        err.lines().filter(|l| l.starts_with("error:")).count() == 1,
+        "one error line: {err}"
+    );
+    err
+}
+
+#[test]
+fn error_paths_and_exit_codes() {
+    let e = env();
+    // Authentication: missing and rejected.
+    let out = e
+        .cmd()
+        .env_remove("BOOKWYRM_API_KEY")
+        .args(["phrasal", "One."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(stderr(&out).contains("error: no API key"));
+    for cmd in [
+        vec!["summarize", "story.txt"],
+        vec!["classify", "story.txt"],
+        vec!["extract-pdf", "report.pdf"],
+    ] {
+        let out = e
+            .cmd()
+            .env_remove("BOOKWYRM_API_KEY")
+            .args(&cmd)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "every command checks the key: {cmd:?}"
+        );
+    }
+    fails(
+        &e,
+        &["--api-key", "sk-wrong", "phrasal", "One."],
+        4,
+        "status 401",
+    );
+    // Server error (after the client's retries).
+    fails(
+        &e,
+        &[
+            "--header",
+            "x-bookwyrm-fault: status=500",
+            "summarize",
+            "story.txt",
+        ],
+        1,
+        "status 500",
+    );
+    // An error event: a corrupt PDF.
+    e.write("corrupt.pdf", "%PDF-1.7\nnot really\n%%EOF");
+    fails(&e, &["extract-pdf", "corrupt.pdf"], 1, "invalid_pdf");
+    // Malformed and missing input files.
+    e.write("bad.jsonl", "{\"text\":\"ok\"}\nnot json\n");
+    fails(
+        &e,
+        &["cite", "bad.jsonl", "-q", "Why?"],
+        1,
+        "bad.jsonl: line 2:",
+    );
+    fails(
+        &e,
+        &["phrasal", "-f", "missing.txt"],
+        1,
+        "cannot read missing.txt",
+    );
+    e.write("pages.json", "{\"not_pages\": []}");
+    fails(&e, &["pdf-to-text", "pages.json"], 1, "no \"pages\"");
+    // Usage errors: conflicting inputs, missing inputs, bad ranges, bad values.
+    fails(
+        &e,
+        &["phrasal", "text", "--url", "http://x/y.txt"],
+        2,
+        "cannot be used with",
+    );
+    fails(&e, &["cite", "story.txt"], 2, "--question");
+    fails(
+        &e,
+        &["phrasal", "One.", "--chunk-size", "0"],
+        2,
+        "chunk_size must be > 0",
+    );
+    fails(
+        &e,
+        &["summarize", "story.txt", "--max-tokens", "200000"],
+        2,
+        "max_tokens cannot exceed",
+    );
+    fails(
+        &e,
+        &["--timeout=-3", "phrasal", "x"],
+        2,
+        "not a positive number",
+    );
+    // Timeouts are honoured for every command.
+    fails(
+        &e,
+        &[
+            "--timeout",
+            "0.3",
+            "--header",
+            "x-bookwyrm-fault: delay-ms=5000",
+            "summarize",
+            "story.txt",
+        ],
+        1,
+        "the server sent nothing for too long",
+    );
+    fails(
+        &e,
+        &[
+            "--timeout",
+            "0.3",
+            "--header",
+            "x-bookwyrm-fault: stall-after=1",
+            "phrasal",
+            "One. Two. Three.",
+        ],
+        1,
+        "sent nothing for too long",
+    );
+    // An interrupted stream.
+    fails(
+        &e,
+        &[
+            "--header",
+            "x-bookwyrm-fault: reset-after=1",
+            "phrasal",
+            "One. Two. Three.",
+        ],
+        1,
+        "the connection broke",
+    );
+    // Malformed events are reported and fail the command, the rest still arrives.
+    let err = fails(
+        &e,
+        &[
+            "--header",
+            "x-bookwyrm-fault: malformed-json",
+            "phrasal",
+            "One. Two.",
+        ],
+        1,
+        "could not decode",
+    );
+    assert!(err.contains("warning:"));
+}
+
+#[test]
+fn pdf_query_range_looks_up_by_character() {
+    let e = env();
+    e.cmd()
+        .args([
+            "extract-pdf",
+            "report.pdf",
+            "--start-page",
+            "2",
+            "--num-pages",
+            "2",
+            "-o",
+            "x.json",
+        ])
+        .assert()
+        .success();
+    e.cmd()
+        .args([
+            "pdf-to-text",
+            "x.json",
+            "-o",
+            "x.txt",
+            "--mapping",
+            "x.map.json",
+        ])
+        .assert()
+        .success();
+    let raw: Vec<char> = e.read("x.txt").chars().collect();
+    let mapping: serde_json::Value = serde_json::from_str(&e.read("x.map.json")).unwrap();
+    let entries = mapping["character_mappings"].as_array().unwrap();
+    assert_eq!(entries.len(), raw.len(), "exactly one entry per character");
+    for (i, m) in entries.iter().enumerate() {
+        assert_eq!(m["char_index"].as_u64().unwrap() as usize, i);
+    }
+    let out = e
+        .cmd()
+        .args(["--json", "pdf-query-range", "x.map.json", "100", "150"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        doc["results"]["sample_text"].as_str().unwrap(),
+        raw[100..150].iter().collect::<String>()
+    );
+    fails(
+        &e,
+        &["pdf-query-range", "x.map.json", "50", "50"],
+        2,
+        "end_char must be > start_char",
+    );
+    let beyond = raw.len().to_string();
+    fails(
+        &e,
+        &["pdf-query-range", "x.map.json", &beyond, "999999"],
+        2,
+        "beyond text length",
+    );
+    let out = e
+        .cmd()
+        .args(["pdf-query-range", "x.map.json", "10", "99999999"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(stderr(&out).contains("beyond the text"));
+}
+
+#[test]
+fn a_closed_stdout_pipe_exits_quietly() {
+    let e = env();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("bookwyrm"))
+        .args(["phrasal", "-f", "story.txt"])
+        .env("BOOKWYRM_API_URL", e.emu.base_url())
+        .env("BOOKWYRM_API_KEY", KEY)
+        .current_dir(e.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    drop(reader); // like `| head -1`
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).is_empty() || !stderr(&out).contains("panicked"));
+}
