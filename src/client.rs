@@ -13,17 +13,41 @@ use crate::error::BookWyrmClientError;
 use crate::transport::{deprecation_notice, CallContext};
 
 /// The production API.
+///
+/// ```
+/// assert!(bookwyrm::DEFAULT_BASE_URL.starts_with("https://"));
+/// ```
 pub const DEFAULT_BASE_URL: &str = "https://api.bookwyrm.ai:443";
 /// Environment variable holding the API key.
+///
+/// ```
+/// assert_eq!(bookwyrm::ENV_API_KEY, "BOOKWYRM_API_KEY");
+/// ```
 pub const ENV_API_KEY: &str = "BOOKWYRM_API_KEY";
 /// Environment variable holding the base URL.
+///
+/// ```
+/// assert_eq!(bookwyrm::ENV_API_URL, "BOOKWYRM_API_URL");
+/// ```
 pub const ENV_API_URL: &str = "BOOKWYRM_API_URL";
 
 /// Default connect timeout.
+///
+/// ```
+/// assert_eq!(bookwyrm::DEFAULT_CONNECT_TIMEOUT.as_secs(), 10);
+/// ```
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default total timeout of a non-streaming call.
+///
+/// ```
+/// assert_eq!(bookwyrm::DEFAULT_TIMEOUT.as_secs(), 600);
+/// ```
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// Default idle timeout of a stream (no byte for this long ends it).
+///
+/// ```
+/// assert_eq!(bookwyrm::DEFAULT_STREAM_IDLE_TIMEOUT.as_secs(), 120);
+/// ```
 pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The asynchronous BookWyrm client (Python's `AsyncBookWyrmClient`).
@@ -129,6 +153,11 @@ impl Shared {
 }
 
 /// Per-handle settings; [`AsyncBookWyrmClient::with_config`] derives a handle with others.
+///
+/// ```
+/// let c = bookwyrm::Config::default();
+/// assert_eq!(c.retry.max_retries, 2);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Total deadline of a non-streaming call (`None`: none).

@@ -29,8 +29,16 @@ use std::fmt;
 use bytes::{Buf, Bytes};
 
 /// Default maximum length of one line, in bytes (16 MiB).
+///
+/// ```
+/// assert_eq!(bookwyrm::sse::DEFAULT_MAX_LINE, 16 << 20);
+/// ```
 pub const DEFAULT_MAX_LINE: usize = 16 << 20;
 /// Default maximum size of one event's data, in bytes (32 MiB).
+///
+/// ```
+/// assert_eq!(bookwyrm::sse::DEFAULT_MAX_EVENT, 32 << 20);
+/// ```
 pub const DEFAULT_MAX_EVENT: usize = 32 << 20;
 
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];

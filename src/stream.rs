@@ -16,6 +16,14 @@ use crate::error::{BookWyrmClientError, TimeoutError, TimeoutKind};
 use crate::sse;
 
 /// The typed events of one streaming operation (implemented by the generated event enums).
+///
+/// ```
+/// use bookwyrm::{Decoded, PhrasalStreamEvent, StreamEvent};
+/// match PhrasalStreamEvent::decode("text", r#"{"text":"Hi."}"#) {
+///     Decoded::Event(Ok(e)) => assert_eq!(e.event_name(), "text"),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 pub trait StreamEvent: Sized + Send + 'static {
     /// Decodes one SSE event.
     fn decode(event: &str, data: &str) -> Decoded<Self>;
@@ -26,7 +34,13 @@ pub trait StreamEvent: Sized + Send + 'static {
 }
 
 /// The result of decoding one SSE event.
+///
+/// ```
+/// use bookwyrm::{Decoded, PhrasalStreamEvent, StreamEvent};
+/// assert!(matches!(PhrasalStreamEvent::decode("keepalive", "{}"), Decoded::Ignored));
+/// ```
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Decoded<E> {
     /// A typed event, or a decode error carrying the raw data (the stream goes on).
     Event(Result<E, BookWyrmClientError>),

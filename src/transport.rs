@@ -19,6 +19,10 @@ use crate::error::{BookWyrmApiError, BookWyrmClientError, TimeoutError, TimeoutK
 use crate::generated;
 
 /// The API date this client was built against, sent as `Bookwyrm-Client-Date`.
+///
+/// ```
+/// assert_eq!(bookwyrm::CLIENT_DATE, "2025-10-16");
+/// ```
 pub const CLIENT_DATE: &str = "2025-10-16";
 
 /// At most this much of an error body is read.

@@ -9,6 +9,10 @@ use crate::stream::EventStream;
 use crate::types::{self, CitationStreamEvent, ModelStrength, Question, TextSpan};
 
 /// The most questions one request may ask.
+///
+/// ```
+/// assert_eq!(bookwyrm::MAX_QUESTIONS, 20);
+/// ```
 pub const MAX_QUESTIONS: usize = 20;
 
 /// Where the text to cite from comes from: exactly one source, by construction.

@@ -8,6 +8,10 @@ use crate::stream::EventStream;
 use crate::types::{self, ModelStrength, SummarizeStreamEvent, TextSpan};
 
 /// The largest `max_tokens` the API accepts.
+///
+/// ```
+/// assert_eq!(bookwyrm::MAX_SUMMARY_TOKENS, 131_072);
+/// ```
 pub const MAX_SUMMARY_TOKENS: u64 = 131_072;
 
 /// What to summarize: exactly one source, by construction.

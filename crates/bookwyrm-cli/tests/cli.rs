@@ -592,3 +592,39 @@ fn a_closed_stdout_pipe_exits_quietly() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).is_empty() || !stderr(&out).contains("panicked"));
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_exits_130() {
+    let e = env();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("bookwyrm"))
+        .args([
+            "--header",
+            "x-bookwyrm-fault: stall-after=1",
+            "phrasal",
+            "One. Two. Three.",
+        ])
+        .env("BOOKWYRM_API_URL", e.emu.base_url())
+        .env("BOOKWYRM_API_KEY", KEY)
+        .current_dir(e.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the stream is open (the emulator has seen the request), then interrupt.
+    let started = std::time::Instant::now();
+    while e.emu.stats().streams_started() == 0
+        && started.elapsed() < std::time::Duration::from_secs(20)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(stderr(&out).contains("error: interrupted"));
+}

@@ -27,9 +27,18 @@
 use std::time::Duration;
 
 /// The header that selects a fault.
+///
+/// ```
+/// assert_eq!(bookwyrm_emulator::faults::FAULT_HEADER, "x-bookwyrm-fault");
+/// ```
 pub const FAULT_HEADER: &str = "x-bookwyrm-fault";
 
 /// A parsed fault directive set.
+///
+/// ```
+/// let f = bookwyrm_emulator::faults::Fault::parse("reset-after=3;drip-ms=5").unwrap();
+/// assert_eq!(f.reset_after, Some(3));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Fault {

@@ -33,6 +33,10 @@ use std::sync::Arc;
 pub use server::Stats;
 
 /// Largest upload accepted (bytes); a larger one is answered with 413.
+///
+/// ```
+/// assert_eq!(bookwyrm_emulator::MAX_UPLOAD, 64 << 20);
+/// ```
 pub const MAX_UPLOAD: usize = 64 << 20;
 
 /// Configures an emulator.
@@ -158,6 +162,14 @@ impl EmulatorBuilder {
 }
 
 /// A running emulator. Dropping it stops it too.
+///
+/// ```no_run
+/// # async fn run() {
+/// let emulator = bookwyrm_emulator::Emulator::builder().api_key("k").start().await.unwrap();
+/// println!("serving on {}", emulator.base_url());
+/// emulator.stop().await;
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Emulator {
     addr: SocketAddr,
@@ -257,6 +269,15 @@ impl Drop for Emulator {
 }
 
 /// One request as received.
+///
+/// ```no_run
+/// # async fn run() {
+/// let e = bookwyrm_emulator::Emulator::builder().record_requests(true).start().await.unwrap();
+/// for r in e.recorded(false) {
+///     println!("{} {} {} bytes", r.method, r.path, r.body.len());
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedRequest {
     /// The method.

@@ -15,6 +15,13 @@ use crate::faults::{Fault, FAULT_HEADER};
 use crate::{bump, AppState};
 
 /// Counters of what the emulator saw. All methods read atomics.
+///
+/// ```no_run
+/// # async fn run() {
+/// let e = bookwyrm_emulator::Emulator::builder().start().await.unwrap();
+/// println!("{} requests, at most {} at once", e.stats().requests(), e.stats().max_in_flight());
+/// # }
+/// ```
 #[derive(Debug, Default)]
 pub struct Stats {
     requests: AtomicU64,

@@ -203,3 +203,87 @@ async fn hostile_bodies_never_crash_the_server() {
     .await;
     assert_eq!(status, 200);
 }
+
+/// A tiny file server on loopback for URL inputs.
+async fn file_server() -> String {
+    use axum::routing::get;
+    let story = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/country-of-the-blind.txt"
+    ))
+    .unwrap();
+    let pdf = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/nasa-smallsat-excerpt.pdf"
+    ))
+    .unwrap();
+    let jsonl =
+        "{\"text\":\"Nunez fell from the mountain.\"}\n{\"text\":\"The valley was green.\"}\n";
+    let app = axum::Router::new()
+        .route("/story.txt", get(move || async move { story }))
+        .route("/report.pdf", get(move || async move { pdf }))
+        .route("/chunks.jsonl", get(move || async move { jsonl }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn url_inputs_are_fetched_and_failures_are_4xx() {
+    let emu = Emulator::builder().start().await.unwrap();
+    let files = file_server().await;
+    let base = emu.base_url();
+    let body = |v: Value| v.to_string().into_bytes();
+    let (status, text) = post(&base, "/cite", body(serde_json::json!({"jsonl_url": format!("{files}/chunks.jsonl"), "question": "Who fell?"})), "application/json").await;
+    assert_eq!(status, 200, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["citations"][0]["text"], "Nunez fell from the mountain.");
+    let (status, text) = post(
+        &base,
+        "/phrasal/sse",
+        body(serde_json::json!({"text_url": format!("{files}/story.txt")})),
+        "application/json",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(text.matches("event: text_span").count() > 300);
+    let (status, text) = post(
+        &base,
+        "/summarize",
+        body(serde_json::json!({"url": format!("{files}/story.txt")})),
+        "application/json",
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let (status, text) = post(
+        &base,
+        "/extract-structure-json/sse",
+        body(serde_json::json!({"pdf_url": format!("{files}/report.pdf"), "num_pages": 1})),
+        "application/json",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(text.contains("event: page\n") && text.contains("event: complete\n"));
+    for (path, field, url) in [
+        ("/summarize", "url", format!("{files}/missing.txt")),
+        (
+            "/summarize",
+            "url",
+            "http://127.0.0.1:9/unreachable".to_string(),
+        ),
+        ("/summarize", "url", "file:///etc/passwd".to_string()),
+        ("/phrasal/sse", "text_url", format!("{files}/report.pdf")),
+    ] {
+        let (status, text) = post(
+            &base,
+            path,
+            body(serde_json::json!({ field: url })),
+            "application/json",
+        )
+        .await;
+        assert_eq!(status, 422, "{url}: {text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["detail"][0]["loc"][1], field);
+    }
+}

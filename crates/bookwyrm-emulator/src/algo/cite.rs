@@ -5,6 +5,11 @@ use std::collections::{HashMap, HashSet};
 use super::text::{terms, words_with_terms};
 
 /// One citation found.
+///
+/// ```
+/// let f = &bookwyrm_emulator::algo::cite::cite(&["Snow fell."], &["Did snow fall?".to_string()])[0];
+/// assert_eq!((f.chunk, f.question), (0, 0));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Found {
     /// Index of the chunk (in the list given).
@@ -24,6 +29,11 @@ const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
 /// An index of chunks for BM25 scoring.
+///
+/// ```
+/// let i = bookwyrm_emulator::algo::cite::Index::new(&["a valley", "a mountain"]);
+/// assert_eq!(i.score(1, &["valley".to_string()]), 0.0);
+/// ```
 #[derive(Debug)]
 pub struct Index {
     docs: Vec<HashMap<String, u32>>,
@@ -69,6 +79,12 @@ impl Index {
     }
 
     /// BM25 of chunk `doc` for the query terms.
+    ///
+    /// ```
+    /// let i = bookwyrm_emulator::algo::cite::Index::new(&["blind men", "blind men and a valley"]);
+    /// let q = ["blind".to_string()];
+    /// assert!(i.score(0, &q) > i.score(1, &q), "shorter chunks score higher");
+    /// ```
     pub fn score(&self, doc: usize, query: &[String]) -> f64 {
         let n = self.docs.len() as f64;
         let tf = &self.docs[doc];

@@ -5,6 +5,11 @@ use file_format::{FileFormat, Kind};
 use serde_json::{json, Map, Value};
 
 /// What a file is.
+///
+/// ```
+/// let c = bookwyrm_emulator::algo::classify::classify(b"%PDF-1.4", Some("a.pdf"));
+/// assert_eq!(c.mime_type, "application/pdf");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Classification {
     /// Broad format: `text`, `pdf`, `image`, `audio`, `video`, `archive`, `document`,

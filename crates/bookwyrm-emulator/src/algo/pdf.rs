@@ -8,6 +8,11 @@ use std::sync::Arc;
 use pdf_extract::{Document, MediaBox, OutputDev, OutputError, Transform};
 
 /// A line of text on a page and its box.
+///
+/// ```
+/// let l = bookwyrm_emulator::algo::pdf::Line { text: "Hi".into(), x1: 0.0, y1: 0.0, x2: 10.0, y2: 12.0, font_size: 12.0 };
+/// assert!(l.x2 > l.x1);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Line {
     /// The text.
@@ -25,6 +30,12 @@ pub struct Line {
 }
 
 /// The text of one page.
+///
+/// ```no_run
+/// let pdf = bookwyrm_emulator::algo::pdf::Pdf::load(&std::fs::read("r.pdf").unwrap()).unwrap();
+/// let page = pdf.lines(1).unwrap();
+/// println!("{}x{} pt, {} lines", page.width, page.height, page.lines.len());
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct PageText {
     /// Page width in points.
@@ -36,6 +47,11 @@ pub struct PageText {
 }
 
 /// A loaded PDF.
+///
+/// ```no_run
+/// let pdf = bookwyrm_emulator::algo::pdf::Pdf::load(&std::fs::read("r.pdf").unwrap()).unwrap();
+/// println!("{} pages", pdf.page_count());
+/// ```
 #[derive(Debug, Clone)]
 pub struct Pdf {
     doc: Arc<Document>,
@@ -66,12 +82,24 @@ impl Pdf {
     }
 
     /// Pages in the document.
+    ///
+    /// ```no_run
+    /// # let pdf = bookwyrm_emulator::algo::pdf::Pdf::load(b"%PDF-").unwrap();
+    /// assert!(pdf.page_count() > 0);
+    /// ```
     pub fn page_count(&self) -> usize {
         self.pages.len()
     }
 
     /// The lines of 1-based page `number`, in reading order (top to bottom, left to right);
     /// a failure (including a panic inside the PDF interpreter) is an error message.
+    ///
+    /// ```no_run
+    /// # let pdf = bookwyrm_emulator::algo::pdf::Pdf::load(b"%PDF-").unwrap();
+    /// for line in pdf.lines(1).unwrap().lines {
+    ///     println!("{:.0},{:.0}: {}", line.x1, line.y1, line.text);
+    /// }
+    /// ```
     pub fn lines(&self, number: usize) -> Result<PageText, String> {
         let page = *self
             .pages

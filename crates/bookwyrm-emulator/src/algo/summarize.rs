@@ -8,6 +8,11 @@ use serde_json::{json, Map, Value};
 use super::text::{sentences, terms, tokens};
 
 /// One level of the hierarchy: the summaries made from its chunks.
+///
+/// ```
+/// let l = bookwyrm_emulator::algo::summarize::Level { summaries: vec!["A.".into()] };
+/// assert_eq!(l.summaries.len(), 1);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Level {
     /// Summaries of this level, one per chunk.
@@ -15,6 +20,11 @@ pub struct Level {
 }
 
 /// A finished summary.
+///
+/// ```
+/// let s = bookwyrm_emulator::algo::summarize::summarize(&["One.".to_string()], 100, &mut |_, _, _, _| {});
+/// assert_eq!(s.text, "One.");
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Summary {
     /// The final summary.
@@ -27,6 +37,11 @@ pub struct Summary {
 
 impl Summary {
     /// Summaries made on the way (all levels).
+    ///
+    /// ```
+    /// let s = bookwyrm_emulator::algo::summarize::summarize(&["One.".to_string()], 100, &mut |_, _, _, _| {});
+    /// assert_eq!(s.subsummary_count(), 1);
+    /// ```
     pub fn subsummary_count(&self) -> usize {
         self.levels.iter().map(|l| l.summaries.len()).sum()
     }
@@ -89,6 +104,12 @@ pub fn textrank<S: AsRef<str>>(sents: &[S], max: usize) -> Vec<usize> {
 
 /// Progress of a summary: called once per chunk summarized with (level, chunk index, chunks
 /// in level, summaries made so far).
+///
+/// ```
+/// let mut calls = 0;
+/// bookwyrm_emulator::algo::summarize::summarize(&["A.".to_string()], 10, &mut |_, _, _, _| calls += 1);
+/// assert_eq!(calls, 1);
+/// ```
 pub type Progress<'a> = &'a mut dyn FnMut(usize, usize, usize, usize);
 
 /// Summarizes `sents` hierarchically: sentences are grouped into chunks of at most
@@ -185,6 +206,11 @@ fn chunk(sents: &[String], max_tokens: usize) -> Vec<Vec<String>> {
 }
 
 /// Facts a deterministic reader can take from a text.
+///
+/// ```
+/// let f = bookwyrm_emulator::algo::summarize::facts("Author: Anon\n\nText.");
+/// assert_eq!(f.author.as_deref(), Some("Anon"));
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
     /// `Title:` line, or the first line.

@@ -1,6 +1,11 @@
 //! Text basics shared by the algorithms: sentences with code-point offsets, words, stop words.
 
 /// A span of the input: code-point offsets and byte offsets.
+///
+/// ```
+/// let s = bookwyrm_emulator::algo::text::sentences("Ünï. Two.");
+/// assert_eq!((s[1].start_char, s[1].start_byte), (5, 7));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
     /// First code point (inclusive).
@@ -36,6 +41,11 @@ impl Span {
 }
 
 /// Converts byte offsets to code-point offsets, for increasing byte offsets in linear time.
+///
+/// ```
+/// let mut c = bookwyrm_emulator::algo::text::CharCounter::new("日本");
+/// assert_eq!(c.at(6), 2);
+/// ```
 #[derive(Debug)]
 pub struct CharCounter<'a> {
     text: &'a str,
@@ -167,6 +177,11 @@ fn stem(word: &str) -> String {
 }
 
 /// English stop words.
+///
+/// ```
+/// assert!(bookwyrm_emulator::algo::text::is_stop_word("the"));
+/// assert!(!bookwyrm_emulator::algo::text::is_stop_word("valley"));
+/// ```
 pub fn is_stop_word(word: &str) -> bool {
     const STOP: &[&str] = &[
         "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are",
