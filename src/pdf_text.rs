@@ -182,36 +182,22 @@ impl PdfTextMapping {
             }
         }
         let mut raw_text = String::new();
-        let mut character_mappings = Vec::new();
+        let mut character_mappings: Vec<CharacterMapping> = Vec::new();
         for (n, e) in elements.iter().enumerate() {
-            let entry = |char_index: u64| CharacterMapping {
-                char_index,
-                page_number: e.page,
-                x1: e.bbox[0],
-                y1: e.bbox[1],
-                x2: e.bbox[2],
-                y2: e.bbox[3],
-                confidence: e.confidence,
-                original_text_element_index: e.index,
-            };
-            if n > 0 {
-                // The separator belongs to the element before it.
-                let prev = &elements[n - 1];
-                raw_text.push('\n');
+            // The `\n` between two elements belongs to the one before it.
+            let separator = (n > 0).then(|| ('\n', &elements[n - 1]));
+            for (ch, owner) in separator.into_iter().chain(e.text.chars().map(|c| (c, e))) {
+                raw_text.push(ch);
                 character_mappings.push(CharacterMapping {
                     char_index: character_mappings.len() as u64,
-                    page_number: prev.page,
-                    x1: prev.bbox[0],
-                    y1: prev.bbox[1],
-                    x2: prev.bbox[2],
-                    y2: prev.bbox[3],
-                    confidence: prev.confidence,
-                    original_text_element_index: prev.index,
+                    page_number: owner.page,
+                    x1: owner.bbox[0],
+                    y1: owner.bbox[1],
+                    x2: owner.bbox[2],
+                    y2: owner.bbox[3],
+                    confidence: owner.confidence,
+                    original_text_element_index: owner.index,
                 });
-            }
-            for ch in e.text.chars() {
-                raw_text.push(ch);
-                character_mappings.push(entry(character_mappings.len() as u64));
             }
         }
         Self {

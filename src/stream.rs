@@ -236,27 +236,21 @@ impl ErrorPayload for crate::types::PhrasalErrorEvent {
     }
 }
 
-impl ErrorPayload for crate::types::ClassifyErrorEvent {
-    fn to_server_error(&self) -> ServerError {
-        ServerError::new(
-            "error",
-            &self.message,
-            self.error_type.clone(),
-            self.recoverable,
-        )
-    }
+/// Error payloads with `message`, `error_type` and `recoverable`.
+macro_rules! typed_error_payload {
+    ($($payload:ty),*) => {$(
+        impl ErrorPayload for $payload {
+            fn to_server_error(&self) -> ServerError {
+                ServerError::new("error", &self.message, self.error_type.clone(), self.recoverable)
+            }
+        }
+    )*};
 }
 
-impl ErrorPayload for crate::types::PdfErrorEvent {
-    fn to_server_error(&self) -> ServerError {
-        ServerError::new(
-            "error",
-            &self.message,
-            self.error_type.clone(),
-            self.recoverable,
-        )
-    }
-}
+typed_error_payload!(
+    crate::types::ClassifyErrorEvent,
+    crate::types::PdfErrorEvent
+);
 
 /// The response body, with transport failures already mapped.
 pub(crate) type Body = Pin<Box<dyn Stream<Item = Result<Bytes, BookWyrmClientError>> + Send>>;

@@ -111,3 +111,11 @@ impl From<BookWyrmClientError> for CliError {
         }
     }
 }
+
+/// The message of a validation error, without its field prefix.
+pub fn validation_message(e: &BookWyrmClientError) -> String {
+    match e {
+        BookWyrmClientError::Validation(v) => v.message().to_string(),
+        other => other.to_string(),
+    }
+}

@@ -65,3 +65,14 @@ pub fn url_file_name(url: &str) -> Option<String> {
     let last = path.rsplit('/').next()?;
     (last.contains('.') && !last.is_empty()).then(|| last.to_string())
 }
+
+/// Reads JSON Lines of spans from a file (or stdin); a bad line names the file and the line.
+pub fn read_spans(path: &str) -> Result<Vec<bookwyrm::types::TextSpan>, CliError> {
+    parse_spans_of(path, &read_text(path)?)
+}
+
+/// Parses JSON Lines of spans read from `path`.
+pub fn parse_spans_of(path: &str, text: &str) -> Result<Vec<bookwyrm::types::TextSpan>, CliError> {
+    bookwyrm::jsonl::parse_spans(text)
+        .map_err(|e| CliError::failed(format!("{path}: {}", crate::error::validation_message(&e))))
+}

@@ -707,9 +707,11 @@ fn pdf_stream(state: Arc<AppState>, fault: Fault, bytes: Vec<u8>, opts: PdfOptio
         for i in 0..count {
             let number = start + i;
             let reader = pdf.clone();
-            let lines = tokio::task::spawn_blocking(move || reader.lines(number)).await;
+            let lines = tokio::task::spawn_blocking(move || reader.lines(number))
+                .await
+                .unwrap_or_else(|_| Err(format!("page {number}: the PDF reader failed")));
             let event = match lines {
-                Ok(Ok(text)) => SseEvent::json(
+                Ok(text) => SseEvent::json(
                     "page",
                     &types::PdfPageEvent {
                         total_pages: count as i64,
@@ -719,24 +721,14 @@ fn pdf_stream(state: Arc<AppState>, fault: Fault, bytes: Vec<u8>, opts: PdfOptio
                         page_data: page(number, &text.lines),
                     },
                 ),
-                Ok(Err(msg)) => SseEvent::json(
+                Err(error) => SseEvent::json(
                     "page_error",
                     &types::PdfPageErrorEvent {
                         total_pages: count as i64,
                         total_pages_in_document: in_doc as i64,
                         current_page: (i + 1) as i64,
                         document_page: number as i64,
-                        error: msg,
-                    },
-                ),
-                Err(_) => SseEvent::json(
-                    "page_error",
-                    &types::PdfPageErrorEvent {
-                        total_pages: count as i64,
-                        total_pages_in_document: in_doc as i64,
-                        current_page: (i + 1) as i64,
-                        document_page: number as i64,
-                        error: format!("page {number}: the PDF reader failed"),
+                        error,
                     },
                 ),
             };

@@ -5,7 +5,7 @@ use clap::{ArgGroup, Args};
 
 use super::{drive, Strength};
 use crate::error::CliError;
-use crate::input::read_text;
+use crate::input::{read_spans, read_text};
 use crate::output::{clip, table};
 use crate::Ctx;
 
@@ -66,9 +66,7 @@ pub async fn run(a: CiteArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     };
     let mut request = match (a.input.as_deref().or(a.file.as_deref()), &a.url) {
         (Some(path), _) => {
-            let text = read_text(path)?;
-            let chunks = bookwyrm::jsonl::parse_spans(&text)
-                .map_err(|e| CliError::failed(format!("{path}: {}", validation_message(&e))))?;
+            let chunks = read_spans(path)?;
             ctx.note(format!("Loaded {} chunks from {path}", chunks.len()));
             CitationRequest::from_chunks(chunks, question)
         }
@@ -164,12 +162,4 @@ pub async fn run(a: CiteArgs, ctx: &mut Ctx) -> Result<(), CliError> {
         }
     }
     Ok(())
-}
-
-/// The message of a validation error, without its field prefix.
-pub fn validation_message(e: &bookwyrm::BookWyrmClientError) -> String {
-    match e {
-        bookwyrm::BookWyrmClientError::Validation(v) => v.message().to_string(),
-        other => other.to_string(),
-    }
 }

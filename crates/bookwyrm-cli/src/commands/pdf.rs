@@ -271,7 +271,7 @@ pub fn query(a: QueryArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     })?;
     let q = mapping
         .query(a.start_char, a.end_char)
-        .map_err(|e| CliError::usage(crate::commands::cite::validation_message(&e)))?;
+        .map_err(|e| CliError::usage(crate::error::validation_message(&e)))?;
     if let Some(asked) = q.requested_end_char {
         ctx.note(format!(
             "note: end_char {asked} is beyond the text; using {}",

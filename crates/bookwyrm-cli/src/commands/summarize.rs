@@ -5,9 +5,8 @@ use clap::{ArgGroup, Args};
 use serde_json::json;
 
 use super::{drive, Strength};
-use crate::commands::cite::validation_message;
 use crate::error::CliError;
-use crate::input::read_text;
+use crate::input::{parse_spans_of, read_text};
 use crate::output::clip;
 use crate::Ctx;
 
@@ -49,8 +48,7 @@ pub async fn run(a: SummarizeArgs, ctx: &mut Ctx) -> Result<(), CliError> {
         (Some(path), _) => {
             let text = read_text(path)?;
             if bookwyrm::jsonl::looks_like_spans(&text) {
-                let phrases = bookwyrm::jsonl::parse_spans(&text)
-                    .map_err(|e| CliError::failed(format!("{path}: {}", validation_message(&e))))?;
+                let phrases = parse_spans_of(path, &text)?;
                 ctx.note(format!("Loaded {} phrases from {path}", phrases.len()));
                 SummarizeRequest::from_phrases(phrases)
             } else {
