@@ -305,6 +305,9 @@ pub struct EventStream<E> {
     decoder: sse::Decoder,
     idle_timeout: Option<Duration>,
     idle: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Whether `idle` counts from the last byte received (re-armed lazily, so a busy stream
+    /// does not touch the timer for every chunk).
+    idle_armed: bool,
     errors_as_err: bool,
     request_id: Option<String>,
     delivered: u64,
@@ -346,6 +349,7 @@ impl<E: StreamEvent> EventStream<E> {
             decoder: sse::Decoder::with_limits(limits.0, limits.1),
             idle_timeout,
             idle: None,
+            idle_armed: false,
             errors_as_err: false,
             request_id,
             delivered: 0,
@@ -471,6 +475,7 @@ impl<E: StreamEvent> EventStream<E> {
                 let next = retry.attempts + 1;
                 self.body = None;
                 self.idle = None;
+                self.idle_armed = false;
                 self.reopening = Some(Box::pin(async move {
                     tokio::time::sleep(delay).await;
                     reopen(next).await
@@ -542,7 +547,7 @@ impl<E: StreamEvent> Stream for EventStream<E> {
             let body = this.body.as_mut().expect("checked above");
             match body.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
-                    this.idle = None;
+                    this.idle_armed = false;
                     this.decoder.feed(chunk);
                 }
                 Poll::Ready(Some(Err(e))) => {
@@ -564,6 +569,10 @@ impl<E: StreamEvent> Stream for EventStream<E> {
                     let sleep = this
                         .idle
                         .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                    if !this.idle_armed {
+                        sleep.as_mut().reset(tokio::time::Instant::now() + limit);
+                        this.idle_armed = true;
+                    }
                     return match sleep.as_mut().poll(cx) {
                         Poll::Ready(()) => {
                             this.finish();

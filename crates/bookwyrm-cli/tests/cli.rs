@@ -507,6 +507,32 @@ fn error_paths_and_exit_codes() {
 }
 
 #[test]
+fn verbose_pdf_extraction_works() {
+    // The reference CLI crashed on the first page with --verbose.
+    let e = env();
+    let out = e
+        .cmd()
+        .args([
+            "-v",
+            "extract-pdf",
+            "report.pdf",
+            "--num-pages",
+            "2",
+            "--layout",
+            "-o",
+            "v.json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Document has 8 pages; extracting 2 from page 1"));
+    let doc: serde_json::Value = serde_json::from_str(&e.read("v.json")).unwrap();
+    assert_eq!(doc["total_pages"], 2);
+    let sent = e.emu.stats().requests();
+    assert_eq!(sent, 1);
+}
+
+#[test]
 fn pdf_query_range_looks_up_by_character() {
     let e = env();
     e.cmd()

@@ -28,6 +28,7 @@ pub struct Stats {
     in_flight: AtomicU64,
     max_in_flight: AtomicU64,
     connections: AtomicU64,
+    connections_open: AtomicU64,
     pub(crate) streams_started: AtomicU64,
     pub(crate) streams_completed: AtomicU64,
     pub(crate) streams_cancelled: AtomicU64,
@@ -77,6 +78,17 @@ impl Stats {
     /// ```
     pub fn connections(&self) -> u64 {
         self.connections.load(Ordering::SeqCst)
+    }
+
+    /// TCP connections open now (a client's pooled idle connections count).
+    ///
+    /// ```no_run
+    /// # async fn r() { let e = bookwyrm_emulator::Emulator::builder().start().await.unwrap();
+    /// assert_eq!(e.stats().connections_open(), 0);
+    /// # }
+    /// ```
+    pub fn connections_open(&self) -> u64 {
+        self.connections_open.load(Ordering::SeqCst)
     }
 
     /// Event streams started.
@@ -168,9 +180,17 @@ pub(crate) async fn serve(
                     continue;
                 };
                 bump(&state.stats.connections);
+                state.stats.connections_open.fetch_add(1, Ordering::SeqCst);
                 let state = state.clone();
                 let router = router.clone();
                 connections.spawn(async move {
+                    struct Open(Arc<AppState>);
+                    impl Drop for Open {
+                        fn drop(&mut self) {
+                            self.0.stats.connections_open.fetch_sub(1, Ordering::SeqCst);
+                        }
+                    }
+                    let _open = Open(state.clone());
                     let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
                         handle(state.clone(), router.clone(), req.map(Body::new))
                     });
