@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use pdf_extract::{Document, MediaBox, OutputDev, OutputError, Transform};
 
-/// A line of text on a page and its box.
+/// A block of text on a page (a line, or the lines of a paragraph) and its box.
 ///
 /// ```
 /// let l = bookwyrm_emulator::algo::pdf::Line { text: "Hi".into(), x1: 0.0, y1: 0.0, x2: 10.0, y2: 12.0, font_size: 12.0 };
@@ -42,7 +42,7 @@ pub struct PageText {
     pub width: f64,
     /// Page height in points.
     pub height: f64,
-    /// The lines, in reading order.
+    /// The blocks, in reading order (columns left to right, each top to bottom).
     pub lines: Vec<Line>,
 }
 
@@ -91,7 +91,7 @@ impl Pdf {
         self.pages.len()
     }
 
-    /// The lines of 1-based page `number`, in reading order (top to bottom, left to right);
+    /// The text blocks of 1-based page `number`, in reading order;
     /// a failure (including a panic inside the PDF interpreter) is an error message.
     ///
     /// ```no_run
@@ -121,6 +121,36 @@ impl Pdf {
     }
 }
 
+/// Merges consecutive lines of a paragraph into one block (same left edge and font size, the
+/// next line right below), then orders the blocks column by column (left half of the page
+/// first), top to bottom.
+fn blocks(lines: Vec<Line>, width: f64) -> Vec<Line> {
+    let mut blocks: Vec<Line> = Vec::new();
+    for l in lines {
+        let s = l.font_size;
+        let into = blocks.iter().rposition(|b| {
+            (b.x1 - l.x1).abs() < s
+                && (b.font_size - s).abs() < 0.5
+                && l.y1 >= b.y2 - s * 0.5
+                && l.y1 - b.y2 < s * 0.6
+        });
+        match into {
+            Some(i) => {
+                let b = &mut blocks[i];
+                b.text.push(' ');
+                b.text.push_str(&l.text);
+                b.x1 = b.x1.min(l.x1);
+                b.x2 = b.x2.max(l.x2);
+                b.y2 = b.y2.max(l.y2);
+            }
+            None => blocks.push(l),
+        }
+    }
+    let column = |b: &Line| u8::from(b.x1 >= width / 2.0);
+    blocks.sort_by(|a, b| column(a).cmp(&column(b)).then(a.y1.total_cmp(&b.y1)));
+    blocks
+}
+
 #[derive(Default)]
 struct Collector {
     width: f64,
@@ -146,17 +176,10 @@ impl Collector {
     fn finish(mut self) -> PageText {
         self.flush();
         let (width, height) = (self.width, self.height);
-        let mut lines = self.lines;
-        lines.sort_by(|a, b| {
-            (a.y1 / 2.0)
-                .round()
-                .total_cmp(&(b.y1 / 2.0).round())
-                .then(a.x1.total_cmp(&b.x1))
-        });
         PageText {
             width,
             height,
-            lines,
+            lines: blocks(self.lines, width),
         }
     }
 }
@@ -195,9 +218,15 @@ impl OutputDev for Collector {
         if !x.is_finite() || !y.is_finite() {
             return Ok(());
         }
+        // A new line when the baseline moves, the text goes back left, or it jumps right
+        // across a gap wider than any word space (another column).
         let new_line = match &self.cur {
             None => true,
-            Some(_) => (y - self.last_y).abs() > size * 0.5 || x < self.last_end - size * 2.0,
+            Some(_) => {
+                (y - self.last_y).abs() > size * 0.5
+                    || x < self.last_end - size * 2.0
+                    || x > self.last_end + size * 1.5
+            }
         };
         if new_line {
             self.flush();
