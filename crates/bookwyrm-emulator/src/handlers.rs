@@ -523,32 +523,56 @@ fn classification(bytes: &[u8], filename: Option<&str>) -> types::ClassifyRespon
     }
 }
 
+/// One part of a multipart body.
+struct Part {
+    name: String,
+    file_name: Option<String>,
+    data: Bytes,
+}
+
+/// Reads every part of a multipart body (the body limit applies: 413 beyond it).
+async fn read_parts(
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Vec<Part>, Reply> {
+    let mut multipart = multipart.map_err(|e| invalid(&["body"], e.body_text()))?;
+    let mut parts = Vec::new();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => return Ok(parts),
+            Err(e) => return Err(error(e.status(), json!(e.body_text()))),
+        };
+        let name = field.name().unwrap_or("").to_string();
+        let file_name = field.file_name().map(str::to_string);
+        let data = field
+            .bytes()
+            .await
+            .map_err(|e| error(e.status(), json!(e.body_text())))?;
+        parts.push(Part {
+            name,
+            file_name,
+            data,
+        });
+    }
+}
+
+/// The `file` part, or a 422 naming it.
+fn file_part(parts: &[Part]) -> Result<&Part, Reply> {
+    parts
+        .iter()
+        .find(|p| p.name == "file")
+        .ok_or_else(|| invalid(&["body", "file"], "Field required"))
+}
+
 async fn classify_upload(
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Reply {
-    let mut multipart = match multipart {
-        Ok(m) => m,
-        Err(e) => return invalid(&["body"], e.body_text()),
-    };
-    let mut file = None;
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) if field.name() == Some("file") => {
-                let name = field.file_name().map(str::to_string);
-                match field.bytes().await {
-                    Ok(b) => file = Some((b, name)),
-                    Err(e) => return error(e.status(), json!(e.body_text())),
-                }
-            }
-            Ok(Some(_)) => {}
-            Ok(None) => break,
-            Err(e) => return error(e.status(), json!(e.body_text())),
-        }
-    }
-    let Some((bytes, name)) = file else {
-        return invalid(&["body", "file"], "Field required");
-    };
-    json_reply(StatusCode::OK, &classification(&bytes, name.as_deref()))
+    let parts = tri!(read_parts(multipart).await);
+    let file = tri!(file_part(&parts));
+    json_reply(
+        StatusCode::OK,
+        &classification(&file.data, file.file_name.as_deref()),
+    )
 }
 
 async fn classify_sse(State(state): St, Extension(fault): Fx, body: Bytes) -> Reply {
@@ -590,35 +614,18 @@ async fn pdf_upload(
     Extension(fault): Fx,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Reply {
-    let mut multipart = match multipart {
-        Ok(m) => m,
-        Err(e) => return invalid(&["body"], e.body_text()),
-    };
-    let mut file = None;
+    let parts = tri!(read_parts(multipart).await);
     let mut opts = PdfOptions {
         start_page: None,
         num_pages: None,
     };
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => return error(e.status(), json!(e.body_text())),
-        };
-        let name = field.name().unwrap_or("").to_string();
-        let data = match field.bytes().await {
-            Ok(b) => b,
-            Err(e) => return error(e.status(), json!(e.body_text())),
-        };
-        let text = || String::from_utf8_lossy(&data).trim().to_string();
-        match name.as_str() {
-            "file" => file = Some(data.clone()),
+    for part in &parts {
+        let name = part.name.as_str();
+        let text = String::from_utf8_lossy(&part.data).trim().to_string();
+        match name {
             "start_page" | "num_pages" => {
-                let v: u64 = match text().parse() {
-                    Ok(v) if v >= 1 => v,
-                    _ => {
-                        return invalid(&["body", &name], format!("{name} must be an integer >= 1"))
-                    }
+                let Some(v) = text.parse::<u64>().ok().filter(|v| *v >= 1) else {
+                    return invalid(&["body", name], format!("{name} must be an integer >= 1"));
                 };
                 if name == "start_page" {
                     opts.start_page = Some(v);
@@ -627,17 +634,15 @@ async fn pdf_upload(
                 }
             }
             "enable_layout_detection" | "force_ocr"
-                if !matches!(text().as_str(), "true" | "false") =>
+                if !matches!(text.as_str(), "true" | "false") =>
             {
-                return invalid(&["body", &name], format!("{name} must be true or false"));
+                return invalid(&["body", name], format!("{name} must be true or false"));
             }
             _ => {}
         }
     }
-    let Some(bytes) = file else {
-        return invalid(&["body", "file"], "Field required");
-    };
-    pdf_stream(state, fault, bytes.to_vec(), opts)
+    let file = tri!(file_part(&parts));
+    pdf_stream(state, fault, file.data.to_vec(), opts)
 }
 
 async fn pdf_url(State(state): St, Extension(fault): Fx, body: Bytes) -> Reply {
