@@ -24,6 +24,10 @@ fn env() -> Env {
 }
 
 fn client(env: &Env, fault: Option<&str>) -> BookWyrmClient {
+    client_idle(env, fault, Duration::from_secs(10))
+}
+
+fn client_idle(env: &Env, fault: Option<&str>, idle: Duration) -> BookWyrmClient {
     let mut b = AsyncBookWyrmClient::builder()
         .base_url(env.emu.base_url())
         .api_key(common::KEY)
@@ -31,7 +35,7 @@ fn client(env: &Env, fault: Option<&str>) -> BookWyrmClient {
             initial_backoff: Duration::from_millis(10),
             ..RetryPolicy::default()
         })
-        .stream_idle_timeout(Duration::from_millis(500));
+        .stream_idle_timeout(idle);
     if let Some(f) = fault {
         b = b.header("x-bookwyrm-fault", f);
     }
@@ -146,7 +150,7 @@ fn stream_failures_as_iterator_items() {
     assert!(matches!(items[0], Ok(PhrasalStreamEvent::TextSpan(_))));
     assert!(matches!(items[2], Err(BookWyrmClientError::Transport(_))));
 
-    let mut stalled = client(&env, Some("stall-after=1"))
+    let mut stalled = client_idle(&env, Some("stall-after=1"), Duration::from_millis(800))
         .stream_process_text(PhrasalRequest::from_text("One. Two."))
         .unwrap();
     assert!(stalled.next().unwrap().is_ok());
