@@ -253,7 +253,10 @@ fn generate_events(spec: &Value, operations: &[Operation]) -> String {
         for (variant, _, names) in &variants {
             writeln!(code, "            Self::{variant}(_) => {:?},", names[0]).unwrap();
         }
-        code.push_str("            Self::Unknown(u) => u.event(),\n        }\n    }\n}\n\n");
+        code.push_str("            Self::Unknown(u) => u.event(),\n        }\n    }\n\n");
+        code.push_str(
+            "    fn is_unknown(&self) -> bool {\n        matches!(self, Self::Unknown(_))\n    }\n}\n\n",
+        );
 
         // JSON form: the payload's fields plus `type`, the event name.
         writeln!(

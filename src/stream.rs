@@ -31,6 +31,8 @@ pub trait StreamEvent: Sized + Send + 'static {
     fn server_error(&self) -> Option<ServerError>;
     /// The SSE event name this value came from (the first name, for variants with aliases).
     fn event_name(&self) -> &str;
+    /// Whether this is an event the SDK does not know (kept as `Unknown`).
+    fn is_unknown(&self) -> bool;
 }
 
 /// The result of decoding one SSE event.

@@ -64,7 +64,7 @@ where
                     problem.get_or_insert_with(|| err.to_string());
                     continue;
                 }
-                if ctx.global.verbose > 0 && is_unknown(&event) {
+                if ctx.global.verbose > 0 && event.is_unknown() {
                     progress.note(&format!(
                         "note: event `{}` is not known to this version; kept",
                         event.event_name()
@@ -90,26 +90,3 @@ where
         ))),
     }
 }
-
-fn is_unknown<E: serde::Serialize + StreamEvent>(event: &E) -> bool {
-    // Known variants serialize their typed payload; the generic check is the event name.
-    !KNOWN_EVENTS.contains(&event.event_name())
-}
-
-/// Event names of the contract (all operations).
-const KNOWN_EVENTS: &[&str] = &[
-    "progress",
-    "citation",
-    "summary",
-    "error",
-    "data",
-    "rate_limit",
-    "structural_error",
-    "text",
-    "text_span",
-    "classification",
-    "metadata",
-    "page",
-    "page_error",
-    "complete",
-];
