@@ -279,6 +279,32 @@ impl Decoder {
         Ok(None)
     }
 
+    /// What is left of an event that has not been ended by a blank line: the partial line (not
+    /// a comment) and the data gathered so far. At the end of a stream this is what the WHATWG
+    /// rules discard; a client can report it instead of dropping it silently.
+    ///
+    /// ```
+    /// let mut d = bookwyrm::sse::Decoder::new();
+    /// d.feed(b"data: complete\n\ndata: cut sh".as_slice());
+    /// assert_eq!(d.next_event().unwrap().unwrap().data, "complete");
+    /// assert_eq!(d.next_event().unwrap(), None);
+    /// assert_eq!(d.unfinished().as_deref(), Some("data: cut sh"));
+    /// ```
+    pub fn unfinished(&self) -> Option<String> {
+        let mut out = Vec::new();
+        if !self.event_type.is_empty() {
+            out.push(format!("event: {}", self.event_type));
+        }
+        if self.data_seen {
+            out.extend(self.data.split('\n').map(|d| format!("data: {d}")));
+        }
+        if !self.line.is_empty() && self.line[0] != b':' {
+            out.push(String::from_utf8_lossy(&self.line).into_owned());
+        }
+        let has_content = self.data_seen || out.last().is_some_and(|l| !l.starts_with("event: "));
+        has_content.then(|| out.join("\n"))
+    }
+
     /// The last event id seen so far (empty if none).
     ///
     /// ```

@@ -560,9 +560,17 @@ impl<E: StreamEvent> Stream for EventStream<E> {
                     return Poll::Ready(Some(Err(e)));
                 }
                 Poll::Ready(None) => {
-                    // An event not ended by a blank line is not dispatched (WHATWG).
+                    // An event not ended by a blank line is not dispatched (WHATWG), but it is
+                    // not dropped silently either: the stream's last item says it was cut.
+                    let unfinished = this.decoder.unfinished();
                     this.finish();
-                    return Poll::Ready(None);
+                    return Poll::Ready(unfinished.map(|raw| {
+                        Err(BookWyrmClientError::decode(
+                            "the event stream: it ended in the middle of an event",
+                            Bytes::from(raw),
+                            None,
+                        ))
+                    }));
                 }
                 Poll::Pending => {
                     let Some(limit) = this.idle_timeout else {

@@ -573,3 +573,31 @@ async fn streams_are_send_unpin_and_concurrent() {
     assert_eq!(x.unwrap().len(), 3);
     assert!(y.unwrap().iter().all(Result::is_ok));
 }
+
+#[tokio::test]
+async fn a_stream_cut_mid_event_says_so_instead_of_dropping_it() {
+    let emu = common::emulator().await;
+    let c = faulty(&emu, "truncate-after=1");
+    let items: Vec<_> = c
+        .stream_process_text(PhrasalRequest::from_text("One. Two. Three."))
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert!(matches!(&items[0], Ok(PhrasalStreamEvent::TextSpan(s)) if s.text == "One."));
+    match &items[1] {
+        Err(BookWyrmClientError::Decode(d)) => {
+            assert!(
+                d.to_string().contains("ended in the middle of an event"),
+                "{d}"
+            );
+            assert!(
+                d.raw_text().starts_with("event: text_span"),
+                "the partial event is kept: {}",
+                d.raw_text()
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}

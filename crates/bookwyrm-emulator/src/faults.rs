@@ -11,6 +11,7 @@
 //! | `delay-ms=500` | wait before answering |
 //! | `reset-after=3` | on a stream: close the connection abruptly after 3 events |
 //! | `stall-after=3` | on a stream: send nothing more after 3 events (keep the connection) |
+//! | `truncate-after=3` | on a stream: after 3 events, send half of the next one and end the body cleanly |
 //! | `malformed-json` | on a stream: first send an event of a known name whose data is not JSON |
 //! | `unknown-event` | on a stream: first send an event named `mystery_event` |
 //! | `content-type=text/plain` | answer with this Content-Type |
@@ -58,6 +59,8 @@ pub struct Fault {
     pub reset_after: Option<u64>,
     /// Stall after this many events.
     pub stall_after: Option<u64>,
+    /// End the body in the middle of the event after this many.
+    pub truncate_after: Option<u64>,
     /// Send a malformed JSON event first.
     pub malformed_json: bool,
     /// Send an unknown event first.
@@ -104,6 +107,7 @@ impl Fault {
                 "delay-ms" => f.delay = Some(Duration::from_millis(num(value)?)),
                 "reset-after" => f.reset_after = Some(num(value)?),
                 "stall-after" => f.stall_after = Some(num(value)?),
+                "truncate-after" => f.truncate_after = Some(num(value)?),
                 "malformed-json" => f.malformed_json = true,
                 "unknown-event" => f.unknown_event = true,
                 "content-type" => f.content_type = Some(value.unwrap_or("text/plain").to_string()),

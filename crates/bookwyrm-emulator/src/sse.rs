@@ -106,7 +106,11 @@ pub(crate) fn response(
                 bump(&state.stats.streams_completed);
                 return;
             };
-            let bytes = event.encode();
+            let mut bytes = event.encode();
+            let truncate = fault.truncate_after == Some(sent);
+            if truncate {
+                bytes = bytes.slice(..bytes.len() / 2);
+            }
             let ok = match fault.drip {
                 Some(every) => {
                     let mut ok = true;
@@ -124,6 +128,9 @@ pub(crate) fn response(
             if !ok {
                 bump(&state.stats.streams_cancelled);
                 return;
+            }
+            if truncate {
+                return; // the body ends cleanly, mid-event
             }
             keepalive.reset();
             sent += 1;
