@@ -159,6 +159,7 @@ impl Shared {
 /// assert_eq!(c.retry.max_retries, 2);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Config {
     /// Total deadline of a non-streaming call (`None`: none).
     pub timeout: Option<Duration>,
