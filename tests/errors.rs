@@ -15,13 +15,7 @@ fn request() -> CitationRequest {
 }
 
 fn faulty(emu: &bookwyrm_emulator::Emulator, fault: &str) -> AsyncBookWyrmClient {
-    AsyncBookWyrmClient::builder()
-        .base_url(emu.base_url())
-        .api_key(common::KEY)
-        .header("x-bookwyrm-fault", fault)
-        .retry_policy(bookwyrm::RetryPolicy::none())
-        .build()
-        .unwrap()
+    common::faulty(emu, fault, bookwyrm::RetryPolicy::none())
 }
 
 fn api(err: BookWyrmClientError) -> Box<bookwyrm::BookWyrmApiError> {

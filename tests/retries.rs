@@ -20,20 +20,6 @@ fn fast() -> RetryPolicy {
     }
 }
 
-fn client_with(
-    emu: &bookwyrm_emulator::Emulator,
-    fault: &str,
-    policy: RetryPolicy,
-) -> AsyncBookWyrmClient {
-    AsyncBookWyrmClient::builder()
-        .base_url(emu.base_url())
-        .api_key(common::KEY)
-        .header("x-bookwyrm-fault", fault)
-        .retry_policy(policy)
-        .build()
-        .unwrap()
-}
-
 fn summarize() -> SummarizeRequest {
     SummarizeRequest::from_content("One. Two.")
 }
@@ -41,7 +27,7 @@ fn summarize() -> SummarizeRequest {
 #[tokio::test]
 async fn a_429_with_retry_after_is_waited_out_then_succeeds() {
     let emu = common::emulator().await;
-    let c = client_with(&emu, "status=429;retry-after=1;times=1", fast());
+    let c = common::faulty(&emu, "status=429;retry-after=1;times=1", fast());
     let started = Instant::now();
     c.summarize(summarize()).await.unwrap();
     assert!(
@@ -50,7 +36,7 @@ async fn a_429_with_retry_after_is_waited_out_then_succeeds() {
     );
     assert_eq!(emu.stats().requests(), 2);
 
-    let c = client_with(&emu, "status=503;retry-after-ms=300;times=1", fast());
+    let c = common::faulty(&emu, "status=503;retry-after-ms=300;times=1", fast());
     let started = Instant::now();
     c.summarize(summarize()).await.unwrap();
     assert!(
@@ -62,7 +48,7 @@ async fn a_429_with_retry_after_is_waited_out_then_succeeds() {
 #[tokio::test]
 async fn two_503s_then_success() {
     let emu = common::emulator().await;
-    let c = client_with(&emu, "status=503;times=2", fast());
+    let c = common::faulty(&emu, "status=503;times=2", fast());
     let s = c.summarize(summarize()).await.unwrap();
     assert!(!s.summary.is_empty());
     assert_eq!(emu.stats().requests(), 3);
@@ -71,7 +57,7 @@ async fn two_503s_then_success() {
 #[tokio::test]
 async fn exhausted_retries_return_the_last_status_and_the_attempt_count() {
     let emu = common::emulator().await;
-    let c = client_with(&emu, "status=502", fast());
+    let c = common::faulty(&emu, "status=502", fast());
     match c.summarize(summarize()).await.unwrap_err() {
         BookWyrmClientError::Api(api) => {
             assert_eq!(api.status_code(), 502);
@@ -87,7 +73,7 @@ async fn exhausted_retries_return_the_last_status_and_the_attempt_count() {
         .unwrap_err();
     assert_eq!(err.as_api_error().unwrap().attempts(), 3);
     // Not retried: 4xx other than 408/429.
-    let c = client_with(&emu, "status=400", fast());
+    let c = common::faulty(&emu, "status=400", fast());
     assert_eq!(
         c.summarize(summarize())
             .await
@@ -102,7 +88,7 @@ async fn exhausted_retries_return_the_last_status_and_the_attempt_count() {
 #[tokio::test]
 async fn a_long_retry_after_is_returned_at_once() {
     let emu = common::emulator().await;
-    let c = client_with(&emu, "status=429;retry-after=120", fast());
+    let c = common::faulty(&emu, "status=429;retry-after=120", fast());
     let started = Instant::now();
     let err = c.summarize(summarize()).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -118,10 +104,10 @@ async fn a_long_retry_after_is_returned_at_once() {
 #[tokio::test]
 async fn a_reset_before_headers_is_retried() {
     let emu = common::emulator().await;
-    let c = client_with(&emu, "reset-before-headers;times=1", fast());
+    let c = common::faulty(&emu, "reset-before-headers;times=1", fast());
     c.summarize(summarize()).await.unwrap();
     assert_eq!(emu.stats().requests(), 2);
-    let c = client_with(&emu, "reset-before-headers;times=1;tag=stream", fast());
+    let c = common::faulty(&emu, "reset-before-headers;times=1;tag=stream", fast());
     let phrases = c
         .stream_process_text(PhrasalRequest::from_text("One. Two."))
         .await
@@ -135,7 +121,7 @@ async fn a_reset_before_headers_is_retried() {
 #[tokio::test]
 async fn multipart_bodies_are_rebuilt_for_each_attempt() {
     let emu = common::emulator().await;
-    let c = client_with(&emu, "status=503;times=1", fast());
+    let c = common::faulty(&emu, "status=503;times=1", fast());
     let answer = c
         .classify(ClassifyRequest::from_bytes(b"name,age\nann,3\n".to_vec()).filename("p.csv"))
         .await
@@ -149,7 +135,7 @@ async fn multipart_bodies_are_rebuilt_for_each_attempt() {
             "the file is in every attempt"
         );
     }
-    let c = client_with(&emu, "status=503;times=1;tag=pdf", fast());
+    let c = common::faulty(&emu, "status=503;times=1;tag=pdf", fast());
     let pdf = c
         .extract_pdf(bookwyrm::PdfExtractRequest::from_bytes(common::pdf()).num_pages(1))
         .await
@@ -167,7 +153,7 @@ async fn multipart_bodies_are_rebuilt_for_each_attempt() {
 #[tokio::test]
 async fn a_stream_reset_after_events_is_an_error_and_nothing_is_delivered_twice() {
     let emu = common::emulator().await;
-    let c = client_with(&emu, "reset-after=2", fast());
+    let c = common::faulty(&emu, "reset-after=2", fast());
     let items: Vec<_> = c
         .stream_process_text(PhrasalRequest::from_text("One. Two. Three. Four."))
         .await
@@ -196,7 +182,7 @@ async fn a_stream_reset_after_events_is_an_error_and_nothing_is_delivered_twice(
 #[tokio::test]
 async fn a_stream_reset_before_its_first_event_is_retried_transparently() {
     let emu = common::emulator().await;
-    let c = client_with(&emu, "reset-after=0;times=1", fast());
+    let c = common::faulty(&emu, "reset-after=0;times=1", fast());
     let mut s = c
         .stream_process_text(PhrasalRequest::from_text("One. Two."))
         .await
@@ -214,7 +200,7 @@ async fn a_stream_reset_before_its_first_event_is_retried_transparently() {
 #[tokio::test]
 async fn retries_are_configurable_per_call_and_off() {
     let emu = common::emulator().await;
-    let c = client_with(&emu, "status=503", fast());
+    let c = common::faulty(&emu, "status=503", fast());
     let once = c.with_config(|cfg| cfg.retry = RetryPolicy::none());
     assert_eq!(
         once.summarize(summarize())
@@ -324,7 +310,7 @@ fn logs_show_retries_and_never_the_key() {
             .unwrap();
         rt.block_on(async {
             let emu = common::emulator().await;
-            let c = client_with(&emu, "status=503;times=1", fast());
+            let c = common::faulty(&emu, "status=503;times=1", fast());
             c.summarize(summarize()).await.unwrap();
             c.stream_process_text(PhrasalRequest::from_text("One."))
                 .await
@@ -338,7 +324,7 @@ fn logs_show_retries_and_never_the_key() {
                 .build()
                 .unwrap();
             let _ = wrong.summarize(summarize()).await;
-            let deprecated = client_with(&emu, "deprecation=Please upgrade", fast());
+            let deprecated = common::faulty(&emu, "deprecation=Please upgrade", fast());
             deprecated.summarize(summarize()).await.unwrap();
         });
     });

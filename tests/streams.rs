@@ -379,9 +379,7 @@ async fn a_corrupt_pdf_is_an_error_event() {
 }
 
 fn faulty(emu: &bookwyrm_emulator::Emulator, fault: &str) -> AsyncBookWyrmClient {
-    common::client(emu).with_config(|c| {
-        c.headers.insert("x-bookwyrm-fault", fault.parse().unwrap());
-    })
+    common::faulty(emu, fault, bookwyrm::RetryPolicy::default())
 }
 
 #[tokio::test]

@@ -147,18 +147,14 @@ impl EventStream<ClassifyStreamEvent> {
     /// println!("{}", c.classification.mime_type);
     /// # Ok(()) }
     /// ```
-    pub async fn classification(mut self) -> Result<types::ClassifyResponse, BookWyrmClientError> {
+    pub async fn classification(self) -> Result<types::ClassifyResponse, BookWyrmClientError> {
         use futures_util::StreamExt;
         let mut last = None;
-        while let Some(event) = self.next().await {
-            match event? {
-                ClassifyStreamEvent::Classification(c) => last = Some(c),
-                ClassifyStreamEvent::Error(e) => {
-                    return Err(BookWyrmClientError::ServerEvent(Box::new(
-                        crate::stream::ErrorPayload::to_server_error(&e),
-                    )))
-                }
-                _ => {}
+        // Error events end the collection as `Err(ServerEvent)`.
+        let mut stream = self.errors_as_err();
+        while let Some(event) = stream.next().await {
+            if let ClassifyStreamEvent::Classification(c) = event? {
+                last = Some(c);
             }
         }
         last.ok_or_else(|| {

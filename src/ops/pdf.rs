@@ -195,10 +195,12 @@ impl PdfExtractRequest {
     }
 
     /// The multipart upload: the optional fields first, as text parts, then `file`.
-    fn multipart(&self, http: &reqwest::Client, base: &str) -> reqwest::RequestBuilder {
-        let PdfSource::Bytes(bytes) = &self.source else {
-            unreachable!("only byte sources are uploaded")
-        };
+    fn multipart(
+        &self,
+        bytes: &Bytes,
+        http: &reqwest::Client,
+        base: &str,
+    ) -> reqwest::RequestBuilder {
         let mut form = reqwest::multipart::Form::new();
         if let Some(p) = self.start_page {
             form = form.text("start_page", p.to_string());
@@ -269,22 +271,19 @@ impl EventStream<PdfStreamEvent> {
     /// println!("{} pages", result.pages.len());
     /// # Ok(()) }
     /// ```
-    pub async fn collect_pages(mut self) -> Result<PdfExtractResult, BookWyrmClientError> {
+    pub async fn collect_pages(self) -> Result<PdfExtractResult, BookWyrmClientError> {
         use futures_util::StreamExt;
         let started = Instant::now();
         let mut out = PdfExtractResult::default();
         let mut server_time = None;
-        while let Some(event) = self.next().await {
+        // Error events end the collection as `Err(ServerEvent)`.
+        let mut stream = self.errors_as_err();
+        while let Some(event) = stream.next().await {
             match event? {
                 PdfStreamEvent::Metadata(m) => out.metadata = Some(m),
                 PdfStreamEvent::Page(p) => out.pages.push(p.page_data),
                 PdfStreamEvent::PageError(e) => out.page_errors.push(e),
                 PdfStreamEvent::Complete(c) => server_time = c.processing_time,
-                PdfStreamEvent::Error(e) => {
-                    return Err(BookWyrmClientError::ServerEvent(Box::new(
-                        crate::stream::ErrorPayload::to_server_error(&e),
-                    )))
-                }
                 _ => {}
             }
         }
@@ -339,15 +338,17 @@ impl AsyncBookWyrmClient {
                 })
                 .await
             }
-            PdfSource::Bytes(_) => {
+            PdfSource::Bytes(bytes) => {
+                let bytes = bytes.clone();
                 let request = std::sync::Arc::new(request);
                 self.run_stream("stream_extract_pdf_upload", move |ctx| {
-                    let request = request.clone();
+                    let (request, bytes) = (request.clone(), bytes.clone());
                     Box::pin(async move {
                         // The multipart body is built anew for every attempt.
-                        let response =
-                            send_handwritten(&ctx, |http, base| request.multipart(http, base))
-                                .await?;
+                        let response = send_handwritten(&ctx, |http, base| {
+                            request.multipart(&bytes, http, base)
+                        })
+                        .await?;
                         let headers = response.headers().clone();
                         open_body(&ctx, &headers, response.bytes_stream())
                     })

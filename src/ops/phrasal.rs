@@ -147,10 +147,12 @@ impl EventStream<PhrasalStreamEvent> {
     /// assert!(phrases.len() >= 1);
     /// # Ok(()) }
     /// ```
-    pub async fn collect_phrases(mut self) -> Result<Vec<types::TextSpan>, BookWyrmClientError> {
+    pub async fn collect_phrases(self) -> Result<Vec<types::TextSpan>, BookWyrmClientError> {
         use futures_util::StreamExt;
         let mut out: Vec<types::TextSpan> = Vec::new();
-        while let Some(event) = self.next().await {
+        // Error events end the collection as `Err(ServerEvent)`.
+        let mut stream = self.errors_as_err();
+        while let Some(event) = stream.next().await {
             match event? {
                 PhrasalStreamEvent::TextSpan(s) => out.push(types::TextSpan {
                     start_char: s.start_char,
@@ -160,11 +162,6 @@ impl EventStream<PhrasalStreamEvent> {
                 PhrasalStreamEvent::Text(t) => {
                     let start = out.last().map_or(0, |s| s.end_char);
                     out.push(types::TextSpan::new(start, t.text));
-                }
-                PhrasalStreamEvent::Error(e) => {
-                    return Err(BookWyrmClientError::ServerEvent(Box::new(
-                        crate::stream::ErrorPayload::to_server_error(&e),
-                    )))
                 }
                 _ => {}
             }

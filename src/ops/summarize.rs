@@ -330,18 +330,14 @@ impl EventStream<SummarizeStreamEvent> {
     /// println!("{}", summary.summary);
     /// # Ok(()) }
     /// ```
-    pub async fn final_summary(mut self) -> Result<types::SummaryResponse, BookWyrmClientError> {
+    pub async fn final_summary(self) -> Result<types::SummaryResponse, BookWyrmClientError> {
         use futures_util::StreamExt;
         let mut last = None;
-        while let Some(event) = self.next().await {
-            match event? {
-                SummarizeStreamEvent::Summary(s) => last = Some(s),
-                SummarizeStreamEvent::Error(e) => {
-                    return Err(BookWyrmClientError::ServerEvent(Box::new(
-                        crate::stream::ErrorPayload::to_server_error(&e),
-                    )))
-                }
-                _ => {}
+        // Error events end the collection as `Err(ServerEvent)`.
+        let mut stream = self.errors_as_err();
+        while let Some(event) = stream.next().await {
+            if let SummarizeStreamEvent::Summary(s) = event? {
+                last = Some(s);
             }
         }
         last.ok_or_else(|| {

@@ -29,6 +29,17 @@ pub fn client(emu: &Emulator) -> AsyncBookWyrmClient {
         .expect("client builds")
 }
 
+/// A client for `emu` whose requests carry the fault header `fault`, with `policy`.
+pub fn faulty(emu: &Emulator, fault: &str, policy: bookwyrm::RetryPolicy) -> AsyncBookWyrmClient {
+    AsyncBookWyrmClient::builder()
+        .base_url(emu.base_url())
+        .api_key(KEY)
+        .header("x-bookwyrm-fault", fault)
+        .retry_policy(policy)
+        .build()
+        .expect("client builds")
+}
+
 /// The story shipped with the repository.
 pub fn story() -> String {
     std::fs::read_to_string(concat!(
