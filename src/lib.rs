@@ -15,6 +15,7 @@ mod client;
 mod error;
 mod events;
 mod generated;
+mod h1;
 pub mod jsonl;
 mod ops;
 pub mod pdf_text;

@@ -46,12 +46,19 @@ pub(crate) struct CallContext {
     pub(crate) _permit: Option<Arc<tokio::sync::OwnedSemaphorePermit>>,
 }
 
-/// A non-2xx answer, read in full before the generated code could lose its body.
+/// What a failed attempt leaves for [`CallContext::take_failure`]: the generated code only
+/// sees a stand-in response, and would lose the body of a non-2xx answer or the cause of a
+/// failure of the direct stream transport.
 #[derive(Debug)]
-pub(crate) struct Captured {
-    status: u16,
-    headers: HeaderMap,
-    body: Bytes,
+pub(crate) enum Captured {
+    /// A non-2xx answer, read in full.
+    Api {
+        status: u16,
+        headers: HeaderMap,
+        body: Bytes,
+    },
+    /// The direct stream transport ([`crate::h1`]) failed.
+    Failed(BookWyrmClientError),
 }
 
 impl CallContext {
@@ -111,7 +118,22 @@ impl CallContext {
             // Never headers: the Authorization header holds the key.
             tracing::debug!(method = %request.method(), url = %request.url(), %body, "sending");
         }
-        let response = self.http.execute(request).await?;
+        let response = match self.shared.direct() {
+            Some(direct) if self.streaming && direct.handles(&request) => {
+                match direct.execute(request, self.connect_timeout).await {
+                    Ok(response) => response,
+                    Err(failure) => {
+                        let error = self.map_direct(failure);
+                        *self.captured.lock().expect("capture lock") =
+                            Some(Captured::Failed(error));
+                        let mut stand_in = http::Response::new(Bytes::new());
+                        *stand_in.status_mut() = http::StatusCode::BAD_GATEWAY;
+                        return Ok(reqwest::Response::from(stand_in));
+                    }
+                }
+            }
+            _ => self.http.execute(request).await?,
+        };
         tracing::debug!(
             status = response.status().as_u16(),
             request_id = request_id(response.headers()),
@@ -129,7 +151,7 @@ impl CallContext {
         *rebuilt.status_mut() = status;
         *rebuilt.version_mut() = version;
         *rebuilt.headers_mut() = headers.clone();
-        *self.captured.lock().expect("capture lock") = Some(Captured {
+        *self.captured.lock().expect("capture lock") = Some(Captured::Api {
             status: status.as_u16(),
             headers,
             body,
@@ -137,20 +159,39 @@ impl CallContext {
         Ok(reqwest::Response::from(rebuilt))
     }
 
-    /// The API error of a non-2xx answer this call received, if any.
-    pub(crate) fn take_api_error(&self) -> Option<BookWyrmApiError> {
-        let captured = self.captured.lock().expect("capture lock").take()?;
-        Some(api_error(
-            captured.status,
-            &captured.headers,
-            &captured.body,
-        ))
+    /// The error of a non-2xx answer this call received (a [`BookWyrmApiError`]), or the
+    /// failure of the direct stream transport, if any.
+    pub(crate) fn take_failure(&self) -> Option<BookWyrmClientError> {
+        Some(match self.captured.lock().expect("capture lock").take()? {
+            Captured::Api {
+                status,
+                headers,
+                body,
+            } => BookWyrmClientError::Api(Box::new(api_error(status, &headers, &body))),
+            Captured::Failed(error) => error,
+        })
+    }
+
+    /// Maps a failure of the direct stream transport onto our error type.
+    fn map_direct(&self, failure: crate::h1::Failure) -> BookWyrmClientError {
+        use crate::h1::Failure as F;
+        match failure {
+            F::Connect(e) => BookWyrmClientError::transport(
+                format!("could not connect to {}", self.shared.base_url),
+                e,
+            ),
+            F::ConnectTimeout => BookWyrmClientError::Timeout(TimeoutError {
+                kind: TimeoutKind::Connect,
+                after: self.connect_timeout,
+            }),
+            F::Exchange(e) => BookWyrmClientError::transport("the HTTP exchange failed", e),
+        }
     }
 
     /// Maps what the generated operation returned onto our error type.
     pub(crate) fn map_error<E>(&self, err: progenitor_client::Error<E>) -> BookWyrmClientError {
-        if let Some(api) = self.take_api_error() {
-            return BookWyrmClientError::Api(Box::new(api));
+        if let Some(failure) = self.take_failure() {
+            return failure;
         }
         use progenitor_client::Error as P;
         match err {

@@ -194,8 +194,8 @@ pub(crate) async fn send_handwritten(
         send.await
     }
     .map_err(|e| ctx.map_reqwest(e))?;
-    match ctx.take_api_error() {
-        Some(api) => Err(BookWyrmClientError::Api(Box::new(api))),
+    match ctx.take_failure() {
+        Some(failure) => Err(failure),
         None => Ok(response),
     }
 }

@@ -17,6 +17,7 @@
 //! | `content-type=text/plain` | answer with this Content-Type |
 //! | `drip-ms=5` | on a stream: send one byte per interval |
 //! | `deprecation=Upgrade soon` | add `Deprecation: true` and `Warning: 299 bookwyrm "Upgrade soon"` |
+//! | `synthetic-events=200000` | on the phrasal stream: instead of the text's phrases, send this many cheap synthetic `text_span` events, one HTTP chunk each (load-testing a consumer) |
 //! | `times=2` | apply the fault only to the first 2 requests carrying this exact header value |
 //! | `tag=anything` | no effect; distinguishes otherwise equal header values (and their `times` counters) |
 //!
@@ -71,6 +72,8 @@ pub struct Fault {
     pub drip: Option<Duration>,
     /// Deprecation message.
     pub deprecation: Option<String>,
+    /// Phrasal stream: this many synthetic `text_span` events instead of the text's phrases.
+    pub synthetic_events: Option<u64>,
     /// Apply to the first N requests with this header value only.
     pub times: Option<u64>,
 }
@@ -119,6 +122,7 @@ impl Fault {
                             .to_string(),
                     )
                 }
+                "synthetic-events" => f.synthetic_events = Some(num(value)?),
                 "times" => f.times = Some(num(value)?),
                 "tag" => {} // only makes the header value (and so its `times` counter) distinct
                 other => return Err(format!("unknown fault directive `{other}`")),

@@ -471,6 +471,9 @@ async fn phrasal_sse(State(state): St, Extension(fault): Fx, body: Bytes) -> Rep
         (_, Some(u)) => tri!(fetch_text(&state, "text_url", &u).await),
         _ => unreachable!("checked above"),
     };
+    if let Some(n) = fault.synthetic_events {
+        return sse::response(state, fault, "text_span", synthetic_spans(n));
+    }
     let spans = algo::phrasal::phrases(&text, req.chunk_size.map(|n| n.get() as usize));
     let with_offsets = req.response_format == types::ResponseFormat::WithOffsets;
     let chunked = req.chunk_size.is_some();
@@ -502,6 +505,25 @@ async fn phrasal_sse(State(state): St, Extension(fault): Fx, body: Bytes) -> Rep
         }
     }
     sse::response(state, fault, "text_span", stream_of(events))
+}
+
+/// `n` cheap `text_span` events made as they are sent (fault `synthetic-events`).
+fn synthetic_spans(n: u64) -> sse::EventSource {
+    let mut start = 0u64;
+    Box::pin(futures_util::stream::iter(0..n).map(move |i| {
+        let text = format!("Synthetic phrase number {i}, for a load test.");
+        let end = start + text.chars().count() as u64;
+        let event = SseEvent::json(
+            "text_span",
+            &types::TextSpanEvent {
+                start_char: start,
+                end_char: end,
+                text,
+            },
+        );
+        start = end + 1;
+        event
+    }))
 }
 
 // ---------------------------------------------------------------------------------------------

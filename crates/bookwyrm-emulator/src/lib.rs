@@ -49,6 +49,7 @@ pub const MAX_UPLOAD: usize = 64 << 20;
 pub struct EmulatorBuilder {
     api_keys: Vec<String>,
     allow_faults: bool,
+    default_fault: Option<String>,
     addr: Option<SocketAddr>,
     keepalive: Option<std::time::Duration>,
     record: bool,
@@ -75,6 +76,20 @@ impl EmulatorBuilder {
     /// ```
     pub fn allow_faults(mut self, allow: bool) -> Self {
         self.allow_faults = allow;
+        self
+    }
+
+    /// Apply this fault (same syntax as the `x-bookwyrm-fault` header, see [`faults`]) to every
+    /// request that carries no fault header; implies [`allow_faults`](Self::allow_faults). An
+    /// invalid spec makes [`start`](Self::start) fail.
+    ///
+    /// ```
+    /// let b = bookwyrm_emulator::Emulator::builder().default_fault("synthetic-events=200000");
+    /// # drop(b);
+    /// ```
+    pub fn default_fault(mut self, spec: impl Into<String>) -> Self {
+        self.default_fault = Some(spec.into());
+        self.allow_faults = true;
         self
     }
 
@@ -134,11 +149,20 @@ impl EmulatorBuilder {
         let addr = self
             .addr
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        if let Some(spec) = &self.default_fault {
+            faults::Fault::parse(spec).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("default fault: {e}"),
+                )
+            })?;
+        }
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         let state = Arc::new(AppState {
             api_keys: self.api_keys,
             allow_faults: self.allow_faults,
+            default_fault: self.default_fault,
             keepalive: self.keepalive.unwrap_or(std::time::Duration::from_secs(5)),
             stats: Stats::default(),
             record: self.record,
@@ -311,6 +335,7 @@ impl RecordedRequest {
 pub(crate) struct AppState {
     pub(crate) api_keys: Vec<String>,
     pub(crate) allow_faults: bool,
+    pub(crate) default_fault: Option<String>,
     pub(crate) keepalive: std::time::Duration,
     pub(crate) stats: Stats,
     pub(crate) record: bool,

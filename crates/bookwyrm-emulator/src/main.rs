@@ -18,6 +18,10 @@ struct Args {
     /// Honour the `x-bookwyrm-fault` request header (see the crate docs).
     #[arg(long)]
     allow_faults: bool,
+    /// Apply this fault to every request without an `x-bookwyrm-fault` header (implies
+    /// --allow-faults), e.g. `synthetic-events=200000` for a load test of a consumer.
+    #[arg(long, value_name = "SPEC")]
+    fault: Option<String>,
 }
 
 #[tokio::main]
@@ -30,6 +34,9 @@ async fn main() -> std::process::ExitCode {
     let mut builder = bookwyrm_emulator::Emulator::builder()
         .addr(std::net::SocketAddr::new(args.host, args.port))
         .allow_faults(args.allow_faults);
+    if let Some(spec) = args.fault {
+        builder = builder.default_fault(spec);
+    }
     for key in args.api_keys {
         builder = builder.api_key(key);
     }

@@ -261,11 +261,12 @@ async fn answer(
 
     let mut fault = Fault::default();
     if state.allow_faults {
-        if let Some(spec) = req
+        let header = req
             .headers()
             .get(FAULT_HEADER)
             .and_then(|v| v.to_str().ok())
-        {
+            .map(str::to_string);
+        if let Some(spec) = header.as_deref().or(state.default_fault.as_deref()) {
             match Fault::parse(spec) {
                 Ok(f) => {
                     let seen = state.fault_seen(spec);

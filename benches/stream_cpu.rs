@@ -1,0 +1,485 @@
+//! Client CPU and peak memory of consuming event streams, in the program shapes users write.
+//!
+//! ```sh
+//! cargo bench --bench stream_cpu                 # all cases, median of 3
+//! BENCH_EVENTS=200000 BENCH_ROUNDS=5 cargo bench --bench stream_cpu
+//! BENCH_PYTHON=/path/to/venv/bin/python cargo bench --bench stream_cpu   # + the Python client
+//! BENCH_ONLY=tokio-main,cli-json cargo bench --bench stream_cpu          # some cases only
+//! ```
+//!
+//! A plain bench binary (no criterion): it builds and starts the release emulator in another
+//! process with the fault `synthetic-events=N` (one HTTP chunk per event, as a FastAPI server
+//! sends them), then runs every case in a child process of its own and reads that child's CPU
+//! (user + system) and peak RSS from `wait4`, so only the client is counted. Each case is run
+//! `BENCH_ROUNDS` times and the median is printed, next to the floor measured in the same run:
+//! a blocking socket with hand-written HTTP/1.1 de-chunking and `serde_json` (no runtime, no
+//! hyper). It prints figures and asserts only that every event arrived.
+//!
+//! The Python case runs `benches/python/stream_phrasal.py` with the interpreter named by
+//! `BENCH_PYTHON` (a virtualenv with `pip install bookwyrm==0.1.21`).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bookwyrm::{AsyncBookWyrmClient, PhrasalRequest, PhrasalStreamEvent};
+use futures_util::StreamExt;
+
+/// The text sent with every synthetic request (the server ignores it).
+const PROMPT: &str = "Synthetic load.";
+
+fn main() {
+    if let Ok(case) = std::env::var("BENCH_CHILD") {
+        child(&case);
+        return;
+    }
+    let events: u64 = env_num("BENCH_EVENTS", 200_000);
+    let rounds: usize = env_num("BENCH_ROUNDS", 3);
+    let only: Option<Vec<String>> = std::env::var("BENCH_ONLY")
+        .ok()
+        .map(|s| s.split(',').map(str::to_string).collect());
+    let wanted = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == name));
+
+    let release = release_dir();
+    build_binaries();
+    let synthetic = Server::start(
+        &release,
+        &["--fault", &format!("synthetic-events={events}")],
+    );
+    let million = Server::start(&release, &["--fault", "synthetic-events=1000000"]);
+    let plain = Server::start(&release, &[]);
+
+    println!(
+        "client CPU (user+sys) and peak RSS, median of {rounds}; {events} events, one chunk each"
+    );
+    println!(
+        "{:<34} {:>10} {:>12} {:>10} {:>9}",
+        "case", "CPU s", "us/event", "peak RSS", "events"
+    );
+    let me = std::env::current_exe().expect("own path");
+    let run = |name: &str, url: &str, expected: u64, make: &dyn Fn() -> Command| {
+        if !wanted(name) {
+            return;
+        }
+        let mut results = Vec::new();
+        for _ in 0..rounds {
+            let mut cmd = make();
+            cmd.env("BOOKWYRM_API_URL", url)
+                .env("BOOKWYRM_API_KEY", "sk-bench");
+            results.push(measure(cmd, expected));
+        }
+        results.sort_by(|a, b| a.cpu.total_cmp(&b.cpu));
+        let m = &results[results.len() / 2];
+        let peak = results.iter().map(|r| r.peak_rss_kb).max().unwrap_or(0);
+        println!(
+            "{:<34} {:>10.3} {:>12.3} {:>7.1} MB {:>9}",
+            name,
+            m.cpu,
+            m.cpu * 1e6 / expected.max(1) as f64,
+            peak as f64 / 1024.0,
+            m.events
+        );
+    };
+    let child_case = |case: &'static str| {
+        let me = me.clone();
+        move || {
+            let mut c = Command::new(&me);
+            c.env("BENCH_CHILD", case);
+            c
+        }
+    };
+    run(
+        "floor (socket + serde_json)",
+        &synthetic.url,
+        events,
+        &child_case("floor"),
+    );
+    if let Ok(python) = std::env::var("BENCH_PYTHON") {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/python/stream_phrasal.py");
+        run(
+            "python 0.1.21 (asyncio)",
+            &synthetic.url,
+            events,
+            &move || {
+                let mut c = Command::new(&python);
+                c.arg(&script);
+                c
+            },
+        );
+    }
+    run(
+        "tokio-main",
+        &synthetic.url,
+        events,
+        &child_case("tokio-main"),
+    );
+    run(
+        "tokio-main, via hyper (before)",
+        &synthetic.url,
+        events,
+        &child_case("tokio-main-via-hyper"),
+    );
+    run(
+        "current-thread",
+        &synthetic.url,
+        events,
+        &child_case("current-thread"),
+    );
+    run("spawned", &synthetic.url, events, &child_case("spawned"));
+    run("blocking", &synthetic.url, events, &child_case("blocking"));
+    let cli = release.join("bookwyrm");
+    for (name, args) in [
+        ("cli-json", vec!["phrasal", "--json", PROMPT]),
+        ("cli-table", vec!["phrasal", PROMPT]),
+    ] {
+        let cli = cli.clone();
+        run(name, &synthetic.url, events, &move || {
+            let mut c = Command::new(&cli);
+            c.args(&args);
+            c
+        });
+    }
+    // 1,000 concurrent streams of the story: every event counted (the child checks the count
+    // against one stream's), none failed.
+    run(
+        "1000 streams of the story",
+        &plain.url,
+        0,
+        &child_case("concurrent"),
+    );
+    run(
+        "1M events, tokio-main",
+        &million.url,
+        1_000_000,
+        &child_case("tokio-main"),
+    );
+    run(
+        "1M events, slow consumer",
+        &million.url,
+        1_000_000,
+        &child_case("slow"),
+    );
+}
+
+fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `target/release`, the folder above this bench's `deps/`.
+fn release_dir() -> PathBuf {
+    let me = std::env::current_exe().expect("own path");
+    me.parent()
+        .and_then(Path::parent)
+        .expect("target/release/deps")
+        .to_path_buf()
+}
+
+fn build_binaries() {
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "bookwyrm-emulator",
+            "-p",
+            "bookwyrm-cli",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("cargo build");
+    assert!(status.success(), "building the emulator and CLI failed");
+}
+
+/// An emulator in another process.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(release: &Path, args: &[&str]) -> Self {
+        let mut child = Command::new(release.join("bookwyrm-emulator"))
+            .args(["--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the emulator");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("emulator URL");
+        Self {
+            child,
+            url: line.trim().to_string(),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Measured {
+    cpu: f64,
+    peak_rss_kb: i64,
+    events: u64,
+}
+
+/// Runs a child to its end, its stdout drained by a thread (a pipe, as a user's `| tail`
+/// would be); returns its CPU, peak RSS and the event count it printed last.
+fn measure(mut cmd: Command, expected: u64) -> Measured {
+    let started = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn the case");
+    let mut out = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut lines = 0u64;
+        let mut last = Vec::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = out.read(&mut buf).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            lines += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+            last.extend_from_slice(&buf[..n]);
+            if last.len() > 4096 {
+                last.drain(..last.len() - 256);
+            }
+        }
+        (lines, String::from_utf8_lossy(&last).into_owned())
+    });
+    let (status, usage) = wait4(&child);
+    let (lines, tail) = reader.join().expect("reader");
+    assert!(status == 0, "case exited with status {status}: {tail}");
+    let cpu = tv(usage.ru_utime) + tv(usage.ru_stime);
+    // Bench children print `events N`; the CLI prints one line per event.
+    let events = tail
+        .lines()
+        .rev()
+        .find_map(|l| {
+            l.strip_prefix("events ")
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(lines);
+    if expected > 0 {
+        assert!(
+            events >= expected,
+            "expected {expected} events, got {events} (after {:?})",
+            started.elapsed()
+        );
+    }
+    Measured {
+        cpu,
+        peak_rss_kb: usage.ru_maxrss,
+        events,
+    }
+}
+
+fn tv(t: libc::timeval) -> f64 {
+    t.tv_sec as f64 + t.tv_usec as f64 / 1e6
+}
+
+fn wait4(child: &Child) -> (i32, libc::rusage) {
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pid is our own child's, not yet waited for; both pointers are valid.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert!(pid > 0, "wait4 failed");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (code, usage)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cases, each run in a child process.
+
+fn child(case: &str) {
+    let events = match case {
+        "floor" => floor(),
+        "tokio-main" => multi_thread().block_on(consume(false, true)),
+        "tokio-main-via-hyper" => multi_thread().block_on(consume(false, false)),
+        "slow" => multi_thread().block_on(consume(true, true)),
+        "current-thread" => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(consume(false, true)),
+        "spawned" => multi_thread()
+            .block_on(async { tokio::spawn(consume(false, true)).await.expect("task") }),
+        "blocking" => blocking(),
+        "concurrent" => multi_thread().block_on(concurrent(1000)),
+        other => panic!("unknown case {other}"),
+    };
+    println!("events {events}");
+}
+
+fn multi_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// What a user writes: one stream, every event matched. `direct: false` sends the stream
+/// through reqwest/hyper, for comparison.
+async fn consume(slow: bool, direct: bool) -> u64 {
+    let client = AsyncBookWyrmClient::builder()
+        .from_env()
+        .direct_streams(direct)
+        .build()
+        .expect("client");
+    let mut stream = client
+        .stream_process_text(PhrasalRequest::from_text(PROMPT))
+        .await
+        .expect("stream");
+    let mut n = 0u64;
+    let mut chars = 0u64;
+    while let Some(event) = stream.next().await {
+        if let PhrasalStreamEvent::TextSpan(span) = event.expect("event") {
+            chars += span.end_char - span.start_char;
+        }
+        n += 1;
+        if slow && n % 1000 == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    std::hint::black_box(chars);
+    n
+}
+
+#[cfg(feature = "blocking")]
+fn blocking() -> u64 {
+    let client = bookwyrm::blocking::BookWyrmClient::new().expect("client");
+    let stream = client
+        .stream_process_text(PhrasalRequest::from_text(PROMPT))
+        .expect("stream");
+    let mut n = 0;
+    for event in stream {
+        event.expect("event");
+        n += 1;
+    }
+    n
+}
+
+#[cfg(not(feature = "blocking"))]
+fn blocking() -> u64 {
+    panic!("the blocking case needs --features blocking (or --all-features)")
+}
+
+/// 1,000 phrasal streams of the story at once on one client; returns the events received
+/// after checking that every stream got as many as the first.
+async fn concurrent(streams: usize) -> u64 {
+    let story = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/country-of-the-blind.txt"
+    ))
+    .expect("story");
+    let client = AsyncBookWyrmClient::new().expect("client");
+    let tasks: Vec<_> = (0..streams)
+        .map(|_| {
+            let client = client.clone();
+            let story = story.clone();
+            tokio::spawn(async move {
+                let mut s = client
+                    .stream_process_text(PhrasalRequest::from_text(story))
+                    .await?;
+                let mut n = 0u64;
+                while let Some(e) = s.next().await {
+                    e?;
+                    n += 1;
+                }
+                Ok::<u64, bookwyrm::BookWyrmClientError>(n)
+            })
+        })
+        .collect();
+    let mut counts = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        match t.await.expect("task") {
+            Ok(n) => counts.push(n),
+            Err(e) => {
+                errors += 1;
+                eprintln!("stream failed: {e}");
+            }
+        }
+    }
+    assert_eq!(errors, 0, "{errors} streams failed");
+    assert!(
+        counts.iter().all(|n| *n == counts[0] && *n > 0),
+        "streams delivered different numbers of events"
+    );
+    counts.iter().sum()
+}
+
+/// The floor: a blocking socket, the request written by hand, the chunked body de-chunked by
+/// hand, events split on blank lines and their data parsed by serde_json.
+fn floor() -> u64 {
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Span {
+        text: String,
+        start_char: u64,
+        end_char: u64,
+    }
+    let url = std::env::var("BOOKWYRM_API_URL").expect("url");
+    let host = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut sock = std::net::TcpStream::connect(host).expect("connect");
+    let body = format!(r#"{{"text":"{PROMPT}","response_format":"with_offsets"}}"#);
+    write!(
+        sock,
+        "POST /phrasal/sse HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n\
+         accept: text/event-stream\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut r = BufReader::with_capacity(1 << 16, sock);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        r.read_line(&mut line).expect("head");
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let mut body = Vec::new();
+    let mut n = 0u64;
+    loop {
+        line.clear();
+        r.read_line(&mut line).expect("chunk size");
+        let size = usize::from_str_radix(line.trim(), 16).expect("hex");
+        if size == 0 {
+            break;
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        r.read_exact(&mut body[start..]).expect("chunk");
+        r.read_line(&mut line).expect("crlf");
+        while let Some(end) = memchr::memmem::find(&body, b"\n\n") {
+            for l in body[..end].split(|b| *b == b'\n') {
+                if let Some(data) = l.strip_prefix(b"data: ") {
+                    let span: Span = serde_json::from_slice(data).expect("json");
+                    std::hint::black_box(&span);
+                    n += 1;
+                }
+            }
+            body.drain(..end + 2);
+        }
+    }
+    n
+}
