@@ -7,6 +7,15 @@
 //! BENCH_ONLY=tokio-main,cli-json cargo bench --bench stream_cpu          # some cases only
 //! ```
 //!
+//! Cases: `floor` (a blocking socket, hand-written de-chunking, serde_json: no runtime, no
+//! hyper), `python` (the reference client 0.1.21 on asyncio), `tokio-main` (the stream consumed
+//! in `block_on` of a multi-thread runtime, the body of `#[tokio::main]`), `tokio-main-hyper`
+//! (the same through reqwest/hyper: `direct_streams(false)`), `current-thread`, `spawned`
+//! (consumer in a spawned task), `blocking` (the blocking client), `cli-json` and `cli-table`
+//! (`bookwyrm phrasal`, stdout a pipe), `1000-streams` (1,000 concurrent phrasal streams of the
+//! story on one client), `1m-events` and `1m-events-slow` (one million events; the slow consumer
+//! sleeps 1 ms every 1,000 events).
+//!
 //! A plain bench binary (no criterion): it builds and starts the release emulator in another
 //! process with the fault `synthetic-events=N` (one HTTP chunk per event, as a FastAPI server
 //! sends them), then runs every case in a child process of its own and reads that child's CPU
@@ -89,24 +98,14 @@ fn main() {
             c
         }
     };
-    run(
-        "floor (socket + serde_json)",
-        &synthetic.url,
-        events,
-        &child_case("floor"),
-    );
+    run("floor", &synthetic.url, events, &child_case("floor"));
     if let Ok(python) = std::env::var("BENCH_PYTHON") {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/python/stream_phrasal.py");
-        run(
-            "python 0.1.21 (asyncio)",
-            &synthetic.url,
-            events,
-            &move || {
-                let mut c = Command::new(&python);
-                c.arg(&script);
-                c
-            },
-        );
+        run("python", &synthetic.url, events, &move || {
+            let mut c = Command::new(&python);
+            c.arg(&script);
+            c
+        });
     }
     run(
         "tokio-main",
@@ -115,7 +114,7 @@ fn main() {
         &child_case("tokio-main"),
     );
     run(
-        "tokio-main, via hyper (before)",
+        "tokio-main-hyper",
         &synthetic.url,
         events,
         &child_case("tokio-main-via-hyper"),
@@ -142,20 +141,15 @@ fn main() {
     }
     // 1,000 concurrent streams of the story: every event counted (the child checks the count
     // against one stream's), none failed.
+    run("1000-streams", &plain.url, 0, &child_case("concurrent"));
     run(
-        "1000 streams of the story",
-        &plain.url,
-        0,
-        &child_case("concurrent"),
-    );
-    run(
-        "1M events, tokio-main",
+        "1m-events",
         &million.url,
         1_000_000,
         &child_case("tokio-main"),
     );
     run(
-        "1M events, slow consumer",
+        "1m-events-slow",
         &million.url,
         1_000_000,
         &child_case("slow"),

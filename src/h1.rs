@@ -6,7 +6,7 @@
 //! when the stream is polled from another thread than the connection task (the body of every
 //! `#[tokio::main]`: `block_on` of a multi-thread runtime), every event costs two cross-thread
 //! wake-ups, and a Rust stream costs more CPU than the Python client. Here the socket is read
-//! by whoever polls the stream, in reads of up to [`READ_BUFFER`] bytes that hold many chunks,
+//! by whoever polls the stream, in reads of up to [`MAX_READ_BUFFER`] bytes that hold many chunks,
 //! and the de-chunked bytes of a whole read go to the SSE decoder at once.
 //!
 //! The generated operation still builds the request and the hooks still set its headers; only
@@ -26,8 +26,11 @@ use futures_core::Stream;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
-/// Bytes read from the socket at once.
-pub(crate) const READ_BUFFER: usize = 16 * 1024;
+/// Bytes read from the socket at once, at first; a read that fills the buffer doubles it, up
+/// to [`MAX_READ_BUFFER`] (a busy stream is read in large pieces, an idle one costs little).
+pub(crate) const READ_BUFFER: usize = 8 * 1024;
+/// The largest read buffer.
+const MAX_READ_BUFFER: usize = 64 * 1024;
 /// Largest response head (status line and headers).
 const MAX_HEAD: usize = 64 * 1024;
 /// Most response headers.
@@ -156,13 +159,31 @@ impl Direct {
                 .map_err(|_| Failure::ConnectTimeout)??,
             None => connect.await?,
         };
-        conn.write_all(&request_bytes(&request))
+        // The head and the body as they are (the body is not copied), then the request is let
+        // go: nothing of it is kept while the answer is awaited.
+        conn.write_all(&request_head(&request))
             .await
             .map_err(Failure::Exchange)?;
+        if let Some(body) = request.body().and_then(reqwest::Body::as_bytes) {
+            conn.write_all(body).await.map_err(Failure::Exchange)?;
+        }
+        drop(request);
         conn.flush().await.map_err(Failure::Exchange)?;
         let mut buf = vec![0u8; READ_BUFFER];
         let mut filled = 0;
         let (head, head_len) = loop {
+            if filled > 0 {
+                match parse_head(&buf[..filled]).map_err(Failure::Exchange)? {
+                    // 1xx answers (100 Continue) come before the real one.
+                    Some((head, len)) if head.status().is_informational() => {
+                        buf.copy_within(len..filled, 0);
+                        filled -= len;
+                        continue;
+                    }
+                    Some(found) => break found,
+                    None => {}
+                }
+            }
             if filled == buf.len() {
                 if buf.len() >= MAX_HEAD {
                     return Err(Failure::Exchange(invalid("the response head is too large")));
@@ -179,15 +200,6 @@ impl Direct {
                 )));
             }
             filled += n;
-            match parse_head(&buf[..filled]).map_err(Failure::Exchange)? {
-                // 1xx answers (100 Continue) come before the real one.
-                Some((head, len)) if head.status().is_informational() => {
-                    buf.copy_within(len..filled, 0);
-                    filled -= len;
-                }
-                Some(found) => break found,
-                None => {}
-            }
         };
         let framing = framing(&head).map_err(Failure::Exchange)?;
         buf.copy_within(head_len..filled, 0);
@@ -198,6 +210,7 @@ impl Direct {
             end: filled - head_len,
             framing,
             out: BytesMut::new(),
+            failed: None,
         };
         Ok(reqwest::Response::from(
             head.map(|()| reqwest::Body::wrap_stream(body)),
@@ -209,14 +222,14 @@ fn invalid(message: &'static str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
 }
 
-/// The request line, headers and body, in one buffer (one write).
-fn request_bytes(request: &reqwest::Request) -> Vec<u8> {
+/// The request line and headers (with the body's length).
+fn request_head(request: &reqwest::Request) -> Vec<u8> {
     let url = request.url();
     let body = request
         .body()
         .and_then(reqwest::Body::as_bytes)
         .unwrap_or(&[]);
-    let mut out = Vec::with_capacity(512 + body.len());
+    let mut out = Vec::with_capacity(512);
     out.extend_from_slice(request.method().as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(url.path().as_bytes());
@@ -246,7 +259,6 @@ fn request_bytes(request: &reqwest::Request) -> Vec<u8> {
         out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
     }
     out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body);
     out
 }
 
@@ -395,7 +407,7 @@ impl AsyncWrite for Conn {
 }
 
 /// The body of a response read by [`Direct`]: each poll reads what the socket has (up to
-/// [`READ_BUFFER`] bytes) and yields the payload bytes of every complete chunk in it at once.
+/// [`MAX_READ_BUFFER`] bytes) and yields the payload bytes of every complete chunk in it at once.
 struct H1Body {
     conn: Conn,
     buf: Vec<u8>,
@@ -404,6 +416,8 @@ struct H1Body {
     end: usize,
     framing: Framing,
     out: BytesMut,
+    /// A framing error met after bytes that are still to be delivered.
+    failed: Option<io::Error>,
 }
 
 /// Decodes the buffered bytes `buf[*start..end]` into `out`, as far as they go, advancing
@@ -502,8 +516,14 @@ impl Stream for H1Body {
                 &mut this.out,
             );
             if let Err(e) = decoded {
+                // What was decoded before the fault is delivered first; the error follows.
                 this.framing = Framing::Done;
-                return Poll::Ready(Some(Err(e)));
+                this.failed = Some(e);
+            }
+            if this.out.is_empty() {
+                if let Some(e) = this.failed.take() {
+                    return Poll::Ready(Some(Err(e)));
+                }
             }
             if !this.out.is_empty() {
                 return Poll::Ready(Some(Ok(this.out.split().freeze())));
@@ -517,9 +537,19 @@ impl Stream for H1Body {
                 this.end -= this.start;
                 this.start = 0;
             }
+            if this.end == this.buf.len() {
+                // A partial chunk-size line fills the buffer: `decode_buffered` bounds it.
+                let grown = (this.buf.len() * 2).min(MAX_READ_BUFFER.max(this.end + 1));
+                this.buf.resize(grown, 0);
+            }
+            let room = this.buf.len() - this.end;
             let mut read = ReadBuf::new(&mut this.buf[this.end..]);
             let result = ready!(Pin::new(&mut this.conn).poll_read(cx, &mut read));
             let n = read.filled().len();
+            if n == room && this.buf.len() < MAX_READ_BUFFER {
+                let grown = (this.buf.len() * 2).min(MAX_READ_BUFFER);
+                this.buf.resize(grown, 0);
+            }
             if let Err(e) = result {
                 this.framing = Framing::Done;
                 return Poll::Ready(Some(Err(e)));

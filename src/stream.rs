@@ -1,7 +1,8 @@
 //! [`EventStream`]: response bytes -> [`crate::sse`] events -> typed events, pull-based.
 //!
-//! No task is spawned and nothing is buffered beyond the decoder's bounded line and event.
-//! Dropping the stream drops the response body, which closes the connection.
+//! No task is spawned and nothing is buffered beyond the decoder's bounded line and event (and,
+//! on the direct transport, one socket read). Dropping the stream drops the response body,
+//! which closes the connection.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -493,6 +494,9 @@ impl<E: StreamEvent> EventStream<E> {
         item: Result<E, BookWyrmClientError>,
     ) -> Poll<Option<Result<E, BookWyrmClientError>>> {
         self.delivered += 1;
+        // Once an event was handed out the stream is never retried: let go of what a retry
+        // needed (the request body, held by `reopen`).
+        self.retry = None;
         let item = match item {
             Ok(event) if self.errors_as_err => match event.server_error() {
                 Some(err) => Err(BookWyrmClientError::ServerEvent(Box::new(err))),

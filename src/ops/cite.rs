@@ -153,7 +153,7 @@ impl CitationRequest {
     }
 
     /// Checks every rule and builds the wire body.
-    pub(crate) fn to_wire(&self) -> Result<types::CitationRequest, BookWyrmClientError> {
+    pub(crate) fn into_wire(self) -> Result<types::CitationRequest, BookWyrmClientError> {
         validate_question(&self.question)?;
         let mut wire = types::CitationRequest {
             chunks: None,
@@ -169,7 +169,7 @@ impl CitationRequest {
                 },
             )?,
             model_strength: self.model_strength,
-            question: self.question.clone(),
+            question: self.question,
             start: self.start,
         };
         if let Some(limit) = self.limit {
@@ -178,7 +178,7 @@ impl CitationRequest {
                     BookWyrmClientError::validation("limit", "limit must be > 0")
                 })?);
         }
-        match &self.source {
+        match self.source {
             CitationSource::Chunks(chunks) => {
                 for (i, c) in chunks.iter().enumerate() {
                     if c.end_char < c.start_char {
@@ -191,15 +191,15 @@ impl CitationRequest {
                         ));
                     }
                 }
-                wire.chunks = Some(chunks.clone());
+                wire.chunks = Some(chunks);
             }
             CitationSource::JsonlContent(s) => {
-                not_blank("jsonl_content", s, "jsonl_content cannot be empty")?;
-                wire.jsonl_content = Some(s.clone());
+                not_blank("jsonl_content", &s, "jsonl_content cannot be empty")?;
+                wire.jsonl_content = Some(s);
             }
             CitationSource::JsonlUrl(s) => {
-                not_blank("jsonl_url", s, "jsonl_url cannot be empty")?;
-                wire.jsonl_url = Some(s.clone());
+                not_blank("jsonl_url", &s, "jsonl_url cannot be empty")?;
+                wire.jsonl_url = Some(s);
             }
         }
         Ok(wire)
@@ -367,8 +367,9 @@ impl AsyncBookWyrmClient {
         &self,
         request: CitationRequest,
     ) -> Result<types::CitationResponse, BookWyrmClientError> {
-        let body = &request.to_wire()?;
-        if request.has_no_chunks() {
+        let empty = request.has_no_chunks();
+        let body = &request.into_wire()?;
+        if empty {
             self.call(false).await?; // a closed client still fails
             return Ok(types::CitationResponse {
                 citations: Vec::new(),
@@ -407,8 +408,9 @@ impl AsyncBookWyrmClient {
         &self,
         request: CitationRequest,
     ) -> Result<EventStream<CitationStreamEvent>, BookWyrmClientError> {
-        let body = std::sync::Arc::new(request.to_wire()?);
-        if request.has_no_chunks() {
+        let empty = request.has_no_chunks();
+        let body = std::sync::Arc::new(request.into_wire()?);
+        if empty {
             self.call(true).await?;
             let data = serde_json::to_string(&empty_summary()).expect("serializable");
             let sse = Bytes::from(format!("event: summary\ndata: {data}\n\n"));

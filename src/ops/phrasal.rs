@@ -101,14 +101,14 @@ impl PhrasalRequest {
         self
     }
 
-    pub(crate) fn to_wire(&self) -> Result<types::ProcessTextRequest, BookWyrmClientError> {
+    pub(crate) fn into_wire(self) -> Result<types::ProcessTextRequest, BookWyrmClientError> {
         let chunk_size = match self.chunk_size {
             Some(n) => Some(std::num::NonZeroU64::new(n).ok_or_else(|| {
                 BookWyrmClientError::validation("chunk_size", "chunk_size must be > 0")
             })?),
             None => None,
         };
-        let (text, text_url) = match &self.source {
+        let (text, text_url) = match self.source {
             PhrasalSource::Text(t) => {
                 if t.is_empty() {
                     return Err(BookWyrmClientError::validation(
@@ -116,11 +116,11 @@ impl PhrasalRequest {
                         "text cannot be empty",
                     ));
                 }
-                (Some(t.clone()), None)
+                (Some(t), None)
             }
             PhrasalSource::Url(u) => {
-                not_blank("text_url", u, "text_url cannot be empty")?;
-                (None, Some(u.clone()))
+                not_blank("text_url", &u, "text_url cannot be empty")?;
+                (None, Some(u))
             }
         };
         Ok(types::ProcessTextRequest {
@@ -188,7 +188,7 @@ impl AsyncBookWyrmClient {
         &self,
         request: PhrasalRequest,
     ) -> Result<EventStream<PhrasalStreamEvent>, BookWyrmClientError> {
-        let body = std::sync::Arc::new(request.to_wire()?);
+        let body = std::sync::Arc::new(request.into_wire()?);
         self.run_stream("stream_process_text", move |ctx| {
             let body = body.clone();
             let c = ctx.generated();

@@ -200,7 +200,7 @@ impl SummarizeRequest {
     }
 
     /// Checks every rule and builds the wire body.
-    pub(crate) fn to_wire(&self) -> Result<types::SummarizeRequest, BookWyrmClientError> {
+    pub(crate) fn into_wire(self) -> Result<types::SummarizeRequest, BookWyrmClientError> {
         if self.max_tokens > MAX_SUMMARY_TOKENS {
             return Err(BookWyrmClientError::validation(
                 "max_tokens",
@@ -222,13 +222,13 @@ impl SummarizeRequest {
             summary_of_summaries_prompt: None,
             url: None,
         };
-        match &self.source {
-            SummarizeSource::Content(c) => wire.content = Some(c.clone()),
+        match self.source {
+            SummarizeSource::Content(c) => wire.content = Some(c),
             SummarizeSource::Url(u) => {
-                not_blank("url", u, "url cannot be empty")?;
-                wire.url = Some(u.clone());
+                not_blank("url", &u, "url cannot be empty")?;
+                wire.url = Some(u);
             }
-            SummarizeSource::Phrases(p) => wire.phrases = Some(p.clone()),
+            SummarizeSource::Phrases(p) => wire.phrases = Some(p),
         }
         match &self.style {
             SummaryStyle::Plain => {}
@@ -364,7 +364,7 @@ impl AsyncBookWyrmClient {
         &self,
         request: SummarizeRequest,
     ) -> Result<types::SummaryResponse, BookWyrmClientError> {
-        let body = &request.to_wire()?;
+        let body = &request.into_wire()?;
         self.run_json("summarize", |c| async move { c.summarize(body).await })
             .await
     }
@@ -419,7 +419,7 @@ impl AsyncBookWyrmClient {
         &self,
         request: SummarizeRequest,
     ) -> Result<EventStream<SummarizeStreamEvent>, BookWyrmClientError> {
-        let body = std::sync::Arc::new(request.to_wire()?);
+        let body = std::sync::Arc::new(request.into_wire()?);
         self.run_stream("stream_summarize", move |ctx| {
             let body = body.clone();
             let c = ctx.generated();

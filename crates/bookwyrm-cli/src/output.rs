@@ -2,12 +2,16 @@
 //! simple aligned tables for people.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::CliError;
 
 /// The program's standard output, buffered; a closed pipe becomes [`CliError::BrokenPipe`].
+///
+/// Lines are buffered, not flushed one by one: whoever waits for more input (the network)
+/// calls [`flush`](Self::flush) first, so a line reaches a pipe or a terminal as soon as the
+/// program has nothing more to write at once, without a system call per line.
 pub struct Stdout {
     out: BufWriter<io::Stdout>,
 }
@@ -15,25 +19,25 @@ pub struct Stdout {
 impl Stdout {
     pub fn new() -> Self {
         Self {
-            out: BufWriter::new(io::stdout()),
+            out: BufWriter::with_capacity(64 * 1024, io::stdout()),
         }
     }
 
     /// Writes one line.
     pub fn line(&mut self, text: impl AsRef<str>) -> Result<(), CliError> {
-        writeln!(self.out, "{}", text.as_ref()).map_err(CliError::stdout)?;
-        // Lines reach a pipe as they are made, so streaming output streams.
-        if !io::stdout().is_terminal() {
-            self.out.flush().map_err(CliError::stdout)?;
-        }
-        Ok(())
+        writeln!(self.out, "{}", text.as_ref()).map_err(CliError::stdout)
     }
 
     /// Writes one JSON value on one line.
     pub fn json_line(&mut self, value: &impl serde::Serialize) -> Result<(), CliError> {
-        let text = serde_json::to_string(value)
-            .map_err(|e| CliError::failed(format!("could not write JSON: {e}")))?;
-        self.line(text)
+        serde_json::to_writer(&mut self.out, value).map_err(|e| {
+            if e.is_io() {
+                CliError::stdout(io::Error::from(e))
+            } else {
+                CliError::failed(format!("could not write JSON: {e}"))
+            }
+        })?;
+        self.out.write_all(b"\n").map_err(CliError::stdout)
     }
 
     /// Writes a JSON document, pretty-printed.
@@ -115,8 +119,12 @@ pub fn clip(text: &str, max: usize) -> String {
     }
 }
 
-/// A table with a header row, columns padded to their widest cell.
-pub fn table(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
+/// A table with a header row, columns padded to their widest cell; lines are rendered as they
+/// are taken (a long table is not built twice in memory).
+pub fn table<'a>(
+    header: &'a [&'a str],
+    rows: &'a [Vec<String>],
+) -> impl Iterator<Item = String> + 'a {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -125,7 +133,12 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
             }
         }
     }
-    let render = |cells: Vec<String>| {
+    let rule = widths
+        .iter()
+        .map(|w| "-".repeat(*w))
+        .collect::<Vec<_>>()
+        .join("  ");
+    let render = move |cells: &[String]| {
         let line: Vec<String> = cells
             .iter()
             .enumerate()
@@ -140,14 +153,8 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
             .collect();
         line.join("  ")
     };
-    let mut out = vec![render(header.iter().map(|h| h.to_string()).collect())];
-    out.push(
-        widths
-            .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .join("  "),
-    );
-    out.extend(rows.iter().map(|r| render(r.clone())));
-    out
+    let head = render(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
+    [head, rule]
+        .into_iter()
+        .chain(rows.iter().map(move |r| render(r)))
 }

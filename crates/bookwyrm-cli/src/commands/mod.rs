@@ -31,7 +31,7 @@ impl From<Strength> for ModelStrength {
 }
 
 use bookwyrm::{BookWyrmClientError, EventStream, StreamEvent};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 
 use crate::error::CliError;
 use crate::Ctx;
@@ -50,7 +50,17 @@ where
     E: StreamEvent + serde::Serialize,
 {
     let mut problem: Option<String> = None;
-    while let Some(item) = stream.next().await {
+    loop {
+        // Output is flushed only when the stream has nothing ready: a burst of events costs
+        // one write, and every line is out before the program waits on the network.
+        let item = match stream.next().now_or_never() {
+            Some(item) => item,
+            None => {
+                ctx.out.flush()?;
+                stream.next().await
+            }
+        };
+        let Some(item) = item else { break };
         match item {
             Ok(event) => {
                 if ctx.global.json {

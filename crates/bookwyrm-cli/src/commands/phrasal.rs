@@ -57,7 +57,10 @@ pub async fn run(a: PhrasalArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     let mut file = ctx.output_file()?;
     let progress = ctx.progress("Splitting");
     let stream = client.stream_process_text(request).await?;
-    let mut results: Vec<(Option<(u64, u64)>, String)> = Vec::new();
+    // The table's rows, made as results arrive (only what the table shows is kept).
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut count = 0usize;
+    let human = ctx.human();
     drive(stream, ctx, &progress, |event, _| {
         match event {
             PhrasalStreamEvent::Progress(p) => {
@@ -67,13 +70,17 @@ pub async fn run(a: PhrasalArgs, ctx: &mut Ctx) -> Result<(), CliError> {
                 if let Some(f) = &mut file {
                     f.json_line(event)?;
                 }
-                results.push(match event {
-                    PhrasalStreamEvent::TextSpan(s) => {
-                        (Some((s.start_char, s.end_char)), s.text.clone())
-                    }
-                    PhrasalStreamEvent::Text(t) => (None, t.text.clone()),
-                    _ => unreachable!(),
-                });
+                if human {
+                    let (chars, text) = match event {
+                        PhrasalStreamEvent::TextSpan(s) => {
+                            (format!("{}-{}", s.start_char, s.end_char), &s.text)
+                        }
+                        PhrasalStreamEvent::Text(t) => ("-".to_string(), &t.text),
+                        _ => unreachable!(),
+                    };
+                    rows.push(vec![count.to_string(), chars, clip(text, 80)]);
+                }
+                count += 1;
             }
             _ => {}
         }
@@ -84,27 +91,15 @@ pub async fn run(a: PhrasalArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     if let Some(f) = &file {
         ctx.note(format!(
             "{} results written to {}",
-            results.len(),
+            count,
             f.path().display()
         ));
     }
     if ctx.human() {
-        let rows: Vec<Vec<String>> = results
-            .iter()
-            .enumerate()
-            .map(|(i, (pos, text))| {
-                vec![
-                    i.to_string(),
-                    pos.map(|(s, e)| format!("{s}-{e}"))
-                        .unwrap_or_else(|| "-".into()),
-                    clip(text, 80),
-                ]
-            })
-            .collect();
         for line in table(&["#", "Chars", "Text"], &rows) {
             ctx.out.line(line)?;
         }
-        ctx.out.line(format!("{} results", results.len()))?;
+        ctx.out.line(format!("{count} results"))?;
     }
     Ok(())
 }

@@ -1,0 +1,299 @@
+//! The direct stream transport (streams read their socket in the polling task): the same
+//! events as through reqwest, in every runtime shape; and whatever a server sends on the wire
+//! (chunk extensions, trailers, a length-delimited or close-delimited body, 1xx answers, broken
+//! framing, garbage) becomes events or a typed error, never a panic or a hang.
+
+mod common;
+
+use std::time::Duration;
+
+use bookwyrm::{AsyncBookWyrmClient, BookWyrmClientError, PhrasalRequest, PhrasalStreamEvent};
+use futures_util::StreamExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn events_of(client: &AsyncBookWyrmClient, text: &str) -> Vec<String> {
+    let mut s = client
+        .stream_process_text(PhrasalRequest::from_text(text).chunk_size(300))
+        .await
+        .expect("stream opens");
+    let mut out = Vec::new();
+    while let Some(e) = s.next().await {
+        out.push(serde_json::to_string(&e.expect("event")).unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_transports_deliver_the_same_events() {
+    let emu = common::emulator().await;
+    let story = common::story();
+    let direct = common::client(&emu);
+    let via_reqwest = AsyncBookWyrmClient::builder()
+        .base_url(emu.base_url())
+        .api_key(common::KEY)
+        .direct_streams(false)
+        .build()
+        .unwrap();
+    let a = events_of(&direct, &story).await;
+    let b = events_of(&via_reqwest, &story).await;
+    assert!(a.len() > 100, "{} events", a.len());
+    assert_eq!(a, b);
+    // One byte per millisecond: every chunk boundary falls inside an event.
+    let text = "One. Two. Three. Four, and five.";
+    let dripping = common::faulty(&emu, "drip-ms=0", bookwyrm::RetryPolicy::none());
+    let plain = events_of(&direct, text).await;
+    assert!(plain.len() >= 2);
+    assert_eq!(events_of(&dripping, text).await, plain);
+}
+
+#[test]
+fn a_stream_in_every_runtime_shape() {
+    let shapes: Vec<tokio::runtime::Runtime> = vec![
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap(),
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap(),
+    ];
+    for rt in shapes {
+        let (inline, spawned) = rt.block_on(async {
+            let emu = common::emulator().await;
+            let client = common::client(&emu);
+            let story = common::story();
+            let inline = events_of(&client, &story).await;
+            let spawned = tokio::spawn(async move { events_of(&client, &story).await })
+                .await
+                .unwrap();
+            (inline, spawned)
+        });
+        assert!(inline.len() > 100);
+        assert_eq!(inline, spawned);
+    }
+}
+
+/// A one-connection server that reads a request head and body, then writes `reply` and
+/// closes (or, with `hold`, keeps the connection open without writing more).
+async fn raw_server(reply: Vec<u8>, hold: bool) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let reply = reply.clone();
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Read the head and a Content-Length body.
+                loop {
+                    let n = sock.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&seen).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len: usize = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length: "))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        if seen.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                let _ = sock.write_all(&reply).await;
+                if hold {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
+            });
+        }
+    });
+    url
+}
+
+fn client_for(url: &str) -> AsyncBookWyrmClient {
+    AsyncBookWyrmClient::builder()
+        .base_url(url)
+        .api_key("sk-raw")
+        .retry_policy(bookwyrm::RetryPolicy::none())
+        .stream_idle_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap()
+}
+
+/// Opens a phrasal stream on a server that answers `reply`; returns the items (events as
+/// their text) and the final error, if any.
+async fn outcome(reply: &[u8]) -> (Vec<String>, Option<BookWyrmClientError>) {
+    let url = raw_server(reply.to_vec(), false).await;
+    let client = client_for(&url);
+    let run = async {
+        let mut s = match client
+            .stream_process_text(PhrasalRequest::from_text("x"))
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => return (Vec::new(), Some(e)),
+        };
+        let mut texts = Vec::new();
+        while let Some(item) = s.next().await {
+            match item {
+                Ok(PhrasalStreamEvent::TextSpan(t)) => texts.push(t.text),
+                Ok(other) => texts.push(format!("{other:?}")),
+                Err(e) => return (texts, Some(e)),
+            }
+        }
+        (texts, None)
+    };
+    tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("no hang")
+}
+
+const SPAN_A: &str =
+    "event: text_span\ndata: {\"text\":\"A.\",\"start_char\":0,\"end_char\":2}\n\n";
+const SPAN_B: &str =
+    "event: text_span\ndata: {\"text\":\"B.\",\"start_char\":3,\"end_char\":5}\n\n";
+
+fn chunked(parts: &[&str], tail: &str) -> Vec<u8> {
+    let mut out = String::from(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n",
+    );
+    for p in parts {
+        out.push_str(&format!("{:x}\r\n{p}\r\n", p.len()));
+    }
+    out.push_str(tail);
+    out.into_bytes()
+}
+
+#[tokio::test]
+async fn chunk_extensions_trailers_and_split_events() {
+    // SPAN_B is cut in three chunks; extensions and a trailer are allowed by HTTP/1.1.
+    let (b1, rest) = SPAN_B.split_at(10);
+    let (b2, b3) = rest.split_at(20);
+    let mut reply = chunked(&[SPAN_A, b1, b2, b3], "0\r\nx-trailer: 1\r\n\r\n");
+    let ext = String::from_utf8(reply.clone()).unwrap().replacen(
+        &format!("{:x}\r\n", SPAN_A.len()),
+        &format!("{:x};name=value\r\n", SPAN_A.len()),
+        1,
+    );
+    reply = ext.into_bytes();
+    let (texts, err) = outcome(&reply).await;
+    assert_eq!(texts, ["A.", "B."]);
+    assert!(err.is_none(), "{err:?}");
+}
+
+#[tokio::test]
+async fn length_delimited_close_delimited_and_informational_answers() {
+    let body = format!("{SPAN_A}{SPAN_B}");
+    let with_length = format!(
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let (texts, err) = outcome(with_length.as_bytes()).await;
+    assert_eq!(texts, ["A.", "B."]);
+    assert!(err.is_none(), "{err:?}");
+    let until_close = format!("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n{body}");
+    let (texts, err) = outcome(until_close.as_bytes()).await;
+    assert_eq!(texts, ["A.", "B."]);
+    assert!(err.is_none(), "{err:?}");
+}
+
+#[tokio::test]
+async fn broken_framing_is_a_transport_error_after_the_good_events() {
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("bad chunk size", chunked(&[SPAN_A], "zz\r\nhello\r\n")),
+        ("missing CRLF after data", {
+            let mut r = chunked(&[SPAN_A], "");
+            r.extend_from_slice(b"3\r\nabcX\r\n");
+            r
+        }),
+        ("closed mid-chunk", chunked(&[SPAN_A], "ff\r\nevent: tex")),
+        ("closed before the last chunk", chunked(&[SPAN_A], "")),
+        ("endless chunk-size line", {
+            let mut r = chunked(&[SPAN_A], "");
+            r.extend(std::iter::repeat_n(b'1', 10_000));
+            r
+        }),
+    ];
+    for (name, reply) in cases {
+        let (texts, err) = outcome(&reply).await;
+        assert_eq!(texts, ["A."], "{name}");
+        let err = err.unwrap_or_else(|| panic!("{name}: no error"));
+        assert!(
+            matches!(err, BookWyrmClientError::Transport(_)),
+            "{name}: {err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn garbage_and_oversized_heads_are_typed_errors() {
+    let huge = format!(
+        "HTTP/1.1 200 OK\r\nx-big: {}\r\n\r\n",
+        "a".repeat(100 * 1024)
+    );
+    let many: String = (0..500).map(|i| format!("x-h{i}: v\r\n")).collect();
+    let many = format!("HTTP/1.1 200 OK\r\n{many}\r\n");
+    let replies: Vec<(&str, Vec<u8>)> = vec![
+        ("not HTTP", b"SSH-2.0-OpenSSH\r\n\r\n".to_vec()),
+        ("random bytes", (0..2000u32).map(|i| (i * 7919 % 251) as u8).collect()),
+        ("closed before an answer", Vec::new()),
+        ("head too large", huge.into_bytes()),
+        ("too many headers", many.into_bytes()),
+        (
+            "conflicting lengths",
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: 3\r\ncontent-length: 4\r\n\r\nabc"
+                .to_vec(),
+        ),
+    ];
+    for (name, reply) in replies {
+        let (texts, err) = outcome(&reply).await;
+        assert!(texts.is_empty(), "{name}");
+        let err = err.unwrap_or_else(|| panic!("{name}: no error"));
+        assert!(
+            matches!(err, BookWyrmClientError::Transport(_)),
+            "{name}: {err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn error_statuses_keep_their_body_on_the_direct_transport() {
+    let body = r#"{"detail":"Invalid or missing API key"}"#;
+    let reply = format!(
+        "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\nx-request-id: raw-1\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let (_, err) = outcome(reply.as_bytes()).await;
+    match err {
+        Some(BookWyrmClientError::Api(api)) => {
+            assert_eq!(api.status_code(), 401);
+            assert_eq!(api.message(), "Invalid or missing API key");
+            assert_eq!(api.request_id(), Some("raw-1"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_silent_server_ends_in_an_idle_timeout() {
+    let head =
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+    let url = raw_server(head.to_vec(), true).await;
+    let client = client_for(&url);
+    let mut s = client
+        .stream_process_text(PhrasalRequest::from_text("x"))
+        .await
+        .unwrap();
+    let item = tokio::time::timeout(Duration::from_secs(10), s.next())
+        .await
+        .expect("no hang");
+    assert!(
+        matches!(item, Some(Err(ref e)) if e.is_timeout()),
+        "{item:?}"
+    );
+}
