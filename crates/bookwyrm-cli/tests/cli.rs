@@ -654,3 +654,53 @@ fn ctrl_c_exits_130() {
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     assert!(stderr(&out).contains("error: interrupted"));
 }
+
+/// Output is buffered while events arrive back to back, but every line is out before the
+/// program waits on the network: with the stream stalled after 2 events, both lines reach the
+/// pipe while the command is still running.
+#[test]
+fn lines_reach_a_pipe_before_the_program_waits() {
+    let e = env();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("bookwyrm"))
+        .args([
+            "--header",
+            "x-bookwyrm-fault: stall-after=2",
+            "--json",
+            "phrasal",
+            "--chunk-size",
+            "5",
+            "One. Two. Three. Four.",
+        ])
+        .env("BOOKWYRM_API_URL", e.emu.base_url())
+        .env("BOOKWYRM_API_KEY", KEY)
+        .current_dir(e.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        for _ in 0..2 {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                break;
+            }
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    for _ in 0..2 {
+        match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+            Ok(line) => lines.push(line),
+            Err(_) => break,
+        }
+    }
+    let still_running = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(lines.len(), 2, "got {lines:?}");
+    assert!(lines.iter().all(|l| l.contains("\"type\":\"text_span\"")), "{lines:?}");
+    assert!(still_running, "the stream was stalled: the command must still be waiting");
+}
