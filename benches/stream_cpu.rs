@@ -85,7 +85,7 @@ fn main() {
             "{:<34} {:>10.3} {:>12.3} {:>7.1} MB {:>9}",
             name,
             m.cpu,
-            m.cpu * 1e6 / expected.max(1) as f64,
+            m.cpu * 1e6 / m.events.max(1) as f64,
             peak as f64 / 1024.0,
             m.events
         );
