@@ -701,6 +701,12 @@ fn lines_reach_a_pipe_before_the_program_waits() {
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(lines.len(), 2, "got {lines:?}");
-    assert!(lines.iter().all(|l| l.contains("\"type\":\"text_span\"")), "{lines:?}");
-    assert!(still_running, "the stream was stalled: the command must still be waiting");
+    assert!(
+        lines.iter().all(|l| l.contains("\"type\":\"text_span\"")),
+        "{lines:?}"
+    );
+    assert!(
+        still_running,
+        "the stream was stalled: the command must still be waiting"
+    );
 }
