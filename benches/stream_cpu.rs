@@ -229,6 +229,7 @@ struct Measured {
 
 /// Runs a child to its end, its stdout drained by a thread (a pipe, as a user's `| tail`
 /// would be); returns its CPU, peak RSS and the event count it printed last.
+#[allow(clippy::zombie_processes)] // reaped by `wait4`, which also gives its resource usage
 fn measure(mut cmd: Command, expected: u64) -> Measured {
     let started = Instant::now();
     let mut child = cmd
@@ -349,7 +350,7 @@ async fn consume(slow: bool, direct: bool) -> u64 {
             chars += span.end_char - span.start_char;
         }
         n += 1;
-        if slow && n % 1000 == 0 {
+        if slow && n.is_multiple_of(1000) {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
