@@ -61,6 +61,51 @@ pub struct Event {
     pub retry: Option<u64>,
 }
 
+impl Event {
+    /// An owned copy of a borrowed event.
+    fn from_ref(e: EventRef<'_>) -> Self {
+        Self {
+            event: e.event.to_string(),
+            data: e.data.to_string(),
+            id: e.id.to_string(),
+            retry: e.retry,
+        }
+    }
+}
+
+/// ```
+/// let mut d = bookwyrm::sse::Decoder::new();
+/// d.feed(b"data: x\n\n".as_slice());
+/// let e = bookwyrm::sse::Event::from(d.next_event_ref().unwrap().unwrap());
+/// assert_eq!(e.data, "x");
+/// ```
+impl From<EventRef<'_>> for Event {
+    fn from(e: EventRef<'_>) -> Self {
+        Self::from_ref(e)
+    }
+}
+
+/// One dispatched event, borrowed from the decoder until its next call: no allocation per
+/// event (see [`Decoder::next_event_ref`]).
+///
+/// ```
+/// let mut d = bookwyrm::sse::Decoder::new();
+/// d.feed(b"event: text\ndata: {}\n\n".as_slice());
+/// let e = d.next_event_ref().unwrap().unwrap();
+/// assert_eq!((e.event, e.data), ("text", "{}"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRef<'a> {
+    /// The event type: the last `event:` value of this event, or `"message"`.
+    pub event: &'a str,
+    /// The data lines joined with `\n`.
+    pub data: &'a str,
+    /// The last event id of the stream at dispatch time (empty if none).
+    pub id: &'a str,
+    /// A `retry:` value (milliseconds) given in this event's block, if any.
+    pub retry: Option<u64>,
+}
+
 /// A line or event over the decoder's limits.
 ///
 /// ```
@@ -124,6 +169,16 @@ pub struct Decoder {
     max_line: usize,
     max_event: usize,
     failed: Option<SseError>,
+    /// `event_type`, `data` and `dispatched_retry` hold the event last handed out (borrowed);
+    /// they are cleared, keeping their allocations, on the next call.
+    dispatched: bool,
+    dispatched_retry: Option<u64>,
+    /// The buffer scanned by the current call, kept so that an event's single data line can be
+    /// lent from it without a copy.
+    current: Bytes,
+    /// The event's data while it is one line of `current` (`start..end`), not yet copied into
+    /// `data`.
+    data_range: Option<(usize, usize)>,
 }
 
 impl fmt::Debug for Decoder {
@@ -178,6 +233,10 @@ impl Decoder {
             max_line,
             max_event,
             failed: None,
+            dispatched: false,
+            dispatched_retry: None,
+            current: Bytes::new(),
+            data_range: None,
         }
     }
 
@@ -234,49 +293,125 @@ impl Decoder {
     /// assert_eq!(d.next_event().unwrap(), None);
     /// ```
     pub fn next_event(&mut self) -> Result<Option<Event>, SseError> {
+        Ok(self.next_event_ref()?.map(Event::from_ref))
+    }
+
+    /// Like [`next_event`](Self::next_event), but the event borrows the decoder's buffers,
+    /// which are reused for the next event: no allocation per event.
+    ///
+    /// ```
+    /// let mut d = bookwyrm::sse::Decoder::new();
+    /// d.feed(b"data: a\n\ndata: b\n\n".as_slice());
+    /// assert_eq!(d.next_event_ref().unwrap().unwrap().data, "a");
+    /// assert_eq!(d.next_event_ref().unwrap().unwrap().data, "b");
+    /// assert_eq!(d.next_event_ref().unwrap(), None);
+    /// ```
+    pub fn next_event_ref(&mut self) -> Result<Option<EventRef<'_>>, SseError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        while !self.pending.is_empty() {
+        if self.dispatched {
+            self.dispatched = false;
+            self.event_type.clear();
+            self.data.clear();
+            self.data_range = None;
+        }
+        // Lines are scanned in place with a cursor (no split of the shared buffer per line);
+        // what is left is kept once, when this call returns.
+        self.current = Bytes::new();
+        let buf = std::mem::take(&mut self.pending);
+        let mut pos = 0;
+        let result = self.scan(&buf, &mut pos);
+        if self.failed.is_none() && pos < buf.len() {
+            self.pending = if pos == 0 {
+                buf.clone()
+            } else {
+                buf.slice(pos..)
+            };
+        }
+        if !result? {
+            // The event goes on in a later buffer: its data can no longer be lent from this one.
+            self.materialize_data(&buf);
+            return Ok(None);
+        }
+        let data = match self.data_range {
+            Some((start, end)) => match std::str::from_utf8(&buf[start..end]) {
+                Ok(_) => {
+                    self.current = buf;
+                    None
+                }
+                Err(_) => {
+                    self.materialize_data(&buf);
+                    Some(())
+                }
+            },
+            None => Some(()),
+        };
+        Ok(Some(EventRef {
+            event: if self.event_type.is_empty() {
+                "message"
+            } else {
+                &self.event_type
+            },
+            data: match (data, self.data_range) {
+                (None, Some((start, end))) => {
+                    std::str::from_utf8(&self.current[start..end]).unwrap_or_default()
+                }
+                _ => &self.data,
+            },
+            id: &self.last_id,
+            retry: self.dispatched_retry,
+        }))
+    }
+
+    /// Copies data lent from `buf` into `data`.
+    fn materialize_data(&mut self, buf: &[u8]) {
+        if let Some((start, end)) = self.data_range.take() {
+            self.data.push_str(&lossy(&buf[start..end]));
+        }
+    }
+
+    /// Processes the lines of `buf` from `*pos` until an event is complete or `buf` is used up.
+    fn scan(&mut self, buf: &[u8], pos: &mut usize) -> Result<bool, SseError> {
+        while *pos < buf.len() {
             if self.skip_lf {
                 self.skip_lf = false;
-                if self.pending[0] == b'\n' {
-                    self.pending.advance(1);
+                if buf[*pos] == b'\n' {
+                    *pos += 1;
                     continue;
                 }
             }
-            match memchr::memchr2(b'\r', b'\n', &self.pending) {
-                Some(pos) => {
-                    let ended_by_cr = self.pending[pos] == b'\r';
-                    let rest = self.pending.split_off(pos + 1);
-                    let mut line = std::mem::replace(&mut self.pending, rest);
-                    line.truncate(pos);
-                    self.skip_lf = ended_by_cr;
+            let rest = &buf[*pos..];
+            match memchr::memchr2(b'\r', b'\n', rest) {
+                Some(end) => {
+                    self.skip_lf = rest[end] == b'\r';
+                    *pos += end + 1;
+                    let line = &rest[..end];
                     let event = if self.line.is_empty() {
                         self.check_line(line.len())?;
-                        self.process_line(&line)
+                        self.process_line(line, Some(buf))
                     } else {
                         self.check_line(self.line.len() + line.len())?;
                         let mut full = std::mem::take(&mut self.line);
-                        full.extend_from_slice(&line);
-                        let event = self.process_line(&full);
+                        full.extend_from_slice(line);
+                        let event = self.process_line(&full, None);
                         full.clear();
                         self.line = full; // keep the allocation
                         event
                     };
                     self.check_event()?;
-                    if event.is_some() {
-                        return Ok(event);
+                    if event {
+                        return Ok(true);
                     }
                 }
                 None => {
-                    self.check_line(self.line.len() + self.pending.len())?;
-                    self.line.extend_from_slice(&self.pending);
-                    self.pending.clear();
+                    self.check_line(self.line.len() + rest.len())?;
+                    self.line.extend_from_slice(rest);
+                    *pos = buf.len();
                 }
             }
         }
-        Ok(None)
+        Ok(false)
     }
 
     /// What is left of an event that has not been ended by a blank line: the partial line (not
@@ -292,7 +427,8 @@ impl Decoder {
     /// ```
     pub fn unfinished(&self) -> Option<String> {
         let mut out = Vec::new();
-        if !self.event_type.is_empty() {
+        // After a dispatch, `event_type` still holds the event handed out: not part of this one.
+        if !self.dispatched && !self.event_type.is_empty() {
             out.push(format!("event: {}", self.event_type));
         }
         if self.data_seen {
@@ -343,24 +479,28 @@ impl Decoder {
     }
 
     fn check_event(&mut self) -> Result<(), SseError> {
-        if self.data.len() > self.max_event {
+        let lent = self.data_range.map_or(0, |(start, end)| end - start);
+        if self.data.len() + lent > self.max_event {
             let e = SseError::EventTooLarge {
                 limit: self.max_event,
             };
             self.failed = Some(e.clone());
             self.data = String::new();
+            self.data_range = None;
             self.pending.clear();
             return Err(e);
         }
         Ok(())
     }
 
-    fn process_line(&mut self, line: &[u8]) -> Option<Event> {
+    /// Processes one line; `true` when it dispatched an event. `buf` is the buffer `line` lies
+    /// in, when it does (a line assembled across buffers does not).
+    fn process_line(&mut self, line: &[u8], buf: Option<&[u8]>) -> bool {
         if line.is_empty() {
             return self.dispatch();
         }
         if line[0] == b':' {
-            return None;
+            return false;
         }
         let (field, value) = match memchr::memchr(b':', line) {
             Some(i) => {
@@ -370,16 +510,31 @@ impl Decoder {
             None => (line, &b""[..]),
         };
         match field {
-            b"event" => self.event_type = String::from_utf8_lossy(value).into_owned(),
-            b"data" => {
-                if self.data_seen {
-                    self.data.push('\n');
-                }
-                self.data_seen = true;
-                self.data.push_str(&String::from_utf8_lossy(value));
+            b"event" => {
+                self.event_type.clear();
+                self.event_type.push_str(&lossy(value));
             }
+            b"data" => match buf {
+                // The first data line of an event, in the scanned buffer: lent, not copied.
+                Some(buf) if !self.data_seen && lies_in(value, buf).is_some() => {
+                    let start = lies_in(value, buf).unwrap_or_default();
+                    self.data_range = Some((start, start + value.len()));
+                    self.data_seen = true;
+                }
+                _ => {
+                    if let Some(buf) = buf {
+                        self.materialize_data(buf);
+                    }
+                    if self.data_seen {
+                        self.data.push('\n');
+                    }
+                    self.data_seen = true;
+                    self.data.push_str(&lossy(value));
+                }
+            },
             b"id" if !value.contains(&0) => {
-                self.last_id = String::from_utf8_lossy(value).into_owned();
+                self.last_id.clear();
+                self.last_id.push_str(&lossy(value));
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 // All digits: a value too large for u64 saturates.
@@ -392,26 +547,36 @@ impl Decoder {
             }
             _ => {}
         }
-        None
+        false
     }
 
-    fn dispatch(&mut self) -> Option<Event> {
+    /// Ends an event block: `true` when it has data (the event is then what `event_type`,
+    /// `data` and `dispatched_retry` hold until the next call).
+    fn dispatch(&mut self) -> bool {
         let retry = self.retry.take();
         if !self.data_seen {
             self.event_type.clear();
-            return None;
+            return false;
         }
         self.data_seen = false;
-        let event = if self.event_type.is_empty() {
-            "message".to_string()
-        } else {
-            std::mem::take(&mut self.event_type)
-        };
-        Some(Event {
-            event,
-            data: std::mem::take(&mut self.data),
-            id: self.last_id.clone(),
-            retry,
-        })
+        self.dispatched = true;
+        self.dispatched_retry = retry;
+        true
     }
+}
+
+/// `value` as text, invalid UTF-8 replaced; valid input (nearly all of it) takes the fast
+/// validator and is borrowed, not copied.
+fn lossy(value: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(value) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(value),
+    }
+}
+
+/// Where `part` starts in `whole`, when it is a sub-slice of it (an empty value written without
+/// a colon is not).
+fn lies_in(part: &[u8], whole: &[u8]) -> Option<usize> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    (start + part.len() <= whole.len()).then_some(start)
 }

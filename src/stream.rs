@@ -534,8 +534,8 @@ impl<E: StreamEvent> Stream for EventStream<E> {
             if this.body.is_none() {
                 return Poll::Ready(None);
             }
-            match this.decoder.next_event() {
-                Ok(Some(event)) => match E::decode(&event.event, &event.data) {
+            match this.decoder.next_event_ref() {
+                Ok(Some(event)) => match E::decode(event.event, event.data) {
                     Decoded::Event(item) => return this.deliver(item),
                     Decoded::Ignored => continue,
                 },

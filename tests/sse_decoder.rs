@@ -265,3 +265,34 @@ proptest! {
         while let Ok(Some(_)) = d.next_event() {}
     }
 }
+
+/// The borrowed events (`next_event_ref`, data lent from the buffer while it is one line of
+/// it) equal the owned ones at every split, and what a finished event leaves behind is not
+/// mistaken for part of the next, unfinished one.
+#[test]
+fn borrowed_events_equal_owned_ones_and_leave_nothing_behind() {
+    let input: &[u8] = b"event: a\nid: 1\ndata: {\"x\":1}\n\ndata: two\ndata: lines\n\n\
+        data\n\nevent: b\r\ndata: \xff\r\n\r\ndata: cut";
+    let whole = decode_chunks(&[input]);
+    for split in 0..input.len() {
+        let mut d = Decoder::new();
+        let mut got = Vec::new();
+        for part in [&input[..split], &input[split..]] {
+            d.feed(bytes::Bytes::copy_from_slice(part));
+            while let Some(e) = d.next_event_ref().unwrap() {
+                got.push(Event::from(e));
+            }
+        }
+        assert_eq!(got, whole, "split at {split}");
+        assert_eq!(
+            d.unfinished().as_deref(),
+            Some("data: cut"),
+            "split at {split}"
+        );
+    }
+    assert_eq!(whole.len(), 4);
+    assert_eq!(whole[0].event, "a");
+    assert_eq!(whole[1].data, "two\nlines");
+    assert_eq!(whole[2].data, "");
+    assert_eq!(whole[3].data, "\u{fffd}");
+}
