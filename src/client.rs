@@ -24,6 +24,13 @@ pub const DEFAULT_BASE_URL: &str = "https://api.bookwyrm.ai:443";
 /// assert_eq!(bookwyrm::ENV_API_KEY, "BOOKWYRM_API_KEY");
 /// ```
 pub const ENV_API_KEY: &str = "BOOKWYRM_API_KEY";
+/// Environment variable naming a PEM file of extra root certificates to trust (a private CA),
+/// read by [`ClientBuilder::from_env`].
+///
+/// ```
+/// assert_eq!(bookwyrm::ENV_CA_CERT, "BOOKWYRM_CA_CERT");
+/// ```
+pub const ENV_CA_CERT: &str = "BOOKWYRM_CA_CERT";
 /// Environment variable holding the base URL.
 ///
 /// ```
@@ -401,6 +408,10 @@ pub struct ClientBuilder {
     streams_through_reqwest: bool,
     headers: HeaderMap,
     header_error: Option<&'static str>,
+    /// Extra trusted roots (DER), from [`ClientBuilder::add_root_certificate`].
+    roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    /// Why a root certificate could not be added (reported by `build`).
+    roots_error: Option<String>,
     retry: Option<crate::RetryPolicy>,
     max_concurrent: Option<usize>,
 }
@@ -418,6 +429,8 @@ impl fmt::Debug for ClientBuilder {
             .field("headers", &self.headers)
             .field("retry", &self.retry)
             .field("max_concurrent_requests", &self.max_concurrent)
+            .field("extra_root_certificates", &self.roots.len())
+            .field("direct_streams", &!self.streams_through_reqwest)
             .finish()
     }
 }
@@ -442,7 +455,76 @@ impl ClientBuilder {
         if self.api_key.is_none() {
             self.api_key = var(ENV_API_KEY).map(SecretString::from);
         }
+        if let Some(path) = var(ENV_CA_CERT) {
+            self = self.add_root_certificate_file(path);
+        }
         self
+    }
+
+    /// Trusts the root certificates of a PEM document (one or more `CERTIFICATE` blocks), in
+    /// addition to the platform's roots: for a server behind a private CA. Applies to every
+    /// call and stream; ignored with [`http_client`](Self::http_client) (configure that client
+    /// instead). A document without a certificate makes [`build`](Self::build) fail.
+    ///
+    /// The platform's roots come from the operating system's store; on Linux `SSL_CERT_FILE`
+    /// and `SSL_CERT_DIR`, when set, replace that store. Certificate verification cannot be
+    /// turned off.
+    ///
+    /// ```no_run
+    /// let pem = std::fs::read("my-ca.pem").unwrap();
+    /// let client = bookwyrm::AsyncBookWyrmClient::builder()
+    ///     .base_url("https://bookwyrm.internal:8443")
+    ///     .add_root_certificate(pem)
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn add_root_certificate(mut self, pem: impl AsRef<[u8]>) -> Self {
+        use rustls::pki_types::pem::PemObject;
+        let mut found = 0;
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_ref()) {
+            match cert {
+                Ok(cert) => {
+                    self.roots.push(cert);
+                    found += 1;
+                }
+                Err(e) => {
+                    self.roots_error = Some(format!("not a valid PEM certificate: {e}"));
+                    return self;
+                }
+            }
+        }
+        if found == 0 {
+            self.roots_error = Some("no PEM `CERTIFICATE` block found".into());
+        }
+        self
+    }
+
+    /// [`add_root_certificate`](Self::add_root_certificate) with the contents of a file (also
+    /// what `BOOKWYRM_CA_CERT` names, with [`from_env`](Self::from_env)).
+    ///
+    /// ```
+    /// let err = bookwyrm::AsyncBookWyrmClient::builder()
+    ///     .add_root_certificate_file("/no/such/ca.pem")
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("/no/such/ca.pem"));
+    /// ```
+    pub fn add_root_certificate_file(self, path: impl AsRef<std::path::Path>) -> Self {
+        let path = path.as_ref();
+        match std::fs::read(path) {
+            Ok(pem) => {
+                let mut next = self.add_root_certificate(pem);
+                if let Some(e) = next.roots_error.take() {
+                    next.roots_error = Some(format!("{}: {e}", path.display()));
+                }
+                next
+            }
+            Err(e) => Self {
+                roots_error: Some(format!("cannot read {}: {e}", path.display())),
+                ..self
+            },
+        }
     }
 
     /// The base URL (default [`DEFAULT_BASE_URL`]); a trailing `/` is removed.
@@ -613,6 +695,9 @@ impl ClientBuilder {
     /// assert_eq!(err.to_string(), "invalid `base_url`: not an http(s) URL: not a url");
     /// ```
     pub fn build(self) -> Result<AsyncBookWyrmClient, BookWyrmClientError> {
+        if let Some(problem) = self.roots_error {
+            return Err(BookWyrmClientError::validation("root_certificate", problem));
+        }
         if let Some(field) = self.header_error {
             return Err(BookWyrmClientError::validation(
                 field,
@@ -674,7 +759,9 @@ impl ClientBuilder {
         // Streams read their socket directly unless the caller brought a reqwest client (its
         // own proxy and TLS settings then apply to everything).
         let direct = match self.http {
-            None if !self.streams_through_reqwest => crate::h1::Direct::unless_proxied(),
+            None if !self.streams_through_reqwest => {
+                crate::h1::Direct::unless_proxied(self.roots.clone())
+            }
             _ => None,
         };
         let http = match self.http {
@@ -685,6 +772,15 @@ impl ClientBuilder {
                     .pool_idle_timeout(Duration::from_secs(90));
                 if let Some(t) = connect_timeout {
                     b = b.connect_timeout(t);
+                }
+                for root in &self.roots {
+                    let cert = reqwest::Certificate::from_der(root.as_ref()).map_err(|e| {
+                        BookWyrmClientError::validation(
+                            "root_certificate",
+                            format!("not a usable certificate: {e}"),
+                        )
+                    })?;
+                    b = b.add_root_certificate(cert);
                 }
                 b.build().map_err(|e| {
                     BookWyrmClientError::transport("could not build the HTTP client", e)

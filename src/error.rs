@@ -76,7 +76,9 @@ impl BookWyrmClientError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Api(e) => e.is_retryable(),
-            Self::Transport(_) | Self::Timeout(_) => true,
+            // A certificate or handshake failure does not heal by trying again.
+            Self::Transport(t) => !t.is_tls(),
+            Self::Timeout(_) => true,
             Self::ServerEvent(e) => e.recoverable(),
             Self::Validation(_) | Self::Decode(_) | Self::Closed | Self::BlockingInAsyncContext => {
                 false
@@ -92,6 +94,19 @@ impl BookWyrmClientError {
     /// ```
     pub fn is_timeout(&self) -> bool {
         matches!(self, Self::Timeout(_))
+    }
+
+    /// Whether TLS failed: the server's certificate was not trusted (unknown issuer, expired,
+    /// issued for another name) or the handshake failed. Never retried; see
+    /// [`ClientBuilder::add_root_certificate`](crate::ClientBuilder::add_root_certificate) to
+    /// trust a private CA.
+    ///
+    /// ```
+    /// # use bookwyrm::BookWyrmClientError;
+    /// assert!(!BookWyrmClientError::Closed.is_tls());
+    /// ```
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Self::Transport(t) if t.is_tls())
     }
 
     /// The request id the server gave, when known.
@@ -127,10 +142,31 @@ impl BookWyrmClientError {
         })
     }
 
+    /// A transport failure; one caused by TLS (a `rustls` error anywhere in `source`'s chain)
+    /// becomes [`TransportKind::Tls`] with the verifier's reason in its message.
     pub(crate) fn transport(context: impl Into<String>, source: impl Into<Source>) -> Self {
+        Self::transport_of(TransportKind::Other, context, source)
+    }
+
+    /// A transport failure of a known kind (TLS still wins when the source says so).
+    pub(crate) fn transport_of(
+        kind: TransportKind,
+        context: impl Into<String>,
+        source: impl Into<Source>,
+    ) -> Self {
+        let source = source.into();
+        let mut context = context.into();
+        let kind = match tls_reason(source.as_ref()) {
+            Some(reason) => {
+                context = format!("{context}: TLS failed: {reason}");
+                TransportKind::Tls
+            }
+            None => kind,
+        };
         Self::Transport(TransportError {
-            context: context.into(),
-            source: source.into(),
+            context,
+            kind,
+            source,
         })
     }
 
@@ -375,7 +411,76 @@ impl std::error::Error for BookWyrmApiError {}
 #[derive(Debug)]
 pub struct TransportError {
     context: String,
+    kind: TransportKind,
     source: Source,
+}
+
+impl TransportError {
+    /// What kind of failure this is.
+    ///
+    /// ```
+    /// # use bookwyrm::{BookWyrmClientError, TransportKind};
+    /// # fn f(e: BookWyrmClientError) {
+    /// if let BookWyrmClientError::Transport(t) = &e {
+    ///     if t.kind() == TransportKind::Tls {
+    ///         eprintln!("certificate problem: {t}");
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn kind(&self) -> TransportKind {
+        self.kind
+    }
+
+    /// Whether TLS failed (see [`TransportKind::Tls`]).
+    ///
+    /// ```
+    /// # fn f(t: &bookwyrm::TransportError) -> bool {
+    /// t.is_tls()
+    /// # }
+    /// ```
+    pub fn is_tls(&self) -> bool {
+        self.kind == TransportKind::Tls
+    }
+}
+
+/// The kinds of [`TransportError`].
+///
+/// ```
+/// assert_ne!(bookwyrm::TransportKind::Tls, bookwyrm::TransportKind::Connect);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// No connection could be made (refused, unreachable, name not resolved). Retried.
+    Connect,
+    /// TLS failed: the server's certificate is not trusted (unknown issuer, expired, issued
+    /// for another name) or the handshake failed. The message carries the verifier's reason.
+    /// Never retried: waiting does not change a certificate.
+    Tls,
+    /// The connection broke or the exchange failed after it was made. Retried only before any
+    /// response byte reached the caller.
+    Other,
+}
+
+/// The reason a TLS library gave, when a `rustls` error is anywhere in `error`'s chain (an
+/// `io::Error` hides its inner error from `source()`, so it is opened too).
+fn tls_reason(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls.to_string());
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if let Some(inner) = io.get_ref() {
+                if let Some(reason) = tls_reason(inner) {
+                    return Some(reason);
+                }
+            }
+        }
+        next = e.source();
+    }
+    None
 }
 
 impl fmt::Display for TransportError {

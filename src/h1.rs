@@ -71,6 +71,8 @@ impl fmt::Display for Failure {
 
 /// The direct stream transport of one client (shared by its handles).
 pub(crate) struct Direct {
+    /// Extra trusted roots, besides the platform's.
+    roots: Vec<rustls::pki_types::CertificateDer<'static>>,
     tls: OnceLock<Result<tokio_rustls::TlsConnector, String>>,
 }
 
@@ -83,7 +85,9 @@ impl fmt::Debug for Direct {
 impl Direct {
     /// The direct transport, unless a proxy is configured in the environment (reqwest honours
     /// those; this transport does not speak to proxies).
-    pub(crate) fn unless_proxied() -> Option<Self> {
+    pub(crate) fn unless_proxied(
+        roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    ) -> Option<Self> {
         let proxied = PROXY_VARS
             .iter()
             .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
@@ -92,6 +96,7 @@ impl Direct {
             return None;
         }
         Some(Self {
+            roots,
             tls: OnceLock::new(),
         })
     }
@@ -109,8 +114,16 @@ impl Direct {
                 let provider = rustls::crypto::CryptoProvider::get_default()
                     .cloned()
                     .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
-                let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
-                    .map_err(|e| e.to_string())?;
+                // The same verifier reqwest builds: the platform's roots plus the extra ones.
+                let verifier = if self.roots.is_empty() {
+                    rustls_platform_verifier::Verifier::new(provider.clone())
+                } else {
+                    rustls_platform_verifier::Verifier::new_with_extra_roots(
+                        self.roots.iter().cloned(),
+                        provider.clone(),
+                    )
+                }
+                .map_err(|e| e.to_string())?;
                 let mut config = rustls::ClientConfig::builder_with_provider(provider)
                     .with_safe_default_protocol_versions()
                     .map_err(|e| e.to_string())?

@@ -41,11 +41,11 @@ pub mod types {
 
 pub use client::{
     AsyncBookWyrmClient, ClientBuilder, Config, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT, ENV_API_KEY, ENV_API_URL,
+    DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT, ENV_API_KEY, ENV_API_URL, ENV_CA_CERT,
 };
 pub use error::{
     BookWyrmApiError, BookWyrmClientError, DecodeError, TimeoutError, TimeoutKind, TransportError,
-    ValidationError,
+    TransportKind, ValidationError,
 };
 pub use events::{OperationInfo, OPERATIONS};
 pub use ops::cite::{CitationRequest, CitationResult, CitationSource, MAX_QUESTIONS};

@@ -2,7 +2,8 @@
 //! server's `Retry-After` is too long to sleep through.
 //!
 //! A call is retried on connect failures, connection resets before any response byte reached
-//! the caller, and statuses 408, 429, 500, 502, 503 and 504; with exponential backoff and
+//! the caller, and statuses 408, 429, 500, 502, 503 and 504 (never on a TLS failure: an
+//! untrusted certificate stays untrusted); with exponential backoff and
 //! jitter, or the server's `retry-after-ms` / `Retry-After` when it gives one. A stream is
 //! retried only while none of its events has been handed to the caller.
 
@@ -115,6 +116,8 @@ pub(crate) fn decide(policy: &RetryPolicy, error: &BookWyrmClientError, attempt:
             }
             format!("status {}", api.status_code())
         }
+        // The one classification of `is_retryable`: a TLS failure does not heal by waiting.
+        BookWyrmClientError::Transport(t) if t.is_tls() => return Decision::Stop,
         BookWyrmClientError::Transport(t) => format!("transport: {t}"),
         BookWyrmClientError::Timeout(t) if t.kind() == TimeoutKind::Connect => {
             "connect timeout".into()

@@ -15,7 +15,9 @@ use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::client::Shared;
-use crate::error::{BookWyrmApiError, BookWyrmClientError, TimeoutError, TimeoutKind};
+use crate::error::{
+    BookWyrmApiError, BookWyrmClientError, TimeoutError, TimeoutKind, TransportKind,
+};
 use crate::generated;
 
 /// The API date this client was built against, sent as `Bookwyrm-Client-Date`.
@@ -176,7 +178,8 @@ impl CallContext {
     fn map_direct(&self, failure: crate::h1::Failure) -> BookWyrmClientError {
         use crate::h1::Failure as F;
         match failure {
-            F::Connect(e) => BookWyrmClientError::transport(
+            F::Connect(e) => BookWyrmClientError::transport_of(
+                TransportKind::Connect,
                 format!("could not connect to {}", self.shared.base_url),
                 e,
             ),
@@ -226,16 +229,25 @@ impl CallContext {
             };
             return BookWyrmClientError::Timeout(TimeoutError { kind, after });
         }
-        let context = if e.is_connect() {
-            format!("could not connect to {}", self.shared.base_url)
+        let (kind, context) = if e.is_connect() {
+            (
+                TransportKind::Connect,
+                format!("could not connect to {}", self.shared.base_url),
+            )
         } else if e.is_body() || e.is_decode() {
-            "the connection broke while reading the response".to_string()
+            (
+                TransportKind::Other,
+                "the connection broke while reading the response".to_string(),
+            )
         } else if e.is_request() {
-            "the request could not be sent".to_string()
+            (
+                TransportKind::Other,
+                "the request could not be sent".to_string(),
+            )
         } else {
-            "the HTTP exchange failed".to_string()
+            (TransportKind::Other, "the HTTP exchange failed".to_string())
         };
-        BookWyrmClientError::transport(context, e)
+        BookWyrmClientError::transport_of(kind, context, e)
     }
 }
 

@@ -89,6 +89,14 @@ impl From<BookWyrmClientError> for CliError {
                 Some("check the key in BOOKWYRM_API_KEY or --api-key".to_string()),
             ),
             BookWyrmClientError::Validation(_) => (EXIT_USAGE, None),
+            BookWyrmClientError::Transport(t) if t.is_tls() => (
+                EXIT_FAILED,
+                Some(
+                    "the server's certificate is not trusted here: if it is yours, trust its CA \
+                     with --ca-cert FILE (or BOOKWYRM_CA_CERT, or SSL_CERT_FILE for all roots)"
+                        .to_string(),
+                ),
+            ),
             BookWyrmClientError::Transport(_) => (
                 EXIT_FAILED,
                 Some("is the server reachable? (--base-url / BOOKWYRM_API_URL)".to_string()),

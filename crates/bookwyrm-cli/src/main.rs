@@ -44,6 +44,10 @@ pub struct Global {
         value_name = "KEY"
     )]
     pub api_key: Option<String>,
+    /// Also trust the root certificates in this PEM file (a server behind a private CA).
+    /// `SSL_CERT_FILE` replaces the system's roots instead.
+    #[arg(long, global = true, env = "BOOKWYRM_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
     /// Seconds a call may take; for streams, the longest silence allowed.
     #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_seconds)]
     pub timeout: Option<Duration>,
@@ -132,6 +136,9 @@ impl Ctx {
             .user_agent_extra(concat!("bookwyrm-cli/", env!("CARGO_PKG_VERSION")));
         for (name, value) in &self.global.headers {
             b = b.header(name, value);
+        }
+        if let Some(path) = &self.global.ca_cert {
+            b = b.add_root_certificate_file(path);
         }
         if let Some(t) = self.global.timeout {
             b = b.timeout(t).stream_idle_timeout(t);

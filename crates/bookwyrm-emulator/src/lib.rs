@@ -50,6 +50,7 @@ pub struct EmulatorBuilder {
     api_keys: Vec<String>,
     allow_faults: bool,
     default_fault: Option<String>,
+    tls: Option<TlsPem>,
     addr: Option<SocketAddr>,
     keepalive: Option<std::time::Duration>,
     record: bool,
@@ -90,6 +91,26 @@ impl EmulatorBuilder {
     pub fn default_fault(mut self, spec: impl Into<String>) -> Self {
         self.default_fault = Some(spec.into());
         self.allow_faults = true;
+        self
+    }
+
+    /// Serve HTTPS with this certificate chain and private key (PEM), e.g. to try a client
+    /// against a server behind a private CA. An unusable certificate or key makes
+    /// [`start`](Self::start) fail.
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// let cert = std::fs::read_to_string("server.pem").unwrap();
+    /// let key = std::fs::read_to_string("server.key").unwrap();
+    /// let e = bookwyrm_emulator::Emulator::builder().tls(cert, key).start().await.unwrap();
+    /// assert!(e.base_url().starts_with("https://"));
+    /// # }
+    /// ```
+    pub fn tls(mut self, cert_chain_pem: impl Into<String>, key_pem: impl Into<String>) -> Self {
+        self.tls = Some(TlsPem {
+            chain: cert_chain_pem.into(),
+            key: key_pem.into(),
+        });
         self
     }
 
@@ -157,6 +178,10 @@ impl EmulatorBuilder {
                 )
             })?;
         }
+        let tls = match &self.tls {
+            Some(pem) => Some(server::tls_acceptor(&pem.chain, &pem.key)?),
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         let state = Arc::new(AppState {
@@ -175,13 +200,28 @@ impl EmulatorBuilder {
                 .map_err(std::io::Error::other)?,
         });
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(server::serve(listener, state.clone(), stop_rx));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let task = tokio::spawn(server::serve(listener, tls, state.clone(), stop_rx));
         Ok(Emulator {
+            scheme,
             addr: local,
             state,
             stop: stop_tx,
             task: Some(task),
         })
+    }
+}
+
+/// A certificate chain and its private key, in PEM (the key never shows in `Debug`).
+#[derive(Clone)]
+struct TlsPem {
+    chain: String,
+    key: String,
+}
+
+impl std::fmt::Debug for TlsPem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsPem { chain, key: <redacted> }")
     }
 }
 
@@ -196,6 +236,7 @@ impl EmulatorBuilder {
 /// ```
 #[derive(Debug)]
 pub struct Emulator {
+    scheme: &'static str,
     addr: SocketAddr,
     state: Arc<AppState>,
     stop: tokio::sync::watch::Sender<bool>,
@@ -222,7 +263,7 @@ impl Emulator {
     /// # }
     /// ```
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// The bound address.

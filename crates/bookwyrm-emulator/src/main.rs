@@ -22,6 +22,12 @@ struct Args {
     /// --allow-faults), e.g. `synthetic-events=200000` for a load test of a consumer.
     #[arg(long, value_name = "SPEC")]
     fault: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
@@ -36,6 +42,18 @@ async fn main() -> std::process::ExitCode {
         .allow_faults(args.allow_faults);
     if let Some(spec) = args.fault {
         builder = builder.default_fault(spec);
+    }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        let read = |p: &std::path::Path| {
+            std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+        };
+        match read(cert).and_then(|c| Ok((c, read(key)?))) {
+            Ok((c, k)) => builder = builder.tls(c, k),
+            Err(e) => {
+                eprintln!("bookwyrm-emulator: {e}");
+                return std::process::ExitCode::from(2);
+            }
+        }
     }
     for key in args.api_keys {
         builder = builder.api_key(key);

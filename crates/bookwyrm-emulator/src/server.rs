@@ -165,8 +165,30 @@ impl std::fmt::Display for ResetConnection {
 
 impl std::error::Error for ResetConnection {}
 
+/// A TLS acceptor for a PEM certificate chain and private key.
+pub(crate) fn tls_acceptor(chain: &str, key: &str) -> std::io::Result<tokio_rustls::TlsAcceptor> {
+    use rustls::pki_types::pem::PemObject;
+    let invalid = |what: &str, e: &dyn std::fmt::Display| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("TLS {what}: {e}"))
+    };
+    let chain = rustls::pki_types::CertificateDer::pem_slice_iter(chain.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid("certificate", &e))?;
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes())
+        .map_err(|e| invalid("key", &e))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| invalid("config", &e))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| invalid("certificate", &e))?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
 pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     state: Arc<AppState>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -183,6 +205,7 @@ pub(crate) async fn serve(
                 state.stats.connections_open.fetch_add(1, Ordering::SeqCst);
                 let state = state.clone();
                 let router = router.clone();
+                let tls = tls.clone();
                 connections.spawn(async move {
                     struct Open(Arc<AppState>);
                     impl Drop for Open {
@@ -194,10 +217,18 @@ pub(crate) async fn serve(
                     let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
                         handle(state.clone(), router.clone(), req.map(Body::new))
                     });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .keep_alive(true)
-                        .serve_connection(TokioIo::new(io), service)
-                        .await;
+                    let http = hyper::server::conn::http1::Builder::new().keep_alive(true).clone();
+                    match tls {
+                        None => {
+                            let _ = http.serve_connection(TokioIo::new(io), service).await;
+                        }
+                        // A client that refuses the certificate ends here: no request is read.
+                        Some(acceptor) => {
+                            if let Ok(io) = acceptor.accept(io).await {
+                                let _ = http.serve_connection(TokioIo::new(io), service).await;
+                            }
+                        }
+                    }
                 });
             }
             _ = stop.changed() => break,
