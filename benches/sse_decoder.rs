@@ -67,34 +67,26 @@ fn phrasal_stream() -> (Vec<u8>, Vec<String>, usize) {
     (sse, payloads, i)
 }
 
-/// Framing alone: events borrowed from the decoder (`next_event_ref`, no allocation per event).
-fn frame_borrowed(input: &Bytes, chunk: usize) -> usize {
+/// Feeds `input` in `chunk`-byte pieces and counts the events: borrowed from the decoder
+/// (`next_event_ref`, framing alone: no allocation per event) or copied out as owned `Event`s
+/// (`next_event`).
+fn decode_raw(input: &Bytes, chunk: usize, borrowed: bool) -> usize {
     let mut d = Decoder::new();
     let mut n = 0;
     let mut at = 0;
     while at < input.len() {
         let end = (at + chunk).min(input.len());
         d.feed(input.slice(at..end));
-        while let Some(e) = d.next_event_ref().unwrap() {
-            black_box(&e);
-            n += 1;
-        }
-        at = end;
-    }
-    n
-}
-
-/// Framing with every event copied out as an owned `Event` (`next_event`).
-fn decode_raw(input: &Bytes, chunk: usize) -> usize {
-    let mut d = Decoder::new();
-    let mut n = 0;
-    let mut at = 0;
-    while at < input.len() {
-        let end = (at + chunk).min(input.len());
-        d.feed(input.slice(at..end));
-        while let Some(e) = d.next_event().unwrap() {
-            black_box(&e);
-            n += 1;
+        if borrowed {
+            while let Some(e) = d.next_event_ref().unwrap() {
+                black_box(&e);
+                n += 1;
+            }
+        } else {
+            while let Some(e) = d.next_event().unwrap() {
+                black_box(&e);
+                n += 1;
+            }
         }
         at = end;
     }
@@ -132,10 +124,10 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(sse.len() as u64));
         eprintln!("{name}: {} bytes, {events} events", sse.len());
         g.bench_function("sse_framing_borrowed_16k_chunks", |b| {
-            b.iter(|| assert_eq!(frame_borrowed(&bytes, 16 << 10), events))
+            b.iter(|| assert_eq!(decode_raw(&bytes, 16 << 10, true), events))
         });
         g.bench_function("sse_decoder_16k_chunks", |b| {
-            b.iter(|| assert_eq!(decode_raw(&bytes, 16 << 10), events))
+            b.iter(|| assert_eq!(decode_raw(&bytes, 16 << 10, false), events))
         });
         g.bench_function("typed_event_stream_16k_chunks", |b| {
             b.iter(|| {
@@ -162,7 +154,7 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Bytes(long.len() as u64));
     g.bench_function("8MiB_line_1KiB_chunks", |b| {
-        b.iter(|| assert_eq!(decode_raw(&long, 1024), 1))
+        b.iter(|| assert_eq!(decode_raw(&long, 1024, false), 1))
     });
     g.finish();
 }
