@@ -22,8 +22,6 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use futures_util::StreamExt;
-
 use crate::types::{
     self, CitationStreamEvent, ClassifyStreamEvent, PdfStreamEvent, PhrasalStreamEvent,
     SummarizeStreamEvent,

@@ -97,6 +97,8 @@ pub(crate) struct Shared {
     deprecation_warned: AtomicBool,
     /// The cap on requests in flight, when set.
     limiter: Option<Arc<tokio::sync::Semaphore>>,
+    /// Fixed when the client is built (the connection pool's setting).
+    pub(crate) connect_timeout: Option<Duration>,
     /// The transport of event streams that reads the socket in the polling task, when usable
     /// (see [`crate::h1`]).
     direct: Option<crate::h1::Direct>,
@@ -184,8 +186,6 @@ pub struct Config {
     pub max_sse_line: usize,
     /// Largest SSE event (all its data), in bytes; a larger event is a decode error.
     pub max_sse_event: usize,
-    /// Connect timeout (fixed when the client is built; shown here for reference).
-    pub connect_timeout: Option<Duration>,
     /// Extra headers sent with every request of this handle (they cannot replace the
     /// authorization, date or user-agent headers).
     pub headers: HeaderMap,
@@ -200,7 +200,6 @@ impl Default for Config {
             stream_idle_timeout: Some(DEFAULT_STREAM_IDLE_TIMEOUT),
             max_sse_line: crate::sse::DEFAULT_MAX_LINE,
             max_sse_event: crate::sse::DEFAULT_MAX_EVENT,
-            connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
             headers: HeaderMap::new(),
             retry: crate::RetryPolicy::default(),
         }
@@ -274,6 +273,34 @@ impl AsyncBookWyrmClient {
             shared: self.shared.clone(),
             config: Arc::new(config),
         }
+    }
+
+    /// A handle that sends this header with every request, besides those of this one; it
+    /// shares the connection pool and the closed state. An invalid name or value is a
+    /// `Validation` error. The authorization, date and user-agent headers cannot be replaced.
+    ///
+    /// ```
+    /// // With the emulator's fault injection: every call of `flaky` gets a 503 first.
+    /// let client = bookwyrm::AsyncBookWyrmClient::builder().build().unwrap();
+    /// let flaky = client.with_header("x-bookwyrm-fault", "status=503;times=1").unwrap();
+    /// assert_eq!(flaky.config().headers["x-bookwyrm-fault"], "status=503;times=1");
+    /// assert!(client.with_header("bad name", "v").is_err());
+    /// ```
+    pub fn with_header(
+        &self,
+        name: impl AsRef<str>,
+        value: impl AsRef<str>,
+    ) -> Result<Self, BookWyrmClientError> {
+        let name = reqwest::header::HeaderName::from_bytes(name.as_ref().trim().as_bytes())
+            .map_err(|_| {
+                BookWyrmClientError::validation("headers", "not a valid HTTP header name")
+            })?;
+        let value = HeaderValue::from_str(value.as_ref()).map_err(|_| {
+            BookWyrmClientError::validation("headers", "not a valid HTTP header value")
+        })?;
+        Ok(self.with_config(|c| {
+            c.headers.insert(name, value);
+        }))
     }
 
     /// The last deprecation notice the server sent (`Deprecation` + `Warning: 299 bookwyrm "…"`),
@@ -363,8 +390,9 @@ impl AsyncBookWyrmClient {
             } else {
                 None
             },
-            connect_timeout: self.config.connect_timeout,
+            connect_timeout: self.shared.connect_timeout,
             headers: self.config.headers.clone(),
+            body: None,
             captured: Arc::default(),
             _permit: permit,
         })
@@ -792,7 +820,6 @@ impl ClientBuilder {
             stream_idle_timeout: self
                 .stream_idle_timeout
                 .unwrap_or(Some(DEFAULT_STREAM_IDLE_TIMEOUT)),
-            connect_timeout,
             headers: self.headers,
             retry: self.retry.unwrap_or_default(),
             ..Config::default()
@@ -810,6 +837,7 @@ impl ClientBuilder {
                     .max_concurrent
                     .map(|n| Arc::new(tokio::sync::Semaphore::new(n))),
                 direct,
+                connect_timeout,
             }),
             config: Arc::new(config),
         })

@@ -62,3 +62,35 @@ pub use types::{
     CitationStreamEvent, ClassifyStreamEvent, ModelStrength, PdfStreamEvent, PhrasalStreamEvent,
     ResponseFormat, SummarizeStreamEvent, TextSpan,
 };
+
+/// `Result` with this crate's error.
+///
+/// ```
+/// fn phrase_count(text: &str) -> bookwyrm::Result<usize> {
+///     Ok(text.split(". ").count())
+/// }
+/// assert_eq!(phrase_count("A. B.").unwrap(), 2);
+/// ```
+pub type Result<T, E = BookWyrmClientError> = std::result::Result<T, E>;
+
+/// The `schemars` this crate derives summary schemas with: derive `JsonSchema` through it so
+/// that the versions always match.
+///
+/// ```
+/// use bookwyrm::schemars::{self, JsonSchema};
+/// #[derive(JsonSchema, serde::Deserialize)]
+/// struct Brief { title: String }
+/// # let _ = schemars::schema_for!(Brief);
+/// ```
+pub use schemars;
+
+/// `StreamExt` from `futures-util`, for stream combinators (`map`, `filter`, `take`, …) on an
+/// [`EventStream`]; plain `next()` needs no import (it is an inherent method too).
+///
+/// ```
+/// use bookwyrm::StreamExt;
+/// # async fn run(s: bookwyrm::EventStream<bookwyrm::PhrasalStreamEvent>) {
+/// let firsts: Vec<_> = s.take(3).collect().await;
+/// # drop(firsts); }
+/// ```
+pub use futures_util::StreamExt;

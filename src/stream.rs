@@ -393,6 +393,22 @@ impl<E: StreamEvent> EventStream<E> {
         )
     }
 
+    /// The next item, `None` at the end: the same as `StreamExt::next`, without an import.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
+    /// let mut stream = client
+    ///     .stream_process_text(bookwyrm::PhrasalRequest::from_text("One. Two."))
+    ///     .await?;
+    /// while let Some(event) = stream.next().await {
+    ///     println!("{:?}", event?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn next(&mut self) -> Option<Result<E, BookWyrmClientError>> {
+        futures_util::StreamExt::next(self).await
+    }
+
     /// Server error events become `Err(BookWyrmClientError::ServerEvent(_))` items instead of
     /// values (the stream still goes on after a recoverable one).
     ///

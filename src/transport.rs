@@ -42,6 +42,9 @@ pub(crate) struct CallContext {
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) headers: HeaderMap,
+    /// The request body, serialized once for all attempts (see `ops::SharedBody`); it
+    /// replaces the body the generated operation serialized from its stand-in value.
+    pub(crate) body: Option<Bytes>,
     pub(crate) captured: Arc<Mutex<Option<Captured>>>,
     /// The slot under the client's concurrency cap, held as long as any clone of this context
     /// (a stream's body keeps one).
@@ -76,6 +79,9 @@ impl CallContext {
 
     /// Sets the headers every request carries and the call's deadline.
     pub(crate) fn prepare(&self, request: &mut reqwest::Request) {
+        if let Some(body) = &self.body {
+            *request.body_mut() = Some(reqwest::Body::from(body.clone()));
+        }
         let headers = request.headers_mut();
         for (name, value) in &self.headers {
             headers.insert(name, value.clone());

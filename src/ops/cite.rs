@@ -312,7 +312,6 @@ impl EventStream<CitationStreamEvent> {
     /// # Ok(()) }
     /// ```
     pub async fn collect_citations(mut self) -> Result<CitationResult, BookWyrmClientError> {
-        use futures_util::StreamExt;
         let mut out = CitationResult::default();
         while let Some(event) = self.next().await {
             match event? {
@@ -409,7 +408,7 @@ impl AsyncBookWyrmClient {
         request: CitationRequest,
     ) -> Result<EventStream<CitationStreamEvent>, BookWyrmClientError> {
         let empty = request.has_no_chunks();
-        let body = std::sync::Arc::new(request.into_wire()?);
+        let wire = request.into_wire()?;
         if empty {
             self.call(true).await?;
             let data = serde_json::to_string(&empty_summary()).expect("serializable");
@@ -418,7 +417,13 @@ impl AsyncBookWyrmClient {
                 Ok::<_, std::io::Error>(sse),
             ])));
         }
-        self.run_stream("stream_citations", move |ctx| {
+        let shared = crate::ops::SharedBody::of(&wire)?;
+        let body = std::sync::Arc::new(types::CitationRequest {
+            chunks: None,
+            jsonl_content: None,
+            ..wire
+        });
+        self.run_stream("stream_citations", Some(shared), move |ctx| {
             let body = body.clone();
             let c = ctx.generated();
             crate::ops::open_generated(ctx, async move { c.stream_citations(&body).await })

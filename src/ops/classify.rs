@@ -148,7 +148,6 @@ impl EventStream<ClassifyStreamEvent> {
     /// # Ok(()) }
     /// ```
     pub async fn classification(self) -> Result<types::ClassifyResponse, BookWyrmClientError> {
-        use futures_util::StreamExt;
         let mut last = None;
         // Error events end the collection as `Err(ServerEvent)`.
         let mut stream = self.errors_as_err();
@@ -196,8 +195,16 @@ impl AsyncBookWyrmClient {
             async move {
                 let response = send_handwritten(&ctx, |http, base| {
                     let len = bytes.len() as u64;
-                    let part = reqwest::multipart::Part::stream_with_length(bytes, len)
-                        .file_name(filename);
+                    // The part's type is guessed from the file name, as the Python client's
+                    // HTTP library does (`application/octet-stream` when unknown).
+                    let mime = mime_guess::from_path(&filename)
+                        .first_raw()
+                        .unwrap_or("application/octet-stream");
+                    let part = || {
+                        reqwest::multipart::Part::stream_with_length(bytes.clone(), len)
+                            .file_name(filename.clone())
+                    };
+                    let part = part().mime_str(mime).unwrap_or_else(|_| part());
                     http.post(format!("{base}/classify"))
                         .multipart(reqwest::multipart::Form::new().part("file", part))
                 })
@@ -237,12 +244,16 @@ impl AsyncBookWyrmClient {
             }
             _ => base64::engine::general_purpose::STANDARD.encode(request.bytes()?),
         };
-        let body = types::ClassifyStreamRequest {
+        let wire = types::ClassifyStreamRequest {
             content_base64,
             filename: request.filename.clone(),
         };
-        let body = std::sync::Arc::new(body);
-        self.run_stream("stream_classify", move |ctx| {
+        let shared = crate::ops::SharedBody::of(&wire)?;
+        let body = std::sync::Arc::new(types::ClassifyStreamRequest {
+            content_base64: String::new(),
+            ..wire
+        });
+        self.run_stream("stream_classify", Some(shared), move |ctx| {
             let body = body.clone();
             let c = ctx.generated();
             crate::ops::open_generated(ctx, async move { c.stream_classify(&body).await })

@@ -120,9 +120,11 @@ impl AsyncBookWyrmClient {
 
     /// Opens a stream with retries before its first event: `open` makes one attempt; the
     /// returned stream can call it again (after a failure before any event was delivered).
+    /// With a [`SharedBody`], every attempt sends its bytes.
     pub(crate) async fn run_stream<Ev, F>(
         &self,
         operation: &'static str,
+        body: Option<SharedBody>,
         open: F,
     ) -> Result<EventStream<Ev>, BookWyrmClientError>
     where
@@ -130,7 +132,11 @@ impl AsyncBookWyrmClient {
         F: Fn(CallContext) -> OpenFuture + Send + Sync + 'static,
     {
         let span = tracing::info_span!("bookwyrm.call", operation, streaming = true);
-        let open = Arc::new(open);
+        let body = body.map(|b| b.0);
+        let open = Arc::new(move |mut ctx: CallContext| {
+            ctx.body = body.clone();
+            open(ctx)
+        });
         let (opened, attempts) = self
             .with_retries(operation, true, 0, |ctx| open(ctx))
             .instrument(span.clone())
@@ -157,6 +163,22 @@ impl AsyncBookWyrmClient {
             opened.request_id,
             Some((reopen, attempts, self.config.retry.clone())),
         ))
+    }
+}
+
+/// A JSON request body serialized once, before the first attempt, and shared by all of them:
+/// the typed value (holding the caller's text) is let go at once, and these bytes go too when
+/// the stream can no longer be retried (after its first event). The generated operation is
+/// called with a stand-in value without the large fields; the hooks send these bytes instead
+/// of the stand-in's (`CallContext::prepare`).
+pub(crate) struct SharedBody(Bytes);
+
+impl SharedBody {
+    /// Serializes `wire` the way the generated operation would (`serde_json`).
+    pub(crate) fn of<T: serde::Serialize>(wire: &T) -> Result<Self, BookWyrmClientError> {
+        serde_json::to_vec(wire)
+            .map(|v| Self(Bytes::from(v)))
+            .map_err(|e| BookWyrmClientError::validation("body", e.to_string()))
     }
 }
 

@@ -272,7 +272,6 @@ impl EventStream<PdfStreamEvent> {
     /// # Ok(()) }
     /// ```
     pub async fn collect_pages(self) -> Result<PdfExtractResult, BookWyrmClientError> {
-        use futures_util::StreamExt;
         let started = Instant::now();
         let mut out = PdfExtractResult::default();
         let mut server_time = None;
@@ -328,7 +327,7 @@ impl AsyncBookWyrmClient {
                     pdf_url: url.clone(),
                     start_page: request.start_page.and_then(std::num::NonZeroU64::new),
                 });
-                self.run_stream("stream_extract_pdf_url", move |ctx| {
+                self.run_stream("stream_extract_pdf_url", None, move |ctx| {
                     let body = body.clone();
                     let c = ctx.generated();
                     crate::ops::open_generated(
@@ -341,7 +340,7 @@ impl AsyncBookWyrmClient {
             PdfSource::Bytes(bytes) => {
                 let bytes = bytes.clone();
                 let request = std::sync::Arc::new(request);
-                self.run_stream("stream_extract_pdf_upload", move |ctx| {
+                self.run_stream("stream_extract_pdf_upload", None, move |ctx| {
                     let (request, bytes) = (request.clone(), bytes.clone());
                     Box::pin(async move {
                         // The multipart body is built anew for every attempt.

@@ -148,7 +148,6 @@ impl EventStream<PhrasalStreamEvent> {
     /// # Ok(()) }
     /// ```
     pub async fn collect_phrases(self) -> Result<Vec<types::TextSpan>, BookWyrmClientError> {
-        use futures_util::StreamExt;
         let mut out: Vec<types::TextSpan> = Vec::new();
         // Error events end the collection as `Err(ServerEvent)`.
         let mut stream = self.errors_as_err();
@@ -188,8 +187,14 @@ impl AsyncBookWyrmClient {
         &self,
         request: PhrasalRequest,
     ) -> Result<EventStream<PhrasalStreamEvent>, BookWyrmClientError> {
-        let body = std::sync::Arc::new(request.into_wire()?);
-        self.run_stream("stream_process_text", move |ctx| {
+        let wire = request.into_wire()?;
+        let shared = crate::ops::SharedBody::of(&wire)?;
+        let body = std::sync::Arc::new(types::ProcessTextRequest {
+            text: None,
+            text_url: None,
+            ..wire
+        });
+        self.run_stream("stream_process_text", Some(shared), move |ctx| {
             let body = body.clone();
             let c = ctx.generated();
             crate::ops::open_generated(ctx, async move { c.stream_process_text(&body).await })

@@ -331,7 +331,6 @@ impl EventStream<SummarizeStreamEvent> {
     /// # Ok(()) }
     /// ```
     pub async fn final_summary(self) -> Result<types::SummaryResponse, BookWyrmClientError> {
-        use futures_util::StreamExt;
         let mut last = None;
         // Error events end the collection as `Err(ServerEvent)`.
         let mut stream = self.errors_as_err();
@@ -419,8 +418,15 @@ impl AsyncBookWyrmClient {
         &self,
         request: SummarizeRequest,
     ) -> Result<EventStream<SummarizeStreamEvent>, BookWyrmClientError> {
-        let body = std::sync::Arc::new(request.into_wire()?);
-        self.run_stream("stream_summarize", move |ctx| {
+        let wire = request.into_wire()?;
+        let shared = crate::ops::SharedBody::of(&wire)?;
+        let body = std::sync::Arc::new(types::SummarizeRequest {
+            content: None,
+            phrases: None,
+            model_schema_json: None,
+            ..wire
+        });
+        self.run_stream("stream_summarize", Some(shared), move |ctx| {
             let body = body.clone();
             let c = ctx.generated();
             crate::ops::open_generated(ctx, async move { c.stream_summarize(&body).await })
