@@ -7,7 +7,6 @@
 use std::time::Instant;
 
 use bookwyrm::{AsyncBookWyrmClient, PhrasalRequest, PhrasalStreamEvent};
-use futures_util::StreamExt;
 
 const ROUNDS: usize = 5;
 

@@ -10,7 +10,6 @@ use bookwyrm::sse::Decoder;
 use bookwyrm::{CitationStreamEvent, EventStream, PhrasalStreamEvent, StreamEvent};
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use futures_util::StreamExt;
 
 const TARGET: usize = 24 << 20;
 

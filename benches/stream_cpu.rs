@@ -33,7 +33,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bookwyrm::{AsyncBookWyrmClient, PhrasalRequest, PhrasalStreamEvent};
-use futures_util::StreamExt;
 
 /// The text sent with every synthetic request (the server ignores it).
 const PROMPT: &str = "Synthetic load.";

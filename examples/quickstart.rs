@@ -7,7 +7,6 @@ use bookwyrm::{
     AsyncBookWyrmClient, BookWyrmClientError, CitationRequest, CitationStreamEvent, PhrasalRequest,
     SummarizeRequest, SummarizeStreamEvent,
 };
-use futures_util::StreamExt;
 
 const STORY: &str = include_str!("../data/country-of-the-blind.txt");
 const QUESTION: &str = "Where does the protagonist experience life threatening situations?";

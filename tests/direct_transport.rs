@@ -8,7 +8,6 @@ mod common;
 use std::time::Duration;
 
 use bookwyrm::{AsyncBookWyrmClient, BookWyrmClientError, PhrasalRequest, PhrasalStreamEvent};
-use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn events_of(client: &AsyncBookWyrmClient, text: &str) -> Vec<String> {

@@ -7,7 +7,6 @@ use bookwyrm::{
     CitationRequest, ClassifyRequest, ContentEncoding, ModelStrength, PdfExtractRequest,
     PhrasalRequest, SummarizeRequest, TextSpan,
 };
-use futures_util::StreamExt;
 
 /// Runs `call`, then returns the one request it sent, described.
 macro_rules! sent {

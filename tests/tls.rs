@@ -8,7 +8,6 @@
 mod common;
 
 use bookwyrm::{AsyncBookWyrmClient, BookWyrmClientError, PhrasalRequest, TransportKind};
-use futures_util::StreamExt;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 
 /// A private CA and a server certificate it signed, in PEM.

@@ -31,7 +31,7 @@ impl From<Strength> for ModelStrength {
 }
 
 use bookwyrm::{BookWyrmClientError, EventStream, StreamEvent};
-use futures_util::{FutureExt, StreamExt};
+use futures_util::FutureExt;
 
 use crate::error::CliError;
 use crate::Ctx;
