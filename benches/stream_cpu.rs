@@ -13,7 +13,8 @@
 //! (the same through reqwest/hyper: `direct_streams(false)`), `current-thread`, `spawned`
 //! (consumer in a spawned task), `blocking` (the blocking client), `cli-json` and `cli-table`
 //! (`bookwyrm phrasal`, stdout a pipe), `1000-streams` (1,000 concurrent phrasal streams of the
-//! story on one client), `1m-events` and `1m-events-slow` (one million events; the slow consumer
+//! story on one client, the text shared by the tasks; `1000-streams-cloned`: each task given its
+//! own copy up front), `1m-events` and `1m-events-slow` (one million events; the slow consumer
 //! sleeps 1 ms every 1,000 events).
 //!
 //! A plain bench binary (no criterion): it builds and starts the release emulator in another
@@ -141,6 +142,12 @@ fn main() {
     // 1,000 concurrent streams of the story: every event counted (the child checks the count
     // against one stream's), none failed.
     run("1000-streams", &plain.url, 0, &child_case("concurrent"));
+    run(
+        "1000-streams-cloned",
+        &plain.url,
+        0,
+        &child_case("concurrent-cloned"),
+    );
     run(
         "1m-events",
         &million.url,
@@ -317,7 +324,8 @@ fn child(case: &str) {
         "spawned" => multi_thread()
             .block_on(async { tokio::spawn(consume(false, true)).await.expect("task") }),
         "blocking" => blocking(),
-        "concurrent" => multi_thread().block_on(concurrent(1000)),
+        "concurrent" => multi_thread().block_on(concurrent(1000, false)),
+        "concurrent-cloned" => multi_thread().block_on(concurrent(1000, true)),
         other => panic!("unknown case {other}"),
     };
     println!("events {events}");
@@ -377,21 +385,27 @@ fn blocking() -> u64 {
 }
 
 /// 1,000 phrasal streams of the story at once on one client; returns the events received
-/// after checking that every stream got as many as the first.
-async fn concurrent(streams: usize) -> u64 {
-    let story = std::fs::read_to_string(concat!(
+/// after checking that every stream got as many as the first. `cloned`: every task gets its
+/// own copy of the text before any of them runs (1,000 copies at once) instead of sharing one.
+async fn concurrent(streams: usize, cloned: bool) -> u64 {
+    // One copy of the text, shared by the tasks; each request makes its own when it is made
+    // (the request owns its text; it is serialized once and let go before the request is sent).
+    let story: std::sync::Arc<str> = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/data/country-of-the-blind.txt"
     ))
-    .expect("story");
+    .expect("story")
+    .into();
     let client = AsyncBookWyrmClient::new().expect("client");
     let tasks: Vec<_> = (0..streams)
         .map(|_| {
             let client = client.clone();
             let story = story.clone();
+            let copy = cloned.then(|| story.to_string());
             tokio::spawn(async move {
+                let text = copy.unwrap_or_else(|| story.to_string());
                 let mut s = client
-                    .stream_process_text(PhrasalRequest::from_text(story))
+                    .stream_process_text(PhrasalRequest::from_text(text))
                     .await?;
                 let mut n = 0u64;
                 while let Some(e) = s.next().await {

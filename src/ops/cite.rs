@@ -418,11 +418,10 @@ impl AsyncBookWyrmClient {
             ])));
         }
         let shared = crate::ops::SharedBody::of(&wire)?;
-        let body = std::sync::Arc::new(types::CitationRequest {
-            chunks: None,
-            jsonl_content: None,
-            ..wire
-        });
+        let mut wire = wire;
+        // The stand-in lets go of the chunks now (assignment drops them).
+        (wire.chunks, wire.jsonl_content) = (None, None);
+        let body = std::sync::Arc::new(wire);
         self.run_stream("stream_citations", Some(shared), move |ctx| {
             let body = body.clone();
             let c = ctx.generated();

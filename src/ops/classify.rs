@@ -244,15 +244,13 @@ impl AsyncBookWyrmClient {
             }
             _ => base64::engine::general_purpose::STANDARD.encode(request.bytes()?),
         };
-        let wire = types::ClassifyStreamRequest {
+        let mut wire = types::ClassifyStreamRequest {
             content_base64,
             filename: request.filename.clone(),
         };
         let shared = crate::ops::SharedBody::of(&wire)?;
-        let body = std::sync::Arc::new(types::ClassifyStreamRequest {
-            content_base64: String::new(),
-            ..wire
-        });
+        wire.content_base64 = String::new(); // the stand-in lets go of the content now
+        let body = std::sync::Arc::new(wire);
         self.run_stream("stream_classify", Some(shared), move |ctx| {
             let body = body.clone();
             let c = ctx.generated();

@@ -177,7 +177,10 @@ impl SharedBody {
     /// Serializes `wire` the way the generated operation would (`serde_json`).
     pub(crate) fn of<T: serde::Serialize>(wire: &T) -> Result<Self, BookWyrmClientError> {
         serde_json::to_vec(wire)
-            .map(|v| Self(Bytes::from(v)))
+            .map(|mut v| {
+                v.shrink_to_fit();
+                Self(Bytes::from(v))
+            })
             .map_err(|e| BookWyrmClientError::validation("body", e.to_string()))
     }
 }

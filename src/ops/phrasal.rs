@@ -187,13 +187,11 @@ impl AsyncBookWyrmClient {
         &self,
         request: PhrasalRequest,
     ) -> Result<EventStream<PhrasalStreamEvent>, BookWyrmClientError> {
-        let wire = request.into_wire()?;
+        let mut wire = request.into_wire()?;
         let shared = crate::ops::SharedBody::of(&wire)?;
-        let body = std::sync::Arc::new(types::ProcessTextRequest {
-            text: None,
-            text_url: None,
-            ..wire
-        });
+        // The stand-in lets go of the text now (assignment drops it).
+        (wire.text, wire.text_url) = (None, None);
+        let body = std::sync::Arc::new(wire);
         self.run_stream("stream_process_text", Some(shared), move |ctx| {
             let body = body.clone();
             let c = ctx.generated();

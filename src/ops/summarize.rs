@@ -418,14 +418,11 @@ impl AsyncBookWyrmClient {
         &self,
         request: SummarizeRequest,
     ) -> Result<EventStream<SummarizeStreamEvent>, BookWyrmClientError> {
-        let wire = request.into_wire()?;
+        let mut wire = request.into_wire()?;
         let shared = crate::ops::SharedBody::of(&wire)?;
-        let body = std::sync::Arc::new(types::SummarizeRequest {
-            content: None,
-            phrases: None,
-            model_schema_json: None,
-            ..wire
-        });
+        // The stand-in lets go of the content now (assignment drops it).
+        (wire.content, wire.phrases, wire.model_schema_json) = (None, None, None);
+        let body = std::sync::Arc::new(wire);
         self.run_stream("stream_summarize", Some(shared), move |ctx| {
             let body = body.clone();
             let c = ctx.generated();
