@@ -24,6 +24,7 @@ pub mod cite;
 pub mod classify;
 pub mod pdf;
 pub mod phrasal;
+mod pydantic_schema;
 pub mod summarize;
 
 /// A stream's response, up to its headers: the body and what the stream keeps of the rest.

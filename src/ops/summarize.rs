@@ -181,6 +181,25 @@ impl SummarizeRequest {
         self
     }
 
+    /// Structured output following a Rust type: its name and JSON Schema (in the shape of
+    /// pydantic's `model_json_schema()`, as the Python client sends) become `model_name` and
+    /// `model_schema_json`. Read the answer with
+    /// [`summarize_structured`](crate::AsyncBookWyrmClient::summarize_structured) or, on a
+    /// stream, [`final_structured`](crate::EventStream::final_structured).
+    ///
+    /// ```
+    /// use bookwyrm::schemars::{self, JsonSchema};
+    /// #[derive(JsonSchema, serde::Deserialize)]
+    /// struct Brief { title: String, author: Option<String> }
+    ///
+    /// let r = bookwyrm::SummarizeRequest::from_content("t").structured_as::<Brief>();
+    /// # drop(r);
+    /// ```
+    pub fn structured_as<T: schemars::JsonSchema>(self) -> Self {
+        let (name, schema) = schema_of::<T>();
+        self.structured(name, schema)
+    }
+
     /// Custom prompts for chunks and for summaries of summaries.
     ///
     /// ```
@@ -296,13 +315,12 @@ pub struct StructuredSummary<T> {
     pub response: types::SummaryResponse,
 }
 
-/// The schema name and JSON Schema of `T`, as sent in `model_name` / `model_schema_json`.
+/// The schema name and JSON Schema of `T`, as sent in `model_name` / `model_schema_json`:
+/// in pydantic's shape, as the Python client sends it (see `ops::pydantic_schema`).
 pub(crate) fn schema_of<T: schemars::JsonSchema>() -> (String, String) {
-    let schema = schemars::schema_for!(T);
-    (
-        T::schema_name().into_owned(),
-        serde_json::to_string(&schema).expect("a JSON Schema serializes"),
-    )
+    let name = T::schema_name().into_owned();
+    let schema = super::pydantic_schema::pydantic_shape(schemars::schema_for!(T).to_value(), &name);
+    (name, schema.to_string())
 }
 
 /// Parses a structured summary.
@@ -349,6 +367,30 @@ impl EventStream<SummarizeStreamEvent> {
     }
 }
 
+impl EventStream<SummarizeStreamEvent> {
+    /// Reads the stream to its end and parses the final summary into `T`: the streaming
+    /// counterpart of [`summarize_structured`](AsyncBookWyrmClient::summarize_structured)
+    /// (Python's `stream_summarize(summary_class=...)`), with the same parser. Make the request
+    /// with [`SummarizeRequest::structured_as::<T>()`](SummarizeRequest::structured_as).
+    ///
+    /// ```no_run
+    /// use bookwyrm::schemars::{self, JsonSchema};
+    /// #[derive(JsonSchema, serde::Deserialize, Debug)]
+    /// struct Brief { title: Option<String>, author: Option<String> }
+    ///
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
+    /// let request = bookwyrm::SummarizeRequest::from_content("...").structured_as::<Brief>();
+    /// let brief = client.stream_summarize(request).await?.final_structured::<Brief>().await?;
+    /// println!("{:?}", brief.value);
+    /// # Ok(()) }
+    /// ```
+    pub async fn final_structured<T: serde::de::DeserializeOwned>(
+        self,
+    ) -> Result<StructuredSummary<T>, BookWyrmClientError> {
+        parse_structured(self.final_summary().await?)
+    }
+}
+
 impl AsyncBookWyrmClient {
     /// Summarizes a text and returns the final summary (`POST /summarize`).
     ///
@@ -391,8 +433,7 @@ impl AsyncBookWyrmClient {
     where
         T: schemars::JsonSchema + serde::de::DeserializeOwned,
     {
-        let (name, schema) = schema_of::<T>();
-        let response = self.summarize(request.structured(name, schema)).await?;
+        let response = self.summarize(request.structured_as::<T>()).await?;
         parse_structured(response)
     }
 
