@@ -56,7 +56,7 @@ pub use ops::summarize::{
     StructuredSummary, SummarizeRequest, SummarizeSource, SummaryStyle, MAX_SUMMARY_TOKENS,
 };
 pub use retry::RetryPolicy;
-pub use stream::{Decoded, EventStream, ServerError, StreamEvent, UnknownEvent};
+pub use stream::{Decoded, EventStream, MalformedEvents, ServerError, StreamEvent, UnknownEvent};
 pub use transport::CLIENT_DATE;
 pub use types::{
     CitationStreamEvent, ClassifyStreamEvent, ModelStrength, PdfStreamEvent, PhrasalStreamEvent,

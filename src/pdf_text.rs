@@ -81,6 +81,33 @@ pub struct PdfTextMapping {
     pub source_file: Option<String>,
 }
 
+/// The box of one text element of a page, with how many of the range's characters it holds
+/// (see [`RangeQuery::element_boxes`]).
+///
+/// ```
+/// let b = bookwyrm::pdf_text::ElementBox { page_number: 1, element_index: 0, x1: 0.0, y1: 0.0, x2: 1.0, y2: 1.0, confidence: 1.0, characters: 3 };
+/// assert_eq!(b.characters, 3);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ElementBox {
+    /// Page number (1-based).
+    pub page_number: i64,
+    /// Index of the text element on its page.
+    pub element_index: u64,
+    /// Left of the box.
+    pub x1: f64,
+    /// Top of the box.
+    pub y1: f64,
+    /// Right of the box.
+    pub x2: f64,
+    /// Bottom of the box.
+    pub y2: f64,
+    /// Recognition confidence of the element.
+    pub confidence: f64,
+    /// Characters of the range in this element.
+    pub characters: u64,
+}
+
 /// The answer to [`PdfTextMapping::query`].
 ///
 /// ```
@@ -104,6 +131,42 @@ pub struct RangeQuery {
     pub bounding_boxes: BTreeMap<i64, Vec<CharacterMapping>>,
     /// The range's text (at most 200 characters).
     pub sample_text: String,
+}
+
+impl RangeQuery {
+    /// The boxes of the elements the range touches, each once (its characters share their
+    /// element's box), by page and then in text order: what to highlight on the page.
+    ///
+    /// ```
+    /// let q = bookwyrm::pdf_text::RangeQuery::default();
+    /// assert!(q.element_boxes().is_empty());
+    /// ```
+    pub fn element_boxes(&self) -> Vec<ElementBox> {
+        let mut out: Vec<ElementBox> = Vec::new();
+        for chars in self.bounding_boxes.values() {
+            for m in chars {
+                match out.last_mut() {
+                    Some(last)
+                        if last.page_number == m.page_number
+                            && last.element_index == m.original_text_element_index =>
+                    {
+                        last.characters += 1;
+                    }
+                    _ => out.push(ElementBox {
+                        page_number: m.page_number,
+                        element_index: m.original_text_element_index,
+                        x1: m.x1,
+                        y1: m.y1,
+                        x2: m.x2,
+                        y2: m.y2,
+                        confidence: m.confidence,
+                        characters: 1,
+                    }),
+                }
+            }
+        }
+        out
+    }
 }
 
 struct Element<'a> {
@@ -207,6 +270,24 @@ impl PdfTextMapping {
             total_pages: pages.len() as u64,
             source_file,
         }
+    }
+
+    /// The code-point range of the first occurrence of `needle` in the raw text (`None` when
+    /// absent or empty); pass it to [`query`](Self::query) for its boxes.
+    ///
+    /// ```
+    /// # use bookwyrm::pdf_text::PdfTextMapping;
+    /// let m = PdfTextMapping { raw_text: "Ångström units".into(), character_mappings: vec![], total_pages: 0, total_characters: 14, source_file: None };
+    /// assert_eq!(m.find("units"), Some(9..14));
+    /// assert_eq!(m.find("inches"), None);
+    /// ```
+    pub fn find(&self, needle: &str) -> Option<std::ops::Range<u64>> {
+        if needle.is_empty() {
+            return None;
+        }
+        let at = self.raw_text.find(needle)?;
+        let start = self.raw_text[..at].chars().count() as u64;
+        Some(start..start + needle.chars().count() as u64)
     }
 
     /// The boxes and pages of characters `start_char..end_char` (code points; `end_char` is

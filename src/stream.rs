@@ -255,6 +255,53 @@ typed_error_payload!(
     crate::types::PdfErrorEvent
 );
 
+/// Where a stream put the malformed events it skipped (see [`EventStream::skip_malformed`]):
+/// a cheap handle to share with the stream and read afterwards.
+///
+/// ```
+/// let skipped = bookwyrm::MalformedEvents::default();
+/// assert!(skipped.is_empty());
+/// assert!(skipped.take().is_empty());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MalformedEvents(std::sync::Arc<std::sync::Mutex<Vec<BookWyrmClientError>>>);
+
+impl MalformedEvents {
+    /// The problems recorded so far (each a `Decode` error with the raw data), emptied.
+    ///
+    /// ```
+    /// let skipped = bookwyrm::MalformedEvents::default();
+    /// for problem in skipped.take() {
+    ///     eprintln!("skipped: {problem}");
+    /// }
+    /// ```
+    pub fn take(&self) -> Vec<BookWyrmClientError> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// How many are recorded.
+    ///
+    /// ```
+    /// assert_eq!(bookwyrm::MalformedEvents::default().len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Whether none is recorded.
+    ///
+    /// ```
+    /// assert!(bookwyrm::MalformedEvents::default().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn push(&self, error: BookWyrmClientError) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(error);
+    }
+}
+
 /// The response body, with transport failures already mapped.
 pub(crate) type Body = Pin<Box<dyn Stream<Item = Result<Bytes, BookWyrmClientError>> + Send>>;
 
@@ -312,6 +359,8 @@ pub struct EventStream<E> {
     /// does not touch the timer for every chunk).
     idle_armed: bool,
     errors_as_err: bool,
+    /// Where malformed events go instead of the caller, when set.
+    skipped: Option<MalformedEvents>,
     request_id: Option<String>,
     delivered: u64,
     _event: PhantomData<fn() -> E>,
@@ -354,6 +403,7 @@ impl<E: StreamEvent> EventStream<E> {
             idle: None,
             idle_armed: false,
             errors_as_err: false,
+            skipped: None,
             request_id,
             delivered: 0,
             _event: PhantomData,
@@ -426,6 +476,29 @@ impl<E: StreamEvent> EventStream<E> {
     /// ```
     pub fn errors_as_err(mut self) -> Self {
         self.errors_as_err = true;
+        self
+    }
+
+    /// Malformed events (a known event whose data does not decode; the stream goes on after
+    /// them) are recorded in `into` instead of being handed out as `Err` items. With it, an
+    /// accumulator such as [`collect_citations`](Self::collect_citations) keeps every good
+    /// event instead of stopping at the first bad one, and the caller still sees what was
+    /// skipped. Failures that end the stream are still errors.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient, request: bookwyrm::CitationRequest) -> bookwyrm::Result<()> {
+    /// let skipped = bookwyrm::MalformedEvents::default();
+    /// let result = client
+    ///     .stream_citations(request)
+    ///     .await?
+    ///     .skip_malformed(&skipped)
+    ///     .collect_citations()
+    ///     .await?;
+    /// println!("{} citations, {} malformed events skipped", result.citations.len(), skipped.len());
+    /// # Ok(()) }
+    /// ```
+    pub fn skip_malformed(mut self, into: &MalformedEvents) -> Self {
+        self.skipped = Some(into.clone());
         self
     }
 
@@ -552,6 +625,15 @@ impl<E: StreamEvent> Stream for EventStream<E> {
             }
             match this.decoder.next_event_ref() {
                 Ok(Some(event)) => match E::decode(event.event, event.data) {
+                    Decoded::Event(Err(e)) if this.skipped.is_some() => {
+                        // Counted as handed out: a retry would send it again.
+                        this.delivered += 1;
+                        this.retry = None;
+                        if let Some(skipped) = &this.skipped {
+                            skipped.push(e);
+                        }
+                        continue;
+                    }
                     Decoded::Event(item) => return this.deliver(item),
                     Decoded::Ignored => continue,
                 },

@@ -111,8 +111,7 @@ async fn sent_schema(request: SummarizeRequest) -> (String, serde_json::Value) {
 #[tokio::test]
 async fn the_schema_sent_is_pydantics() {
     let (name, schema) =
-        sent_schema(SummarizeRequest::from_content("A text.").structured_as::<BookSummary>())
-            .await;
+        sent_schema(SummarizeRequest::from_content("A text.").structured_as::<BookSummary>()).await;
     assert_eq!(name, "BookSummary");
     // `required` is a set; pydantic lists it in field order, schemars in its own.
     let sorted = |mut v: serde_json::Value| {

@@ -256,6 +256,21 @@ pub struct PdfExtractResult {
     pub page_errors: Vec<types::PdfPageErrorEvent>,
 }
 
+impl PdfExtractResult {
+    /// The raw text of the extracted pages with one box per character (see
+    /// [`PdfTextMapping`](crate::pdf_text::PdfTextMapping)), to find text and its place on
+    /// the page.
+    ///
+    /// ```
+    /// let result = bookwyrm::PdfExtractResult::default();
+    /// let mapping = result.text_mapping();
+    /// assert_eq!(mapping.find("anything"), None);
+    /// ```
+    pub fn text_mapping(&self) -> crate::pdf_text::PdfTextMapping {
+        crate::pdf_text::PdfTextMapping::from_pages(&self.pages, None)
+    }
+}
+
 impl EventStream<PdfStreamEvent> {
     /// Reads the stream to its end: pages, metadata, page errors. An `error` event or a
     /// failure is an error.

@@ -132,6 +132,23 @@ impl PhrasalRequest {
     }
 }
 
+/// A phrase with offsets, as a request's chunk takes it (e.g. to cite what was split).
+///
+/// ```
+/// let event = bookwyrm::types::TextSpanEvent { text: "Hi.".into(), start_char: 4, end_char: 7 };
+/// let span = bookwyrm::TextSpan::from(event);
+/// assert_eq!((span.start_char, span.end_char, span.text.as_str()), (4, 7, "Hi."));
+/// ```
+impl From<types::TextSpanEvent> for types::TextSpan {
+    fn from(e: types::TextSpanEvent) -> Self {
+        Self {
+            start_char: e.start_char,
+            end_char: e.end_char,
+            text: e.text,
+        }
+    }
+}
+
 impl EventStream<PhrasalStreamEvent> {
     /// Reads the stream to its end and returns the phrases (or chunks) as spans; `text`
     /// results (text-only format) get offsets counted from the previous result's end. An error
@@ -153,11 +170,7 @@ impl EventStream<PhrasalStreamEvent> {
         let mut stream = self.errors_as_err();
         while let Some(event) = stream.next().await {
             match event? {
-                PhrasalStreamEvent::TextSpan(s) => out.push(types::TextSpan {
-                    start_char: s.start_char,
-                    end_char: s.end_char,
-                    text: s.text,
-                }),
+                PhrasalStreamEvent::TextSpan(s) => out.push(s.into()),
                 PhrasalStreamEvent::Text(t) => {
                     let start = out.last().map_or(0, |s| s.end_char);
                     out.push(types::TextSpan::new(start, t.text));
