@@ -45,7 +45,7 @@ pub struct CharacterMapping {
     /// Position of the character in the raw text, in code points.
     pub char_index: u64,
     /// Page number (1-based).
-    pub page_number: i64,
+    pub page_number: u64,
     /// Left of the element's box.
     pub x1: f64,
     /// Top of the element's box.
@@ -91,7 +91,7 @@ pub struct PdfTextMapping {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ElementBox {
     /// Page number (1-based).
-    pub page_number: i64,
+    pub page_number: u64,
     /// Index of the text element on its page.
     pub element_index: u64,
     /// Left of the box.
@@ -126,9 +126,9 @@ pub struct RangeQuery {
     /// Characters in the range.
     pub character_count: u64,
     /// Pages the range covers, ascending.
-    pub pages: Vec<i64>,
+    pub pages: Vec<u64>,
     /// The characters' boxes by page.
-    pub bounding_boxes: BTreeMap<i64, Vec<CharacterMapping>>,
+    pub bounding_boxes: BTreeMap<u64, Vec<CharacterMapping>>,
     /// The range's text (at most 200 characters).
     pub sample_text: String,
 }
@@ -171,7 +171,7 @@ impl RangeQuery {
 
 struct Element<'a> {
     text: &'a str,
-    page: i64,
+    page: u64,
     index: u64,
     bbox: [f64; 4],
     confidence: f64,
@@ -313,7 +313,7 @@ impl PdfTextMapping {
             ));
         }
         let end = end_char.min(total);
-        let mut bounding_boxes: BTreeMap<i64, Vec<CharacterMapping>> = BTreeMap::new();
+        let mut bounding_boxes: BTreeMap<u64, Vec<CharacterMapping>> = BTreeMap::new();
         for m in &self.character_mappings[start_char as usize..end as usize] {
             bounding_boxes
                 .entry(m.page_number)

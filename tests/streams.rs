@@ -230,8 +230,8 @@ async fn summarize_stream_and_json_agree() {
         json.levels_used >= 2,
         "a 50 KB story at 2000 tokens needs levels"
     );
-    assert_eq!(levels.len() as i64, json.levels_used);
-    assert_eq!(json.intermediate_summaries.len() as i64, json.levels_used);
+    assert_eq!(levels.len() as u64, json.levels_used);
+    assert_eq!(json.intermediate_summaries.len() as u64, json.levels_used);
     assert!(!json.summary.is_empty());
     let final_summary = c
         .stream_summarize(request)

@@ -210,8 +210,8 @@ async fn run_cite(state: &AppState, body: &Bytes) -> Result<CiteRun, Reply> {
     let citations: Vec<types::Citation> = found
         .iter()
         .map(|f| types::Citation {
-            start_chunk: (start + f.chunk) as i64,
-            end_chunk: (start + f.chunk) as i64,
+            start_chunk: (start + f.chunk) as u64,
+            end_chunk: (start + f.chunk) as u64,
             text: window[f.chunk].clone(),
             reasoning: format!(
                 "The passage mentions {} from the question (BM25 score {:.2}).",
@@ -223,7 +223,7 @@ async fn run_cite(state: &AppState, body: &Bytes) -> Result<CiteRun, Reply> {
                 f.score
             ),
             quality: f.quality,
-            question_index: multi.then_some(f.question as i64 + 1),
+            question_index: multi.then_some(f.question as u64 + 1),
         })
         .collect();
 
@@ -240,8 +240,8 @@ async fn run_cite(state: &AppState, body: &Bytes) -> Result<CiteRun, Reply> {
         size += t;
     }
     let usage = types::UsageInfo {
-        tokens_processed: total_tokens as i64,
-        chunks_processed: window.len() as i64,
+        tokens_processed: total_tokens as u64,
+        chunks_processed: window.len() as u64,
         estimated_cost: Some(total_tokens as f64 * 0.000_000_1),
         remaining_credits: None,
     };
@@ -267,9 +267,9 @@ async fn run_cite(state: &AppState, body: &Bytes) -> Result<CiteRun, Reply> {
         events.push(SseEvent::json(
             "progress",
             &types::CitationProgressEvent {
-                chunks_processed: next as i64,
-                total_chunks: window.len() as i64,
-                citations_found: emitted as i64,
+                chunks_processed: next as u64,
+                total_chunks: window.len() as u64,
+                citations_found: emitted as u64,
                 current_chunk_range: Some(format!("{}-{}", start + at, start + next)),
                 message: Some(format!(
                     "Processed chunks {}-{} of {}",
@@ -287,17 +287,17 @@ async fn run_cite(state: &AppState, body: &Bytes) -> Result<CiteRun, Reply> {
     events.push(SseEvent::json(
         "summary",
         &types::CitationSummaryEvent {
-            total_citations: citations.len() as i64,
-            chunks_processed: window.len() as i64,
-            token_chunks_processed: groups as i64,
-            start_offset: start as i64,
+            total_citations: citations.len() as u64,
+            chunks_processed: window.len() as u64,
+            token_chunks_processed: groups as u64,
+            start_offset: start as u64,
             usage: Some(usage.clone()),
         },
     ));
     Ok(CiteRun {
         events,
         response: types::CitationResponse {
-            total_citations: citations.len() as i64,
+            total_citations: citations.len() as u64,
             citations,
             usage: Some(usage),
         },
@@ -411,11 +411,11 @@ async fn run_summarize(
             events.push(SseEvent::json(
                 "progress",
                 &types::SummarizeProgressEvent {
-                    current_level: level as i64,
-                    total_levels: level as i64 + i64::from(n > 1),
-                    chunks_processed: i as i64,
-                    total_chunks: n as i64,
-                    summaries_created: made as i64,
+                    current_level: level as u64,
+                    total_levels: level as u64 + u64::from(n > 1),
+                    chunks_processed: i as u64,
+                    total_chunks: n as u64,
+                    summaries_created: made as u64,
                     message: Some(format!("Level {level}: summarized chunk {i} of {n}")),
                 },
             ));
@@ -430,9 +430,9 @@ async fn run_summarize(
     };
     let response = types::SummaryResponse {
         summary: text_out,
-        subsummary_count: summary.subsummary_count() as i64,
-        levels_used: summary.levels.len() as i64,
-        total_tokens: summary.total_tokens as i64,
+        subsummary_count: summary.subsummary_count() as u64,
+        levels_used: summary.levels.len() as u64,
+        total_tokens: summary.total_tokens as u64,
         intermediate_summaries: if req.debug {
             summary.levels.iter().map(|l| l.summaries.clone()).collect()
         } else {
@@ -496,9 +496,9 @@ async fn phrasal_sse(State(state): St, Extension(fault): Fx, body: Bytes) -> Rep
             events.push(SseEvent::json(
                 "progress",
                 &types::PhraseProgressEvent {
-                    phrases_processed: (i + 1) as i64,
-                    chunks_created: if chunked { (i + 1) as i64 } else { 0 },
-                    bytes_processed: s.end_byte as i64,
+                    phrases_processed: (i + 1) as u64,
+                    chunks_created: if chunked { (i + 1) as u64 } else { 0 },
+                    bytes_processed: s.end_byte as u64,
                     message: Some(format!("Processed {} of {} bytes", s.end_byte, text.len())),
                 },
             ));
@@ -610,8 +610,8 @@ async fn classify_sse(State(state): St, Extension(fault): Fx, body: Bytes) -> Re
         events.push(SseEvent::json(
             "progress",
             &types::ClassifyProgressEvent {
-                bytes_processed: (i * chunk).min(bytes.len()) as i64,
-                chunks_processed: i as i64,
+                bytes_processed: (i * chunk).min(bytes.len()) as u64,
+                chunks_processed: i as u64,
                 message: Some(format!("Analysed chunk {i} of {chunks}")),
             },
         ));
@@ -719,9 +719,9 @@ fn pdf_stream(state: Arc<AppState>, fault: Fault, bytes: Vec<u8>, opts: PdfOptio
             .map_or(usize::MAX, |n| n as usize)
             .min(in_doc - start + 1);
         let metadata = types::PdfMetadataEvent {
-            total_pages: count as i64,
-            total_pages_in_document: in_doc as i64,
-            start_page: start as i64,
+            total_pages: count as u64,
+            total_pages_in_document: in_doc as u64,
+            start_page: start as u64,
             current_page: 0,
         };
         if tx
@@ -741,20 +741,20 @@ fn pdf_stream(state: Arc<AppState>, fault: Fault, bytes: Vec<u8>, opts: PdfOptio
                 Ok(text) => SseEvent::json(
                     "page",
                     &types::PdfPageEvent {
-                        total_pages: count as i64,
-                        total_pages_in_document: in_doc as i64,
-                        current_page: (i + 1) as i64,
-                        document_page: number as i64,
+                        total_pages: count as u64,
+                        total_pages_in_document: in_doc as u64,
+                        current_page: (i + 1) as u64,
+                        document_page: number as u64,
                         page_data: page(number, &text.lines),
                     },
                 ),
                 Err(error) => SseEvent::json(
                     "page_error",
                     &types::PdfPageErrorEvent {
-                        total_pages: count as i64,
-                        total_pages_in_document: in_doc as i64,
-                        current_page: (i + 1) as i64,
-                        document_page: number as i64,
+                        total_pages: count as u64,
+                        total_pages_in_document: in_doc as u64,
+                        current_page: (i + 1) as u64,
+                        document_page: number as u64,
                         error,
                     },
                 ),
@@ -762,8 +762,8 @@ fn pdf_stream(state: Arc<AppState>, fault: Fault, bytes: Vec<u8>, opts: PdfOptio
             let progress = SseEvent::json(
                 "progress",
                 &types::PdfProgressEvent {
-                    pages_processed: (i + 1) as i64,
-                    total_pages: count as i64,
+                    pages_processed: (i + 1) as u64,
+                    total_pages: count as u64,
                     message: Some(format!("Processed page {number} ({} of {count})", i + 1)),
                 },
             );
@@ -775,9 +775,9 @@ fn pdf_stream(state: Arc<AppState>, fault: Fault, bytes: Vec<u8>, opts: PdfOptio
             .send(SseEvent::json(
                 "complete",
                 &types::PdfCompleteEvent {
-                    total_pages: count as i64,
-                    total_pages_in_document: in_doc as i64,
-                    current_page: count as i64,
+                    total_pages: count as u64,
+                    total_pages_in_document: in_doc as u64,
+                    current_page: count as u64,
                     processing_time: Some(started.elapsed().as_secs_f64()),
                 },
             ))
@@ -830,9 +830,9 @@ fn page(number: usize, lines: &[algo::pdf::Line]) -> types::PdfPage {
         })
         .collect();
     types::PdfPage {
-        page_number: number as i64,
+        page_number: number as u64,
         layout_regions: regions,
-        reading_order: (0..lines.len() as i64).collect(),
+        reading_order: (0..lines.len() as u64).collect(),
         text_blocks: Vec::new(),
     }
 }

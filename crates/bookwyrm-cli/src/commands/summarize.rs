@@ -131,7 +131,7 @@ pub async fn run(a: SummarizeArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     if ctx.human() {
         if ctx.global.verbose > 0 || a.include_debug {
             let plural =
-                |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+                |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
             ctx.out.line(format!(
                 "{}, {}, {}",
                 plural(summary.levels_used, "level", "levels"),

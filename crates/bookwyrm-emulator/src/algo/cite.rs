@@ -17,7 +17,7 @@ pub struct Found {
     /// 0-based index of the question.
     pub question: usize,
     /// Quality 0–4.
-    pub quality: i64,
+    pub quality: u64,
     /// The BM25 score.
     pub score: f64,
     /// The question's words whose terms the chunk contains.
@@ -148,7 +148,7 @@ pub fn cite<S: AsRef<str>>(chunks: &[S], questions: &[String]) -> Vec<Found> {
                     .collect();
                 let coverage = matched.len() as f64 / query.len() as f64;
                 let rel = s / best;
-                let mut quality = 1 + (rel * 3.0).floor() as i64;
+                let mut quality = 1 + (rel * 3.0).floor() as u64;
                 quality = quality.clamp(1, 4);
                 if coverage < 1.0 / 3.0 {
                     quality = quality.min(2);
