@@ -193,7 +193,7 @@ impl PdfTextMapping {
                 && page
                     .reading_order
                     .iter()
-                    .all(|&i| (i as usize) < regions.len() && i >= 0)
+                    .all(|&i| (i as usize) < regions.len())
             {
                 page.reading_order.iter().map(|&i| i as usize).collect()
             } else {

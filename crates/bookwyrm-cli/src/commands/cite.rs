@@ -88,8 +88,8 @@ pub async fn run(a: CiteArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     drive(stream, ctx, &progress, |event, _ctx| {
         match event {
             CitationStreamEvent::Progress(p) => progress.update(
-                p.chunks_processed as u64,
-                Some(p.total_chunks as u64),
+                p.chunks_processed,
+                Some(p.total_chunks),
                 p.message.as_deref().unwrap_or("Processing"),
             ),
             CitationStreamEvent::Citation(c) => {

@@ -56,7 +56,7 @@ pub async fn run(a: ClassifyArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     drive(stream, ctx, &progress, |event, _| {
         match event {
             ClassifyStreamEvent::Progress(p) => progress.update(
-                p.bytes_processed as u64,
+                p.bytes_processed,
                 Some(bytes.len() as u64),
                 p.message.as_deref().unwrap_or("Analysing"),
             ),

@@ -115,7 +115,7 @@ pub async fn extract(a: ExtractPdfArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     drive(stream, ctx, &progress, |event, ctx| {
         match event {
             PdfStreamEvent::Metadata(m) => {
-                progress.update(0, Some(m.total_pages as u64), "Extracting pages");
+                progress.update(0, Some(m.total_pages), "Extracting pages");
                 if ctx.global.verbose > 0 {
                     progress.note(&format!(
                         "Document has {} pages; extracting {} from page {}",
@@ -125,8 +125,8 @@ pub async fn extract(a: ExtractPdfArgs, ctx: &mut Ctx) -> Result<(), CliError> {
             }
             PdfStreamEvent::Page(p) => {
                 progress.update(
-                    p.current_page as u64,
-                    Some(p.total_pages as u64),
+                    p.current_page,
+                    Some(p.total_pages),
                     &format!("Page {}", p.document_page),
                 );
                 pages.push(p.page_data.clone());
@@ -136,8 +136,8 @@ pub async fn extract(a: ExtractPdfArgs, ctx: &mut Ctx) -> Result<(), CliError> {
                 failed_pages.push(e.document_page);
             }
             PdfStreamEvent::Progress(p) => progress.update(
-                p.pages_processed as u64,
-                Some(p.total_pages as u64),
+                p.pages_processed,
+                Some(p.total_pages),
                 p.message.as_deref().unwrap_or(""),
             ),
             _ => {}

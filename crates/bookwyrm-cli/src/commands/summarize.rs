@@ -82,8 +82,8 @@ pub async fn run(a: SummarizeArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     drive(stream, ctx, &progress, |event, _| {
         match event {
             SummarizeStreamEvent::Progress(p) => progress.update(
-                p.chunks_processed as u64,
-                Some(p.total_chunks as u64),
+                p.chunks_processed,
+                Some(p.total_chunks),
                 &format!(
                     "Level {}/{}: {}",
                     p.current_level,
