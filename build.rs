@@ -23,6 +23,13 @@ fn main() {
     let text = std::fs::read_to_string(SPEC).expect("read the OpenAPI contract");
     let spec: Value = serde_yaml::from_str(&text).expect("the contract is valid YAML");
 
+    // The contract as JSON, embedded by `bookwyrm::contract`.
+    std::fs::write(
+        out_dir.join("contract.json"),
+        serde_json::to_string(&spec).expect("the contract serializes"),
+    )
+    .expect("write contract.json");
+
     let operations = collect_operations(&spec);
     let progenitor_spec = without_handwritten(&spec, &operations);
 

@@ -5,6 +5,7 @@
 //!
 //! - [`types`]: the wire types, generated from `openapi/bookwyrm.yaml`, and the event enums.
 //! - [`sse`]: the Server-Sent Events decoder.
+//! - [`contract`]: the contract this SDK was built from, and what another one changes.
 //! - [`jsonl`]: JSON Lines of text spans; [`pdf_text`]: PDF text with one box per character.
 //! - [`AsyncBookWyrmClient`]: the client; its operations live in `ops/`.
 //! - `blocking` (feature `blocking`): `blocking::BookWyrmClient`, the same operations, blocking.
@@ -12,6 +13,7 @@
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod client;
+pub mod contract;
 mod error;
 mod events;
 mod generated;

@@ -105,6 +105,8 @@ enum Command {
     PdfToText(commands::pdf::PdfToTextArgs),
     /// Look up the pages and boxes of a character range in a mapping from `pdf-to-text`.
     PdfQueryRange(commands::pdf::QueryArgs),
+    /// The API contract: what a server's changes for this SDK (`contract check`).
+    Contract(commands::contract::ContractArgs),
     /// Print shell completions.
     Completions {
         /// The shell.
@@ -246,6 +248,7 @@ async fn run(command: Command, ctx: &mut Ctx) -> Result<(), CliError> {
         Command::ExtractPdf(a) => commands::pdf::extract(a, ctx).await,
         Command::PdfToText(a) => commands::pdf::to_text(a, ctx),
         Command::PdfQueryRange(a) => commands::pdf::query(a, ctx),
+        Command::Contract(a) => commands::contract::run(a, ctx).await,
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "bookwyrm", &mut buf);

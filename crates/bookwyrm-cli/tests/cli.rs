@@ -710,3 +710,68 @@ fn lines_reach_a_pipe_before_the_program_waits() {
         "the stream was stalled: the command must still be waiting"
     );
 }
+
+#[test]
+fn contract_check_reports_changes_with_exit_codes() {
+    let e = env();
+    // The emulator publishes the contract this SDK was built from: nothing changes.
+    let out = e.cmd().args(["contract", "check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("no change"), "{}", stdout(&out));
+    // Our own YAML contract, read as a file.
+    let yaml = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../openapi/bookwyrm.yaml");
+    let out = e
+        .cmd()
+        .args(["contract", "check"])
+        .arg(&yaml)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A server without /cite and with a new operation: one breaking, one additive.
+    let mut doc = bookwyrm::contract::as_published();
+    let paths = doc["paths"].as_object_mut().unwrap();
+    paths.remove("/cite");
+    paths.insert(
+        "/translate".into(),
+        serde_json::json!({"post": {"responses": {}}}),
+    );
+    e.write("theirs.json", &doc.to_string());
+    let out = e
+        .cmd()
+        .args(["contract", "check", "theirs.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("breaking  /paths/~1cite/post"), "{text}");
+    assert!(text.contains("additive  /paths/~1translate/post"), "{text}");
+    assert!(text.contains("1 breaking, 1 additive"), "{text}");
+    let out = e
+        .cmd()
+        .args(["--json", "contract", "check", "theirs.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["breaking"], 1);
+    assert_eq!(report["changes"][0]["kind"], "breaking");
+    // Documents that cannot be compared: exit 2, saying why.
+    e.write("swagger.json", r#"{"swagger": "2.0", "paths": {}}"#);
+    e.write("garbage.txt", "{{{ not [ json");
+    for (file, needle) in [
+        ("swagger.json", "Swagger 2.0"),
+        ("garbage.txt", "neither JSON"),
+    ] {
+        let out = e.cmd().args(["contract", "check", file]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{file}: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{}", stderr(&out));
+    }
+    // No server there: a clear failure.
+    let out = e
+        .cmd()
+        .args(["--base-url", "http://127.0.0.1:9", "contract", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("cannot fetch http://127.0.0.1:9/openapi.json"));
+}

@@ -2,6 +2,7 @@
 
 pub mod cite;
 pub mod classify;
+pub mod contract;
 pub mod pdf;
 pub mod phrasal;
 pub mod summarize;

@@ -1,0 +1,243 @@
+//! `bookwyrm::contract`: OpenAPI 3.0 and 3.1 read into one model, and each change classified
+//! from this client's point of view; the emulator publishes the contract as FastAPI would.
+
+mod common;
+
+use bookwyrm::contract::{diff, ChangeKind, Contract};
+use serde_json::{json, Value};
+
+/// Our side: OpenAPI 3.0, nullability as `nullable: true`.
+fn ours() -> Value {
+    json!({
+        "openapi": "3.0.3",
+        "paths": {
+            "/a": {"post": {
+                "operationId": "a",
+                "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Req"}}}},
+                "responses": {"200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Res"}}}}}
+            }},
+            "/b": {"get": {"responses": {"200": {"content": {"application/json": {"schema": {"type": "string"}}}}}}}
+        },
+        "components": {"schemas": {
+            "Req": {"type": "object", "required": ["x"], "properties": {
+                "x": {"type": "string"},
+                "y": {"type": "integer", "minimum": 0},
+                "note": {"type": "string", "nullable": true},
+                "mode": {"type": "string", "enum": ["fast", "slow"]}
+            }},
+            "Res": {"type": "object", "required": ["r", "kind"], "properties": {
+                "r": {"type": "string"},
+                "kind": {"type": "string", "enum": ["p", "q"]},
+                "label": {"type": "string", "enum": ["s", "t"], "x-bookwyrm-open": true},
+                "when": {"type": "string", "nullable": true},
+                "also": {"type": "integer", "nullable": true}
+            }}
+        }}
+    })
+}
+
+/// Their side: the same contract written as FastAPI writes OpenAPI 3.1 (nullability as
+/// `anyOf` with null and as a type array, descriptions wrapped around `$ref`s with `allOf`).
+fn theirs() -> Value {
+    let mut doc = ours();
+    doc["openapi"] = json!("3.1.0");
+    let req = &mut doc["components"]["schemas"]["Req"]["properties"];
+    req["note"] = json!({"anyOf": [{"type": "string"}, {"type": "null"}], "title": "Note"});
+    let res = &mut doc["components"]["schemas"]["Res"]["properties"];
+    res["when"] = json!({"type": ["string", "null"]});
+    res["also"] = json!({"anyOf": [{"type": "integer"}, {"type": "null"}], "default": null});
+    doc["paths"]["/a"]["post"]["requestBody"]["content"]["application/json"]["schema"] =
+        json!({"allOf": [{"$ref": "#/components/schemas/Req"}], "description": "The request"});
+    doc
+}
+
+fn changes(edit: impl FnOnce(&mut Value)) -> Vec<(ChangeKind, String)> {
+    let mut t = theirs();
+    edit(&mut t);
+    let ours = Contract::from_value(&ours()).unwrap();
+    let theirs = Contract::from_value(&t).unwrap();
+    diff(&ours, &theirs)
+        .into_iter()
+        .map(|c| (c.kind, c.pointer))
+        .collect()
+}
+
+fn schemas(t: &mut Value) -> &mut Value {
+    &mut t["components"]["schemas"]
+}
+
+const REQ: &str = "/paths/~1a/post/requestBody/properties";
+const RES: &str = "/paths/~1a/post/responses/200/properties";
+
+#[test]
+fn each_kind_of_change_is_classified() {
+    use ChangeKind::{Additive, Breaking};
+    type Edit = Box<dyn FnOnce(&mut Value)>;
+    type Expected = Vec<(ChangeKind, String)>;
+    let cases: Vec<(&str, Edit, Expected)> = vec![
+        (
+            "3.0 and 3.1 spellings of the same contract",
+            Box::new(|_| {}),
+            vec![],
+        ),
+        (
+            "operation removed",
+            Box::new(|t| {
+                t["paths"].as_object_mut().unwrap().remove("/b");
+            }),
+            vec![(Breaking, "/paths/~1b/get".into())],
+        ),
+        (
+            "operation added",
+            Box::new(|t| t["paths"]["/c"] = json!({"delete": {"responses": {}}})),
+            vec![(Additive, "/paths/~1c/delete".into())],
+        ),
+        (
+            "request field removed",
+            Box::new(|t| {
+                let s = schemas(t);
+                s["Req"]["properties"].as_object_mut().unwrap().remove("x");
+            }),
+            vec![(Breaking, format!("{REQ}/x"))],
+        ),
+        (
+            "request field retyped",
+            Box::new(|t| {
+                let s = schemas(t);
+                s["Req"]["properties"]["y"] = json!({"type": "string"});
+            }),
+            vec![(Breaking, format!("{REQ}/y"))],
+        ),
+        (
+            "required request field added",
+            Box::new(|t| {
+                let s = schemas(t);
+                s["Req"]["properties"]["z"] = json!({"type": "string"});
+                s["Req"]["required"] = json!(["x", "z"]);
+            }),
+            vec![(Breaking, format!("{REQ}/z"))],
+        ),
+        (
+            "optional field we send became required",
+            Box::new(|t| {
+                let s = schemas(t);
+                s["Req"]["required"] = json!(["x", "y"]);
+            }),
+            vec![(Breaking, format!("{REQ}/y"))],
+        ),
+        (
+            "optional request field added",
+            Box::new(|t| {
+                let s = schemas(t);
+                s["Req"]["properties"]["z"] = json!({"type": "boolean"});
+            }),
+            vec![(Additive, format!("{REQ}/z"))],
+        ),
+        (
+            "response field removed",
+            Box::new(|t| {
+                let s = schemas(t);
+                s["Res"]["properties"].as_object_mut().unwrap().remove("r");
+            }),
+            vec![(Breaking, format!("{RES}/r"))],
+        ),
+        (
+            "response field added",
+            Box::new(|t| {
+                let s = schemas(t);
+                s["Res"]["properties"]["extra"] = json!({"type": "number"});
+            }),
+            vec![(Additive, format!("{RES}/extra"))],
+        ),
+        (
+            "enum value added to a closed enum",
+            Box::new(|t| {
+                let s = schemas(t);
+                s["Res"]["properties"]["kind"]["enum"] = json!(["p", "q", "r"]);
+            }),
+            vec![(Breaking, format!("{RES}/kind"))],
+        ),
+        (
+            "enum value added to an open enum",
+            Box::new(|t| {
+                let s = schemas(t);
+                s["Res"]["properties"]["label"]["enum"] = json!(["s", "t", "u"]);
+            }),
+            vec![(Additive, format!("{RES}/label"))],
+        ),
+        (
+            "value accepted in a request enum",
+            Box::new(|t| {
+                let s = schemas(t);
+                s["Req"]["properties"]["mode"]["enum"] = json!(["fast", "slow", "eco"]);
+            }),
+            vec![(Additive, format!("{REQ}/mode"))],
+        ),
+        (
+            "a response field we need may now be null",
+            Box::new(|t| {
+                let s = schemas(t);
+                s["Res"]["properties"]["r"] = json!({"type": ["string", "null"]});
+            }),
+            vec![(Breaking, format!("{RES}/r"))],
+        ),
+    ];
+    for (name, edit, expected) in cases {
+        assert_eq!(changes(edit), expected, "{name}");
+    }
+}
+
+#[test]
+fn unreadable_documents_are_errors_that_say_why() {
+    for (doc, needle) in [
+        (json!([1]), "top level is not an object"),
+        (json!({"paths": {}}), "no `openapi` version"),
+        (json!({"swagger": "2.0", "paths": {}}), "Swagger 2.0"),
+        (
+            json!({"openapi": "4.0", "paths": {}}),
+            "4.0 is not supported",
+        ),
+        (json!({"openapi": "3.1.0"}), "no `paths`"),
+        (
+            json!({"openapi": "3.1.0", "paths": []}),
+            "`paths` is not an object",
+        ),
+        (
+            json!({"openapi": "3.1.0", "paths": {"/x": {"get": {"responses": {"200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Nope"}}}}}}}}}),
+            "`$ref` to nothing: #/components/schemas/Nope",
+        ),
+        (
+            json!({"openapi": "3.1.0", "paths": {"/x": {"get": {"responses": {"200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Loop"}}}}}}}}, "components": {"schemas": {"Loop": {"$ref": "#/components/schemas/Loop"}}}}),
+            "too deep",
+        ),
+    ] {
+        let err = Contract::from_value(&doc).unwrap_err();
+        assert!(err.to_string().contains(needle), "{err} (wanted {needle})");
+    }
+    assert!(Contract::from_json_str("not json")
+        .unwrap_err()
+        .to_string()
+        .starts_with("not JSON"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_emulator_publishes_the_embedded_contract() {
+    let emu = common::emulator().await;
+    // Public, like FastAPI's: no key.
+    let doc: Value = reqwest::get(format!("{}/openapi.json", emu.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(
+        !doc.to_string().contains("\"x-bookwyrm"),
+        "no x-bookwyrm-* keys"
+    );
+    assert!(!doc.to_string().contains("\"nullable\""));
+    let theirs = Contract::from_value(&doc).unwrap();
+    let ours = Contract::embedded();
+    assert_eq!(ours.operations.len(), bookwyrm::OPERATIONS.len());
+    assert_eq!(diff(&ours, &theirs), vec![]);
+}
