@@ -621,93 +621,47 @@ fn same_type(a: &Schema, b: &Schema) -> bool {
         || matches!((&a.shape, &b.shape), (Shape::Enum { .. }, Shape::Scalar(t)) | (Shape::Scalar(t), Shape::Enum { .. }) if t == "string")
 }
 
-/// A request schema: this client sends `ours` to a server that expects `theirs`.
-fn request(out: &mut Changes, ours: &Schema, theirs: &Schema, ptr: &str) {
-    if !same_type(ours, theirs) {
-        out.push(
-            ChangeKind::Breaking,
-            ptr,
-            format!("a request value this client sends was retyped from {ours} to {theirs}"),
-        );
-        return;
-    }
-    if ours.nullable && !theirs.nullable {
-        out.push(
-            ChangeKind::Breaking,
-            ptr,
-            "null, which this client may send, is no longer accepted".into(),
-        );
-    }
-    match (&ours.shape, &theirs.shape) {
-        (
-            Shape::Object {
-                properties: a,
-                required: ra,
-            },
-            Shape::Object {
-                properties: b,
-                required: rb,
-            },
-        ) => {
-            for (name, sa) in a {
-                let p = format!("{ptr}/properties/{}", escape(name));
-                match b.get(name) {
-                    Some(sb) => request(out, sa, sb, &p),
-                    None => out.push(
-                        ChangeKind::Breaking,
-                        &p,
-                        format!("request field `{name}` that this client sends was removed"),
-                    ),
-                }
-            }
-            for name in rb.difference(ra) {
-                out.push(
-                    ChangeKind::Breaking,
-                    &format!("{ptr}/properties/{}", escape(name)),
-                    format!("request field `{name}` became required; this client does not always send it"),
-                );
-            }
-            for name in b.keys().filter(|n| !a.contains_key(*n) && !rb.contains(*n)) {
-                out.push(
-                    ChangeKind::Additive,
-                    &format!("{ptr}/properties/{}", escape(name)),
-                    format!("new optional request field `{name}`"),
-                );
-            }
-        }
-        (Shape::Array(a), Shape::Array(b)) => request(out, a, b, &format!("{ptr}/items")),
-        (Shape::Enum { values: a, .. }, Shape::Enum { values: b, .. }) => {
-            for v in a.iter().filter(|v| !b.contains(v)) {
-                out.push(
-                    ChangeKind::Breaking,
-                    ptr,
-                    format!("value {v}, which this client may send, was removed"),
-                );
-            }
-            for v in b.iter().filter(|v| !a.contains(v)) {
-                out.push(ChangeKind::Additive, ptr, format!("new accepted value {v}"));
-            }
-        }
-        _ => {}
-    }
+/// Which way a schema's values travel.
+#[derive(Clone, Copy, PartialEq)]
+enum Direction {
+    /// This client sends `ours` to a server that expects `theirs`.
+    Request,
+    /// This client reads `theirs` as `ours`.
+    Response,
 }
 
-/// A response schema: this client reads `theirs` as `ours`.
+fn request(out: &mut Changes, ours: &Schema, theirs: &Schema, ptr: &str) {
+    compare(out, Direction::Request, ours, theirs, ptr);
+}
+
 fn response(out: &mut Changes, ours: &Schema, theirs: &Schema, ptr: &str) {
+    compare(out, Direction::Response, ours, theirs, ptr);
+}
+
+/// The changes between two schemas of one value, by the direction it travels.
+fn compare(out: &mut Changes, dir: Direction, ours: &Schema, theirs: &Schema, ptr: &str) {
+    use ChangeKind::{Additive, Breaking};
+    let (side, verb) = match dir {
+        Direction::Request => ("request", "sends"),
+        Direction::Response => ("response", "reads"),
+    };
     if !same_type(ours, theirs) {
-        out.push(
-            ChangeKind::Breaking,
-            ptr,
-            format!("a response value this client reads was retyped from {ours} to {theirs}"),
-        );
+        let what = format!("a {side} value this client {verb} was retyped from {ours} to {theirs}");
+        out.push(Breaking, ptr, what);
         return;
     }
-    if theirs.nullable && !ours.nullable {
-        out.push(
-            ChangeKind::Breaking,
+    match dir {
+        Direction::Request if ours.nullable && !theirs.nullable => out.push(
+            Breaking,
+            ptr,
+            "null, which this client may send, is no longer accepted".into(),
+        ),
+        Direction::Response if theirs.nullable && !ours.nullable => out.push(
+            Breaking,
             ptr,
             "may now be null, which this client does not expect".into(),
-        );
+        ),
+        _ => {}
     }
     match (&ours.shape, &theirs.shape) {
         (
@@ -720,50 +674,72 @@ fn response(out: &mut Changes, ours: &Schema, theirs: &Schema, ptr: &str) {
                 required: rb,
             },
         ) => {
+            let at = |name: &str| format!("{ptr}/properties/{}", escape(name));
             for (name, sa) in a {
-                let p = format!("{ptr}/properties/{}", escape(name));
                 match b.get(name) {
-                    Some(sb) => response(out, sa, sb, &p),
+                    Some(sb) => compare(out, dir, sa, sb, &at(name)),
                     None => out.push(
-                        ChangeKind::Breaking,
-                        &p,
-                        format!("response field `{name}` that this client reads was removed"),
+                        Breaking,
+                        &at(name),
+                        format!("{side} field `{name}` that this client {verb} was removed"),
                     ),
                 }
             }
-            for name in ra.difference(rb).filter(|n| b.contains_key(*n)) {
-                out.push(
-                    ChangeKind::Breaking,
-                    &format!("{ptr}/properties/{}", escape(name)),
-                    format!("response field `{name}` may now be absent; this client requires it"),
-                );
+            match dir {
+                Direction::Request => {
+                    for name in rb.difference(ra) {
+                        let what = format!(
+                            "request field `{name}` became required; this client does not always send it"
+                        );
+                        out.push(Breaking, &at(name), what);
+                    }
+                }
+                Direction::Response => {
+                    for name in ra.difference(rb).filter(|n| b.contains_key(*n)) {
+                        let what = format!(
+                            "response field `{name}` may now be absent; this client requires it"
+                        );
+                        out.push(Breaking, &at(name), what);
+                    }
+                }
             }
             for name in b.keys().filter(|n| !a.contains_key(*n)) {
-                out.push(
-                    ChangeKind::Additive,
-                    &format!("{ptr}/properties/{}", escape(name)),
-                    format!("new response field `{name}`"),
-                );
-            }
-        }
-        (Shape::Array(a), Shape::Array(b)) => response(out, a, b, &format!("{ptr}/items")),
-        (Shape::Enum { values: a, open }, Shape::Enum { values: b, .. }) => {
-            for v in b.iter().filter(|v| !a.contains(v)) {
-                if *open {
-                    out.push(
-                        ChangeKind::Additive,
-                        ptr,
-                        format!("new value {v} (this client keeps unknown values)"),
-                    );
-                } else {
-                    out.push(
-                        ChangeKind::Breaking,
-                        ptr,
-                        format!("new value {v} in an enum this client models as closed"),
-                    );
+                match dir {
+                    Direction::Request if rb.contains(name) => {} // reported as required
+                    Direction::Request => out.push(
+                        Additive,
+                        &at(name),
+                        format!("new optional request field `{name}`"),
+                    ),
+                    Direction::Response => {
+                        out.push(Additive, &at(name), format!("new response field `{name}`"))
+                    }
                 }
             }
         }
+        (Shape::Array(a), Shape::Array(b)) => compare(out, dir, a, b, &format!("{ptr}/items")),
+        (Shape::Enum { values: a, open }, Shape::Enum { values: b, .. }) => match dir {
+            Direction::Request => {
+                for v in a.iter().filter(|v| !b.contains(v)) {
+                    let what = format!("value {v}, which this client may send, was removed");
+                    out.push(Breaking, ptr, what);
+                }
+                for v in b.iter().filter(|v| !a.contains(v)) {
+                    out.push(Additive, ptr, format!("new accepted value {v}"));
+                }
+            }
+            Direction::Response => {
+                for v in b.iter().filter(|v| !a.contains(v)) {
+                    if *open {
+                        let what = format!("new value {v} (this client keeps unknown values)");
+                        out.push(Additive, ptr, what);
+                    } else {
+                        let what = format!("new value {v} in an enum this client models as closed");
+                        out.push(Breaking, ptr, what);
+                    }
+                }
+            }
+        },
         _ => {}
     }
 }
