@@ -9,7 +9,55 @@ use crate::error::CliError;
 /// Largest input read from stdin or downloaded.
 const MAX_INPUT: u64 = 256 << 20;
 
-/// Reads a file, or stdin for `-`, as bytes.
+/// Where a command's one input comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source<'a> {
+    /// The positional argument (a path, text or `-`, depending on the command).
+    Positional(&'a str),
+    /// `--file`.
+    File(&'a str),
+    /// `--url`.
+    Url(&'a str),
+    /// Nothing named, and standard input is not a terminal: read it.
+    Stdin,
+}
+
+/// The one input given, of `positional` (named `what` in messages), `--file` and `--url`.
+/// With none, standard input when it is not a terminal (as the reference CLI does); more than
+/// one is a usage error naming them.
+pub fn one_source<'a>(
+    what: &str,
+    positional: Option<&'a str>,
+    file: Option<&'a str>,
+    url: Option<&'a str>,
+) -> Result<Source<'a>, CliError> {
+    use std::io::IsTerminal;
+    let given: Vec<(String, Source<'a>)> = [
+        positional.map(|p| (format!("{what} `{p}`"), Source::Positional(p))),
+        file.map(|f| (format!("--file `{f}`"), Source::File(f))),
+        url.map(|u| (format!("--url `{u}`"), Source::Url(u))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    match given.as_slice() {
+        [(_, one)] => Ok(*one),
+        [] if !std::io::stdin().is_terminal() => Ok(Source::Stdin),
+        [] => Err(CliError::usage(format!(
+            "no input: give {what}, --file or --url, or pipe it on standard input"
+        ))),
+        many => {
+            let names: Vec<&str> = many.iter().map(|(n, _)| n.as_str()).collect();
+            Err(CliError::usage(format!(
+                "only one input may be given, but {} were: {}",
+                names.len(),
+                names.join(" and ")
+            )))
+        }
+    }
+}
+
+/// Reads a file, or stdin for `-`, as bytes; empty stdin is an error ("no content").
 pub fn read_bytes(path: &str) -> Result<Vec<u8>, CliError> {
     if path == "-" {
         let mut buf = Vec::new();
@@ -17,6 +65,9 @@ pub fn read_bytes(path: &str) -> Result<Vec<u8>, CliError> {
             .take(MAX_INPUT)
             .read_to_end(&mut buf)
             .map_err(|e| CliError::failed(format!("cannot read stdin: {e}")))?;
+        if buf.is_empty() {
+            return Err(CliError::failed("no content on standard input"));
+        }
         return Ok(buf);
     }
     std::fs::read(Path::new(path)).map_err(|e| CliError::failed(format!("cannot read {path}: {e}")))

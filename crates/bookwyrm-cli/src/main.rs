@@ -32,21 +32,18 @@ struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Base URL of the API.
-    #[arg(long, global = true, env = "BOOKWYRM_API_URL", default_value = bookwyrm::DEFAULT_BASE_URL, value_name = "URL")]
+    // The three settings below are read from the environment by `Global::from_env`, not by
+    // clap: clap would print values it took from the environment in usage lines, as if they
+    // had been required.
+    /// Base URL of the API [env: BOOKWYRM_API_URL] [default: https://api.bookwyrm.ai:443].
+    #[arg(long, global = true, value_name = "URL", default_value_t = String::new(), hide_default_value = true)]
     pub base_url: String,
-    /// API key (never printed).
-    #[arg(
-        long,
-        global = true,
-        env = "BOOKWYRM_API_KEY",
-        hide_env_values = true,
-        value_name = "KEY"
-    )]
+    /// API key, never printed [env: BOOKWYRM_API_KEY].
+    #[arg(long, global = true, value_name = "KEY")]
     pub api_key: Option<String>,
-    /// Also trust the root certificates in this PEM file (a server behind a private CA).
-    /// `SSL_CERT_FILE` replaces the system's roots instead.
-    #[arg(long, global = true, env = "BOOKWYRM_CA_CERT", value_name = "FILE")]
+    /// Also trust the root certificates in this PEM file (a server behind a private CA)
+    /// [env: BOOKWYRM_CA_CERT]. `SSL_CERT_FILE` replaces the system's roots instead.
+    #[arg(long, global = true, value_name = "FILE")]
     pub ca_cert: Option<std::path::PathBuf>,
     /// Seconds a call may take; for streams, the longest silence allowed.
     #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_seconds)]
@@ -112,6 +109,24 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+impl Global {
+    /// Fills what was not given on the command line from `BOOKWYRM_API_URL`,
+    /// `BOOKWYRM_API_KEY` and `BOOKWYRM_CA_CERT` (empty values count as unset).
+    fn from_env(&mut self) {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        if self.base_url.is_empty() {
+            self.base_url =
+                var(bookwyrm::ENV_API_URL).unwrap_or_else(|| bookwyrm::DEFAULT_BASE_URL.into());
+        }
+        if self.api_key.is_none() {
+            self.api_key = var(bookwyrm::ENV_API_KEY);
+        }
+        if self.ca_cert.is_none() {
+            self.ca_cert = var(bookwyrm::ENV_CA_CERT).map(Into::into);
+        }
+    }
 }
 
 /// What a command runs with.
@@ -193,7 +208,8 @@ fn init_logging(verbose: u8) {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    cli.global.from_env();
     init_logging(cli.global.verbose);
     let mut ctx = Ctx {
         global: cli.global,

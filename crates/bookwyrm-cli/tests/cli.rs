@@ -431,20 +431,20 @@ fn error_paths_and_exit_codes() {
         &e,
         &["phrasal", "text", "--url", "http://x/y.txt"],
         2,
-        "cannot be used with",
+        "only one input may be given, but 2 were: TEXT `text` and --url `http://x/y.txt`",
     );
     fails(&e, &["cite", "story.txt"], 2, "--question");
     fails(
         &e,
         &["phrasal", "One.", "--chunk-size", "0"],
         2,
-        "chunk_size must be > 0",
+        "'--chunk-size <CHUNK_SIZE>': 0 is not in 1..",
     );
     fails(
         &e,
         &["summarize", "story.txt", "--max-tokens", "200000"],
         2,
-        "max_tokens cannot exceed",
+        "'--max-tokens <MAX_TOKENS>': 200000 is not in 1..=131072",
     );
     fails(
         &e,
@@ -774,4 +774,106 @@ fn contract_check_reports_changes_with_exit_codes() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("cannot fetch http://127.0.0.1:9/openapi.json"));
+}
+
+/// The reference CLI's habits: stdin when no input is named, numbers (negative ones too) read
+/// as values and checked against their range, optional settings shown as optional, local
+/// problems before credentials, and conflicting inputs named.
+#[test]
+fn the_reference_cli_conventions() {
+    let e = env();
+    // Standard input when nothing is named (and it is not a terminal).
+    let out = e
+        .cmd()
+        .arg("classify")
+        .write_stdin("Hello, plain world.\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("text/plain"), "{}", stdout(&out));
+    let out = e
+        .cmd()
+        .args(["--json", "phrasal"])
+        .write_stdin("One. Two.")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("\"text\":\"One.\""),
+        "{}",
+        stdout(&out)
+    );
+    for cmd in ["classify", "phrasal", "summarize", "extract-pdf"] {
+        let out = e.cmd().arg(cmd).write_stdin("").output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{cmd}");
+        assert!(
+            stderr(&out).contains("no content on standard input"),
+            "{cmd}: {}",
+            stderr(&out)
+        );
+    }
+    // Negative numbers are values, rejected with the option and its range.
+    for (args, needle) in [
+        (
+            vec!["phrasal", "--chunk-size", "-1", "text"],
+            "'--chunk-size <CHUNK_SIZE>': -1 is not in 1..",
+        ),
+        (
+            vec!["summarize", "--max-tokens", "-3", "story.txt"],
+            "-3 is not in 1..=131072",
+        ),
+        (
+            vec!["cite", "-q", "Who?", "--limit", "-2", "x.jsonl"],
+            "'--limit <LIMIT>': -2 is not in 1..",
+        ),
+        (
+            vec!["extract-pdf", "--start-page", "-1", "report.pdf"],
+            "'--start-page <START_PAGE>': -1 is not in 1..",
+        ),
+    ] {
+        fails(&e, &args, 2, needle);
+    }
+    // The usage line shows the settings that come from the environment as optional.
+    let out = e
+        .cmd()
+        .args(["phrasal", "a", "--file", "b"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(!err.contains("--base-url <URL> --api-key <KEY>"), "{err}");
+    let out = e.cmd().args(["phrasal", "--bogus"]).output().unwrap();
+    assert!(
+        !stderr(&out).contains("--api-key <KEY>"),
+        "{}",
+        stderr(&out)
+    );
+    // Local problems before credentials.
+    for (args, needle) in [
+        (
+            vec!["phrasal", "--file", "missing.txt"],
+            "cannot read missing.txt",
+        ),
+        (vec!["classify", "missing.bin"], "cannot read missing.bin"),
+        (
+            vec!["cite", "--questions-file", "empty.txt", "x.jsonl"],
+            "the questions file has no questions",
+        ),
+    ] {
+        e.write("empty.txt", "\n\n");
+        let out = e
+            .cmd()
+            .env_remove("BOOKWYRM_API_KEY")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    }
+    // Conflicting inputs are named.
+    fails(
+        &e,
+        &["classify", "story.txt", "--file", "report.pdf"],
+        2,
+        "only one input may be given, but 2 were: a file `story.txt` and --file `report.pdf`",
+    );
 }

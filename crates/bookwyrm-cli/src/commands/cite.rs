@@ -5,13 +5,14 @@ use clap::{ArgGroup, Args};
 
 use super::{drive, Strength};
 use crate::error::CliError;
-use crate::input::{read_spans, read_text};
+use crate::input::{one_source, read_spans, read_text, Source};
 use crate::output::{clip, table};
 use crate::Ctx;
 
 /// Find passages that answer questions.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("source").required(true).args(["input", "url", "file"])))]
+#[command(group(ArgGroup::new("source").multiple(true).args(["input", "url", "file"])))]
+#[command(allow_negative_numbers = true)]
 #[command(group(ArgGroup::new("questions").required(true).args(["question", "questions_file"])))]
 pub struct CiteArgs {
     /// JSONL chunks (`{"text", "start_char", "end_char"}` per line), `-` for stdin.
@@ -29,13 +30,13 @@ pub struct CiteArgs {
     #[arg(long, value_name = "FILE")]
     questions_file: Option<String>,
     /// Index of the first chunk to process.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::at_least(0))]
     start: u64,
-    /// Number of chunks to process.
-    #[arg(long)]
+    /// Number of chunks to process (1 or more).
+    #[arg(long, value_parser = super::at_least(1))]
     limit: Option<u64>,
-    /// Maximum tokens per chunk group.
-    #[arg(long, default_value_t = 1000)]
+    /// Maximum tokens per chunk group (1 or more).
+    #[arg(long, default_value_t = 1000, value_parser = super::at_least(1))]
     max_tokens: u64,
     /// Model strength.
     #[arg(long, value_enum, default_value = "swift")]
@@ -46,7 +47,6 @@ pub struct CiteArgs {
 }
 
 pub async fn run(a: CiteArgs, ctx: &mut Ctx) -> Result<(), CliError> {
-    let client = ctx.client()?;
     let questions: Vec<String> = match &a.questions_file {
         Some(f) => read_text(f)?
             .lines()
@@ -64,15 +64,23 @@ pub async fn run(a: CiteArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     } else {
         questions.clone().into()
     };
-    let mut request = match (a.input.as_deref().or(a.file.as_deref()), &a.url) {
-        (Some(path), _) => {
+    let source = one_source(
+        "a file",
+        a.input.as_deref(),
+        a.file.as_deref(),
+        a.url.as_deref(),
+    )?;
+    let mut request = match source {
+        Source::Positional(path) | Source::File(path) => {
             let chunks = read_spans(path)?;
             ctx.note(format!("Loaded {} chunks from {path}", chunks.len()));
             CitationRequest::from_chunks(chunks, question)
         }
-        (None, Some(url)) => CitationRequest::from_jsonl_url(url, question),
-        (None, None) => unreachable!("clap requires a source"),
+        Source::Stdin => CitationRequest::from_chunks(read_spans("-")?, question),
+        Source::Url(url) => CitationRequest::from_jsonl_url(url, question),
     };
+    // Local problems (a missing file, no questions) come before credentials.
+    let client = ctx.client()?;
     request = request
         .start(a.start)
         .max_tokens_per_chunk(a.max_tokens)

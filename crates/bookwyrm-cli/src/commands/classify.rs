@@ -6,13 +6,14 @@ use serde_json::json;
 
 use super::drive;
 use crate::error::CliError;
-use crate::input::{download, read_bytes, url_file_name};
+use crate::input::{download, one_source, read_bytes, url_file_name, Source};
 use crate::output::{clip, table};
 use crate::Ctx;
 
 /// Classify a file.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("source").required(true).args(["input", "url", "file"])))]
+#[command(group(ArgGroup::new("source").multiple(true).args(["input", "url", "file"])))]
+#[command(allow_negative_numbers = true)]
 pub struct ClassifyArgs {
     /// The file, or `-` for stdin.
     input: Option<String>,
@@ -28,22 +29,34 @@ pub struct ClassifyArgs {
 }
 
 pub async fn run(a: ClassifyArgs, ctx: &mut Ctx) -> Result<(), CliError> {
+    let source = one_source(
+        "a file",
+        a.input.as_deref(),
+        a.file.as_deref(),
+        a.url.as_deref(),
+    )?;
+    let local = match source {
+        Source::Positional(path) | Source::File(path) => Some(path),
+        Source::Stdin => Some("-"),
+        Source::Url(_) => None,
+    };
+    // Local problems (a missing file) come before credentials.
+    let read = local.map(read_bytes).transpose()?;
     let client = ctx.client()?;
-    let (bytes, hint) = match (a.input.as_deref().or(a.file.as_deref()), &a.url) {
-        (Some(path), _) => {
-            let name = (path != "-").then(|| {
-                std::path::Path::new(path)
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            });
-            (read_bytes(path)?, name)
+    let (bytes, hint) = match (read, source) {
+        (Some(bytes), Source::Positional(path) | Source::File(path)) => {
+            let name = (path != "-")
+                .then(|| std::path::Path::new(path).file_name())
+                .flatten()
+                .map(|n| n.to_string_lossy().into_owned());
+            (bytes, name)
         }
-        (None, Some(url)) => {
+        (Some(bytes), _) => (bytes, None),
+        (None, Source::Url(url)) => {
             ctx.note(format!("Downloading {url}"));
             (download(url, ctx.global.timeout).await?, url_file_name(url))
         }
-        (None, None) => unreachable!("clap requires a source"),
+        (None, _) => return Err(CliError::usage("no input")),
     };
     let mut request = ClassifyRequest::from_bytes(bytes.clone());
     if let Some(name) = a.filename.clone().or(hint.clone()) {

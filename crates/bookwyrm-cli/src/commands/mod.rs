@@ -9,6 +9,19 @@ pub mod summarize;
 
 use bookwyrm::ModelStrength;
 
+/// A whole number of at least `min`: negative numbers parse as numbers (the commands allow
+/// them) and are rejected with the option's name and range, not read as unknown flags.
+pub fn at_least(min: i64) -> impl clap::builder::TypedValueParser<Value = u64> {
+    use clap::builder::TypedValueParser;
+    clap::value_parser!(i64).range(min..).map(|v| v as u64)
+}
+
+/// A whole number in `min..=max` (see [`at_least`]).
+pub fn between(min: i64, max: i64) -> impl clap::builder::TypedValueParser<Value = u64> {
+    use clap::builder::TypedValueParser;
+    clap::value_parser!(i64).range(min..=max).map(|v| v as u64)
+}
+
 /// `--model-strength` values.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Strength {

@@ -10,13 +10,14 @@ use serde_json::json;
 
 use super::drive;
 use crate::error::CliError;
-use crate::input::{read_bytes, read_text, url_file_name};
+use crate::input::{one_source, read_bytes, read_text, url_file_name, Source};
 use crate::output::{clip, table, OutputFile};
 use crate::Ctx;
 
 /// Extract a PDF's structure.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("source").required(true).args(["input", "url", "file"])))]
+#[command(group(ArgGroup::new("source").multiple(true).args(["input", "url", "file"])))]
+#[command(allow_negative_numbers = true)]
 pub struct ExtractPdfArgs {
     /// The PDF file, or `-` for stdin.
     input: Option<String>,
@@ -27,10 +28,10 @@ pub struct ExtractPdfArgs {
     #[arg(long)]
     file: Option<String>,
     /// First page to extract (1-based).
-    #[arg(long)]
+    #[arg(long, value_parser = super::at_least(1))]
     start_page: Option<u64>,
-    /// Number of pages to extract.
-    #[arg(long)]
+    /// Number of pages to extract (1 or more).
+    #[arg(long, value_parser = super::at_least(1))]
     num_pages: Option<u64>,
     /// OCR language.
     #[arg(long, default_value = "en")]
@@ -63,26 +64,30 @@ fn default_output(source: &str, start: Option<u64>, num: Option<u64>) -> PathBuf
 }
 
 pub async fn extract(a: ExtractPdfArgs, ctx: &mut Ctx) -> Result<(), CliError> {
-    let client = ctx.client()?;
-    let source = a
-        .input
-        .clone()
-        .or(a.file.clone())
-        .or(a.url.clone())
-        .expect("clap requires a source");
-    let mut request = match (a.input.as_deref().or(a.file.as_deref()), &a.url) {
-        (Some(path), _) => {
+    let chosen = one_source(
+        "a file",
+        a.input.as_deref(),
+        a.file.as_deref(),
+        a.url.as_deref(),
+    )?;
+    let (source, mut request) = match chosen {
+        Source::Positional(path) | Source::File(path) => {
             let mut r = PdfExtractRequest::from_bytes(read_bytes(path)?);
             if path != "-" {
                 if let Some(name) = Path::new(path).file_name() {
                     r = r.filename(name.to_string_lossy());
                 }
             }
-            r
+            (path.to_string(), r)
         }
-        (None, Some(url)) => PdfExtractRequest::from_url(url),
-        (None, None) => unreachable!("clap requires a source"),
+        Source::Stdin => (
+            "-".to_string(),
+            PdfExtractRequest::from_bytes(read_bytes("-")?),
+        ),
+        Source::Url(url) => (url.to_string(), PdfExtractRequest::from_url(url)),
     };
+    // Local problems (a missing file) come before credentials.
+    let client = ctx.client()?;
     request = request
         .lang(&a.lang)
         .layout_detection(a.layout)

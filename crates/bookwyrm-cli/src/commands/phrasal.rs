@@ -5,13 +5,14 @@ use clap::{ArgGroup, Args};
 
 use super::drive;
 use crate::error::CliError;
-use crate::input::read_text;
+use crate::input::{one_source, read_text, Source};
 use crate::output::{clip, table};
 use crate::Ctx;
 
 /// Split a text into phrases or chunks.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("source").required(true).args(["text", "url", "file"])))]
+#[command(group(ArgGroup::new("source").multiple(true).args(["text", "url", "file"])))]
+#[command(allow_negative_numbers = true)]
 pub struct PhrasalArgs {
     /// The text itself, or `-` to read stdin.
     text: Option<String>,
@@ -21,8 +22,8 @@ pub struct PhrasalArgs {
     /// A text file.
     #[arg(short, long)]
     file: Option<String>,
-    /// Pack phrases into chunks of at most this many characters.
-    #[arg(long)]
+    /// Pack phrases into chunks of at most this many characters (1 or more).
+    #[arg(long, value_parser = super::at_least(1))]
     chunk_size: Option<u64>,
     /// Results without offsets.
     #[arg(long, conflicts_with = "offsets")]
@@ -33,11 +34,16 @@ pub struct PhrasalArgs {
 }
 
 pub async fn run(a: PhrasalArgs, ctx: &mut Ctx) -> Result<(), CliError> {
-    let client = ctx.client()?;
-    let mut request = match (&a.text, &a.file, &a.url) {
-        (Some(t), _, _) if t == "-" => PhrasalRequest::from_text(read_text("-")?),
-        (Some(t), _, _) => PhrasalRequest::from_text(t.clone()),
-        (None, Some(path), _) => {
+    let source = one_source(
+        "TEXT",
+        a.text.as_deref(),
+        a.file.as_deref(),
+        a.url.as_deref(),
+    )?;
+    let mut request = match source {
+        Source::Positional("-") | Source::Stdin => PhrasalRequest::from_text(read_text("-")?),
+        Source::Positional(t) => PhrasalRequest::from_text(t),
+        Source::File(path) => {
             let text = read_text(path)?;
             ctx.note(format!(
                 "Loaded {} characters from {path}",
@@ -45,9 +51,10 @@ pub async fn run(a: PhrasalArgs, ctx: &mut Ctx) -> Result<(), CliError> {
             ));
             PhrasalRequest::from_text(text)
         }
-        (None, None, Some(url)) => PhrasalRequest::from_url(url),
-        _ => unreachable!("clap requires a source"),
+        Source::Url(url) => PhrasalRequest::from_url(url),
     };
+    // Local problems (a missing file) come before credentials.
+    let client = ctx.client()?;
     if let Some(n) = a.chunk_size {
         request = request.chunk_size(n);
     }

@@ -6,13 +6,14 @@ use serde_json::json;
 
 use super::{drive, Strength};
 use crate::error::CliError;
-use crate::input::{parse_spans_of, read_text};
+use crate::input::{one_source, parse_spans_of, read_text, Source};
 use crate::output::clip;
 use crate::Ctx;
 
 /// Summarize a text or JSONL phrases.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("source").required(true).args(["input", "url"])))]
+#[command(group(ArgGroup::new("source").multiple(true).args(["input", "url"])))]
+#[command(allow_negative_numbers = true)]
 pub struct SummarizeArgs {
     /// JSONL phrases (from `phrasal`) or plain text, `-` for stdin.
     input: Option<String>,
@@ -20,7 +21,7 @@ pub struct SummarizeArgs {
     #[arg(long)]
     url: Option<String>,
     /// Maximum tokens per chunk summarized at once (1 to 131072).
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = super::between(1, 131_072))]
     max_tokens: u64,
     /// Model strength.
     #[arg(long, value_enum, default_value = "swift")]
@@ -43,8 +44,13 @@ pub struct SummarizeArgs {
 }
 
 pub async fn run(a: SummarizeArgs, ctx: &mut Ctx) -> Result<(), CliError> {
-    let client = ctx.client()?;
-    let mut request = match (&a.input, &a.url) {
+    let source = one_source("a file", a.input.as_deref(), None, a.url.as_deref())?;
+    let local = match source {
+        Source::Positional(path) | Source::File(path) => Some(path),
+        Source::Stdin => Some("-"),
+        Source::Url(_) => None,
+    };
+    let mut request = match (local, source) {
         (Some(path), _) => {
             let text = read_text(path)?;
             if bookwyrm::jsonl::looks_like_spans(&text) {
@@ -59,8 +65,8 @@ pub async fn run(a: SummarizeArgs, ctx: &mut Ctx) -> Result<(), CliError> {
                 SummarizeRequest::from_content(text)
             }
         }
-        (None, Some(url)) => SummarizeRequest::from_url(url),
-        (None, None) => unreachable!("clap requires a source"),
+        (None, Source::Url(url)) => SummarizeRequest::from_url(url),
+        (None, _) => return Err(CliError::usage("no input")),
     };
     request = request
         .max_tokens(a.max_tokens)
@@ -75,6 +81,8 @@ pub async fn run(a: SummarizeArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     if let (Some(chunk), Some(merge)) = (&a.chunk_prompt, &a.summary_prompt) {
         request = request.custom_prompts(chunk, merge);
     }
+    // Local problems (a missing file, a bad schema) come before credentials.
+    let client = ctx.client()?;
     let file = ctx.output_file()?;
     let progress = ctx.progress("Summarizing");
     let stream = client.stream_summarize(request).await?;
