@@ -32,7 +32,7 @@ struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct Global {
-    // The three settings below are read from the environment by `Global::from_env`, not by
+    // The three settings below are read from the environment by `Global::fill_from_env`, not by
     // clap: clap would print values it took from the environment in usage lines, as if they
     // had been required.
     /// Base URL of the API [env: BOOKWYRM_API_URL] [default: https://api.bookwyrm.ai:443].
@@ -114,7 +114,7 @@ enum Command {
 impl Global {
     /// Fills what was not given on the command line from `BOOKWYRM_API_URL`,
     /// `BOOKWYRM_API_KEY` and `BOOKWYRM_CA_CERT` (empty values count as unset).
-    fn from_env(&mut self) {
+    fn fill_from_env(&mut self) {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         if self.base_url.is_empty() {
             self.base_url =
@@ -209,7 +209,7 @@ fn init_logging(verbose: u8) {
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
-    cli.global.from_env();
+    cli.global.fill_from_env();
     init_logging(cli.global.verbose);
     let mut ctx = Ctx {
         global: cli.global,
