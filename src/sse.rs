@@ -173,10 +173,10 @@ pub struct Decoder {
     /// they are cleared, keeping their allocations, on the next call.
     dispatched: bool,
     dispatched_retry: Option<u64>,
-    /// The buffer scanned by the current call, kept so that an event's single data line can be
-    /// lent from it without a copy.
-    current: Bytes,
-    /// The event's data while it is one line of `current` (`start..end`), not yet copied into
+    /// Where scanning of `pending` goes on (what is before it was scanned; an event's single
+    /// data line can be lent from there without a copy).
+    pos: usize,
+    /// The event's data while it is one line of `pending` (`start..end`), not yet copied into
     /// `data`.
     data_range: Option<(usize, usize)>,
 }
@@ -184,7 +184,7 @@ pub struct Decoder {
 impl fmt::Debug for Decoder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Decoder")
-            .field("pending", &self.pending.len())
+            .field("pending", &(self.pending.len() - self.pos))
             .field("partial_line", &self.line.len())
             .field("data", &self.data.len())
             .field("last_id", &self.last_id)
@@ -235,7 +235,7 @@ impl Decoder {
             failed: None,
             dispatched: false,
             dispatched_retry: None,
-            current: Bytes::new(),
+            pos: 0,
             data_range: None,
         }
     }
@@ -273,14 +273,16 @@ impl Decoder {
                 }
             }
         }
-        if self.pending.is_empty() {
+        if self.pos >= self.pending.len() {
             self.pending = chunk;
         } else {
-            let mut joined = Vec::with_capacity(self.pending.len() + chunk.len());
-            joined.extend_from_slice(&self.pending);
+            let rest = &self.pending[self.pos..];
+            let mut joined = Vec::with_capacity(rest.len() + chunk.len());
+            joined.extend_from_slice(rest);
             joined.extend_from_slice(&chunk);
             self.pending = Bytes::from(joined);
         }
+        self.pos = 0;
     }
 
     /// The next complete event, `Ok(None)` when more input is needed. After an error the
@@ -316,55 +318,46 @@ impl Decoder {
             self.data.clear();
             self.data_range = None;
         }
-        // Lines are scanned in place with a cursor (no split of the shared buffer per line);
-        // what is left is kept once, when this call returns.
-        self.current = Bytes::new();
+        // Lines are scanned in place with a cursor: no split of the shared buffer per line and
+        // no reference count touched per event.
         let buf = std::mem::take(&mut self.pending);
-        let mut pos = 0;
+        let mut pos = self.pos;
         let result = self.scan(&buf, &mut pos);
-        if self.failed.is_none() && pos < buf.len() {
-            self.pending = if pos == 0 {
-                buf.clone()
-            } else {
-                buf.slice(pos..)
-            };
+        if self.failed.is_none() {
+            self.pending = buf;
+            self.pos = pos;
+        } else {
+            self.pos = 0;
         }
         if !result? {
             // The event goes on in a later buffer: its data can no longer be lent from this one.
-            self.materialize_data(&buf);
+            self.materialize_data(&self.pending.clone());
             return Ok(None);
         }
-        let data = match self.data_range {
-            Some((start, end)) => match std::str::from_utf8(&buf[start..end]) {
-                Ok(_) => {
-                    self.current = buf;
-                    None
-                }
-                Err(_) => {
-                    self.materialize_data(&buf);
-                    Some(())
-                }
-            },
-            None => Some(()),
-        };
+        if let Some((start, end)) = self.data_range {
+            if std::str::from_utf8(&self.pending[start..end]).is_err() {
+                // Replaced characters: not lendable as they are.
+                self.materialize_data(&self.pending.clone());
+            }
+        }
         Ok(Some(EventRef {
             event: if self.event_type.is_empty() {
                 "message"
             } else {
                 &self.event_type
             },
-            data: match (data, self.data_range) {
-                (None, Some((start, end))) => {
-                    std::str::from_utf8(&self.current[start..end]).unwrap_or_default()
+            data: match self.data_range {
+                Some((start, end)) => {
+                    std::str::from_utf8(&self.pending[start..end]).unwrap_or_default()
                 }
-                _ => &self.data,
+                None => &self.data,
             },
             id: &self.last_id,
             retry: self.dispatched_retry,
         }))
     }
 
-    /// Copies data lent from `buf` into `data`.
+    /// Copies data lent from `buf` (the buffer being scanned, or `pending`) into `data`.
     fn materialize_data(&mut self, buf: &[u8]) {
         if let Some((start, end)) = self.data_range.take() {
             self.data.push_str(&lossy(&buf[start..end]));
