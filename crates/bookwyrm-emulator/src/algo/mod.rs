@@ -3,6 +3,7 @@
 pub mod cite;
 pub mod classify;
 pub mod pdf;
+pub mod pdf_repair;
 pub mod phrasal;
 pub mod summarize;
 pub mod text;

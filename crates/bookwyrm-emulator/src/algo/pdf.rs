@@ -68,9 +68,23 @@ impl Pdf {
         if !bytes.starts_with(b"%PDF-") && !bytes.windows(5).take(1024).any(|w| w == b"%PDF-") {
             return Err("the file is not a PDF (no %PDF- header)".into());
         }
-        let doc = std::panic::catch_unwind(|| Document::load_mem(bytes))
-            .map_err(|_| "the PDF could not be parsed".to_string())?
-            .map_err(|e| format!("the PDF could not be parsed: {e}"))?;
+        let parse = |bytes: &[u8]| {
+            std::panic::catch_unwind(|| Document::load_mem(bytes))
+                .map_err(|_| "the PDF could not be parsed".to_string())?
+                .map_err(|e| format!("the PDF could not be parsed: {e}"))
+        };
+        // Streams without a right `/Length` are measured to their `endstream`; a damaged
+        // cross-reference table or trailer is recovered; as mainstream readers do.
+        let fixed = super::pdf_repair::fix_stream_lengths(bytes);
+        let bytes = fixed.as_deref().unwrap_or(bytes);
+        let mut doc = match parse(bytes) {
+            Ok(doc) => doc,
+            Err(first) => {
+                let repaired = super::pdf_repair::recover(bytes).map_err(|_| first.clone())?;
+                parse(&repaired).map_err(|_| first)?
+            }
+        };
+        super::pdf_repair::add_missing_fonts(&mut doc);
         if doc.is_encrypted() {
             return Err("the PDF is encrypted".into());
         }
