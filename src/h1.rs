@@ -59,16 +59,6 @@ pub(crate) enum Failure {
     Exchange(io::Error),
 }
 
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Connect(e) => write!(f, "connect: {e}"),
-            Self::ConnectTimeout => f.write_str("connect timeout"),
-            Self::Exchange(e) => write!(f, "exchange: {e}"),
-        }
-    }
-}
-
 /// The direct stream transport of one client (shared by its handles).
 pub(crate) struct Direct {
     /// Extra trusted roots, besides the platform's.

@@ -331,37 +331,31 @@ impl Decoder {
         }
         if !result? {
             // The event goes on in a later buffer: its data can no longer be lent from this one.
-            self.materialize_data(&self.pending.clone());
+            materialize(&mut self.data, &mut self.data_range, &self.pending);
             return Ok(None);
         }
-        if let Some((start, end)) = self.data_range {
-            if std::str::from_utf8(&self.pending[start..end]).is_err() {
-                // Replaced characters: not lendable as they are.
-                self.materialize_data(&self.pending.clone());
+        // Lent data is validated once; invalid UTF-8 is copied with replacement characters.
+        let lent = self
+            .data_range
+            .map(|(start, end)| std::str::from_utf8(&self.pending[start..end]));
+        let data: &str = match lent {
+            Some(Ok(text)) => text,
+            Some(Err(_)) => {
+                materialize(&mut self.data, &mut self.data_range, &self.pending);
+                &self.data
             }
-        }
+            None => &self.data,
+        };
         Ok(Some(EventRef {
             event: if self.event_type.is_empty() {
                 "message"
             } else {
                 &self.event_type
             },
-            data: match self.data_range {
-                Some((start, end)) => {
-                    std::str::from_utf8(&self.pending[start..end]).unwrap_or_default()
-                }
-                None => &self.data,
-            },
+            data,
             id: &self.last_id,
             retry: self.dispatched_retry,
         }))
-    }
-
-    /// Copies data lent from `buf` (the buffer being scanned, or `pending`) into `data`.
-    fn materialize_data(&mut self, buf: &[u8]) {
-        if let Some((start, end)) = self.data_range.take() {
-            self.data.push_str(&lossy(&buf[start..end]));
-        }
     }
 
     /// Processes the lines of `buf` from `*pos` until an event is complete or `buf` is used up.
@@ -516,7 +510,7 @@ impl Decoder {
                 }
                 _ => {
                     if let Some(buf) = buf {
-                        self.materialize_data(buf);
+                        materialize(&mut self.data, &mut self.data_range, buf);
                     }
                     if self.data_seen {
                         self.data.push('\n');
@@ -555,6 +549,13 @@ impl Decoder {
         self.dispatched = true;
         self.dispatched_retry = retry;
         true
+    }
+}
+
+/// Copies data lent from `buf` (the buffer being scanned, or `pending`) into `data`.
+fn materialize(data: &mut String, range: &mut Option<(usize, usize)>, buf: &[u8]) {
+    if let Some((start, end)) = range.take() {
+        data.push_str(&lossy(&buf[start..end]));
     }
 }
 

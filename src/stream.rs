@@ -578,14 +578,18 @@ impl<E: StreamEvent> EventStream<E> {
         }
     }
 
+    /// Counts an item as handed out. From then on the stream is never retried: what a retry
+    /// needed (the request body, held by `reopen`) is let go.
+    fn handed_out(&mut self) {
+        self.delivered += 1;
+        self.retry = None;
+    }
+
     fn deliver(
         &mut self,
         item: Result<E, BookWyrmClientError>,
     ) -> Poll<Option<Result<E, BookWyrmClientError>>> {
-        self.delivered += 1;
-        // Once an event was handed out the stream is never retried: let go of what a retry
-        // needed (the request body, held by `reopen`).
-        self.retry = None;
+        self.handed_out();
         let item = match item {
             Ok(event) if self.errors_as_err => match event.server_error() {
                 Some(err) => Err(BookWyrmClientError::ServerEvent(Box::new(err))),
@@ -625,16 +629,15 @@ impl<E: StreamEvent> Stream for EventStream<E> {
             }
             match this.decoder.next_event_ref() {
                 Ok(Some(event)) => match E::decode(event.event, event.data) {
-                    Decoded::Event(Err(e)) if this.skipped.is_some() => {
-                        // Counted as handed out: a retry would send it again.
-                        this.delivered += 1;
-                        this.retry = None;
-                        if let Some(skipped) = &this.skipped {
+                    Decoded::Event(item) => match (item, &this.skipped) {
+                        (Err(e), Some(skipped)) => {
                             skipped.push(e);
+                            // Counted as handed out: a retry would send it again.
+                            this.handed_out();
+                            continue;
                         }
-                        continue;
-                    }
-                    Decoded::Event(item) => return this.deliver(item),
+                        (item, _) => return this.deliver(item),
+                    },
                     Decoded::Ignored => continue,
                 },
                 Ok(None) => {}

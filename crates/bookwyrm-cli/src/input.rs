@@ -57,6 +57,37 @@ pub fn one_source<'a>(
     }
 }
 
+/// The one input of a command whose positional argument is a file: a path (`-` for standard
+/// input, also when nothing is named) or a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input<'a> {
+    /// A file, or `-` for standard input.
+    Path(&'a str),
+    /// A URL.
+    Url(&'a str),
+}
+
+/// [`one_source`] for commands whose positional argument is a file.
+pub fn path_or_url<'a>(
+    positional: Option<&'a str>,
+    file: Option<&'a str>,
+    url: Option<&'a str>,
+) -> Result<Input<'a>, CliError> {
+    Ok(match one_source("a file", positional, file, url)? {
+        Source::Positional(path) | Source::File(path) => Input::Path(path),
+        Source::Stdin => Input::Path("-"),
+        Source::Url(url) => Input::Url(url),
+    })
+}
+
+/// The file name of a path, for the server's hint (none for standard input).
+pub fn file_name(path: &str) -> Option<String> {
+    (path != "-")
+        .then(|| Path::new(path).file_name())
+        .flatten()
+        .map(|n| n.to_string_lossy().into_owned())
+}
+
 /// Reads a file, or stdin for `-`, as bytes; empty stdin is an error ("no content").
 pub fn read_bytes(path: &str) -> Result<Vec<u8>, CliError> {
     if path == "-" {

@@ -5,7 +5,7 @@ use clap::{ArgGroup, Args};
 
 use super::{drive, Strength};
 use crate::error::CliError;
-use crate::input::{one_source, read_spans, read_text, Source};
+use crate::input::{path_or_url, read_spans, read_text, Input};
 use crate::output::{clip, table};
 use crate::Ctx;
 
@@ -64,20 +64,13 @@ pub async fn run(a: CiteArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     } else {
         questions.clone().into()
     };
-    let source = one_source(
-        "a file",
-        a.input.as_deref(),
-        a.file.as_deref(),
-        a.url.as_deref(),
-    )?;
-    let mut request = match source {
-        Source::Positional(path) | Source::File(path) => {
+    let mut request = match path_or_url(a.input.as_deref(), a.file.as_deref(), a.url.as_deref())? {
+        Input::Path(path) => {
             let chunks = read_spans(path)?;
             ctx.note(format!("Loaded {} chunks from {path}", chunks.len()));
             CitationRequest::from_chunks(chunks, question)
         }
-        Source::Stdin => CitationRequest::from_chunks(read_spans("-")?, question),
-        Source::Url(url) => CitationRequest::from_jsonl_url(url, question),
+        Input::Url(url) => CitationRequest::from_jsonl_url(url, question),
     };
     // Local problems (a missing file, no questions) come before credentials.
     let client = ctx.client()?;

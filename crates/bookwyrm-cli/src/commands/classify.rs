@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::drive;
 use crate::error::CliError;
-use crate::input::{download, one_source, read_bytes, url_file_name, Source};
+use crate::input::{download, file_name, path_or_url, read_bytes, url_file_name, Input};
 use crate::output::{clip, table};
 use crate::Ctx;
 
@@ -29,35 +29,20 @@ pub struct ClassifyArgs {
 }
 
 pub async fn run(a: ClassifyArgs, ctx: &mut Ctx) -> Result<(), CliError> {
-    let source = one_source(
-        "a file",
-        a.input.as_deref(),
-        a.file.as_deref(),
-        a.url.as_deref(),
-    )?;
-    let local = match source {
-        Source::Positional(path) | Source::File(path) => Some(path),
-        Source::Stdin => Some("-"),
-        Source::Url(_) => None,
-    };
-    // Local problems (a missing file) come before credentials.
-    let read = local.map(read_bytes).transpose()?;
-    let client = ctx.client()?;
-    let (bytes, hint) = match (read, source) {
-        (Some(bytes), Source::Positional(path) | Source::File(path)) => {
-            let name = (path != "-")
-                .then(|| std::path::Path::new(path).file_name())
-                .flatten()
-                .map(|n| n.to_string_lossy().into_owned());
-            (bytes, name)
-        }
-        (Some(bytes), _) => (bytes, None),
-        (None, Source::Url(url)) => {
-            ctx.note(format!("Downloading {url}"));
-            (download(url, ctx.global.timeout).await?, url_file_name(url))
-        }
-        (None, _) => return Err(CliError::usage("no input")),
-    };
+    // Local problems (a missing file) come before credentials; a download after them.
+    let (bytes, hint, client) =
+        match path_or_url(a.input.as_deref(), a.file.as_deref(), a.url.as_deref())? {
+            Input::Path(path) => {
+                let bytes = read_bytes(path)?;
+                (bytes, file_name(path), ctx.client()?)
+            }
+            Input::Url(url) => {
+                let client = ctx.client()?;
+                ctx.note(format!("Downloading {url}"));
+                let bytes = download(url, ctx.global.timeout).await?;
+                (bytes, url_file_name(url), client)
+            }
+        };
     let mut request = ClassifyRequest::from_bytes(bytes.clone());
     if let Some(name) = a.filename.clone().or(hint.clone()) {
         request = request.filename(name);

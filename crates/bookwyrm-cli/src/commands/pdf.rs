@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::drive;
 use crate::error::CliError;
-use crate::input::{one_source, read_bytes, read_text, url_file_name, Source};
+use crate::input::{file_name, path_or_url, read_bytes, read_text, url_file_name, Input};
 use crate::output::{clip, table, OutputFile};
 use crate::Ctx;
 
@@ -64,28 +64,17 @@ fn default_output(source: &str, start: Option<u64>, num: Option<u64>) -> PathBuf
 }
 
 pub async fn extract(a: ExtractPdfArgs, ctx: &mut Ctx) -> Result<(), CliError> {
-    let chosen = one_source(
-        "a file",
-        a.input.as_deref(),
-        a.file.as_deref(),
-        a.url.as_deref(),
-    )?;
-    let (source, mut request) = match chosen {
-        Source::Positional(path) | Source::File(path) => {
-            let mut r = PdfExtractRequest::from_bytes(read_bytes(path)?);
-            if path != "-" {
-                if let Some(name) = Path::new(path).file_name() {
-                    r = r.filename(name.to_string_lossy());
+    let (source, mut request) =
+        match path_or_url(a.input.as_deref(), a.file.as_deref(), a.url.as_deref())? {
+            Input::Path(path) => {
+                let mut r = PdfExtractRequest::from_bytes(read_bytes(path)?);
+                if let Some(name) = file_name(path) {
+                    r = r.filename(name);
                 }
+                (path.to_string(), r)
             }
-            (path.to_string(), r)
-        }
-        Source::Stdin => (
-            "-".to_string(),
-            PdfExtractRequest::from_bytes(read_bytes("-")?),
-        ),
-        Source::Url(url) => (url.to_string(), PdfExtractRequest::from_url(url)),
-    };
+            Input::Url(url) => (url.to_string(), PdfExtractRequest::from_url(url)),
+        };
     // Local problems (a missing file) come before credentials.
     let client = ctx.client()?;
     request = request

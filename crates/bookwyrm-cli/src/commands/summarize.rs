@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{drive, Strength};
 use crate::error::CliError;
-use crate::input::{one_source, parse_spans_of, read_text, Source};
+use crate::input::{parse_spans_of, path_or_url, read_text, Input};
 use crate::output::clip;
 use crate::Ctx;
 
@@ -44,14 +44,8 @@ pub struct SummarizeArgs {
 }
 
 pub async fn run(a: SummarizeArgs, ctx: &mut Ctx) -> Result<(), CliError> {
-    let source = one_source("a file", a.input.as_deref(), None, a.url.as_deref())?;
-    let local = match source {
-        Source::Positional(path) | Source::File(path) => Some(path),
-        Source::Stdin => Some("-"),
-        Source::Url(_) => None,
-    };
-    let mut request = match (local, source) {
-        (Some(path), _) => {
+    let mut request = match path_or_url(a.input.as_deref(), None, a.url.as_deref())? {
+        Input::Path(path) => {
             let text = read_text(path)?;
             if bookwyrm::jsonl::looks_like_spans(&text) {
                 let phrases = parse_spans_of(path, &text)?;
@@ -65,8 +59,7 @@ pub async fn run(a: SummarizeArgs, ctx: &mut Ctx) -> Result<(), CliError> {
                 SummarizeRequest::from_content(text)
             }
         }
-        (None, Source::Url(url)) => SummarizeRequest::from_url(url),
-        (None, _) => return Err(CliError::usage("no input")),
+        Input::Url(url) => SummarizeRequest::from_url(url),
     };
     request = request
         .max_tokens(a.max_tokens)
