@@ -1,69 +1,39 @@
-//! Decoder throughput: a large citation stream and a large phrasal stream (about 24 MB each)
-//! through the SSE decoder alone, through the typed `EventStream`, and, as a baseline, plain
-//! `serde_json` parsing of the same data payloads. Also an 8 MiB line in 1 KiB chunks.
+//! Decoder throughput: every operation's stream, recorded from the emulator and repeated to
+//! about 24 MB, through the SSE decoder alone, through the typed `EventStream`, and, as a
+//! baseline, plain `serde_json::Value` parsing of the same data payloads. Also an 8 MiB line in 1 KiB chunks.
 //!
 //! `cargo bench --bench sse_decoder`
 
 use std::hint::black_box;
 
 use bookwyrm::sse::Decoder;
-use bookwyrm::{CitationStreamEvent, EventStream, PhrasalStreamEvent, StreamEvent};
+use bookwyrm::{
+    CitationStreamEvent, ClassifyStreamEvent, EventStream, PdfStreamEvent, PhrasalStreamEvent,
+    StreamEvent, SummarizeStreamEvent,
+};
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 const TARGET: usize = 24 << 20;
 
-/// (SSE bytes, the data payloads, number of events)
-fn citation_stream() -> (Vec<u8>, Vec<String>, usize) {
-    let mut sse = Vec::with_capacity(TARGET + 4096);
-    let mut payloads = Vec::new();
-    let mut i = 0usize;
-    while sse.len() < TARGET {
-        let data = if i % 10 == 9 {
-            format!(
-                r#"{{"type":"progress","chunks_processed":{i},"total_chunks":100000,"citations_found":{},"message":"Processed chunks {i}-{}"}}"#,
-                i / 2,
-                i + 10
-            )
-        } else {
-            format!(
-                r#"{{"type":"citation","citation":{{"start_chunk":{i},"end_chunk":{},"text":"In the wildest wastes of Ecuador's Andes, there lies that mysterious mountain valley, cut off from all the world of men, the Country of the Blind. Núñez fell {i} times.","reasoning":"The passage names the valley and its isolation, which answers the question about where the protagonist is in danger.","quality":{},"question_index":1}}}}"#,
-                i + 1,
-                i % 5
-            )
-        };
-        let name = if i % 10 == 9 { "progress" } else { "citation" };
-        sse.extend_from_slice(format!("event: {name}\ndata: {data}\n\n").as_bytes());
-        payloads.push(data);
-        i += 1;
-    }
-    (sse, payloads, i)
-}
-
-fn phrasal_stream() -> (Vec<u8>, Vec<String>, usize) {
-    let story = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/data/country-of-the-blind.txt"
+/// A stream recorded from the emulator (`benches/recorded/*.sse`, see its README) repeated to
+/// about 24 MB: (SSE bytes, the data payloads, number of events).
+fn recorded(name: &str) -> (Vec<u8>, Vec<String>, usize) {
+    let one = std::fs::read(format!(
+        "{}/benches/recorded/{name}.sse",
+        env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();
-    let sentences: Vec<&str> = story.split(". ").filter(|s| !s.trim().is_empty()).collect();
-    let mut sse = Vec::with_capacity(TARGET + 4096);
+    let mut d = Decoder::new();
+    d.feed(Bytes::from(one.clone()));
     let mut payloads = Vec::new();
-    let mut offset = 0usize;
-    let mut i = 0usize;
-    while sse.len() < TARGET {
-        let s = sentences[i % sentences.len()];
-        let len = s.chars().count();
-        let data = serde_json::json!({"start_char": offset, "end_char": offset + len, "text": s})
-            .to_string();
-        offset += len + 2;
-        sse.extend_from_slice(b"event: text_span\ndata: ");
-        sse.extend_from_slice(data.as_bytes());
-        sse.extend_from_slice(b"\n\n");
-        payloads.push(data);
-        i += 1;
+    while let Some(e) = d.next_event().unwrap() {
+        payloads.push(e.data);
     }
-    (sse, payloads, i)
+    let per = payloads.len();
+    let copies = TARGET.div_ceil(one.len());
+    let payloads = (0..copies).flat_map(|_| payloads.iter().cloned()).collect();
+    (one.repeat(copies), payloads, per * copies)
 }
 
 /// Feeds `input` in `chunk`-byte pieces and counts the events: borrowed from the decoder
@@ -113,10 +83,8 @@ fn decode_typed<E: StreamEvent>(input: &Bytes, chunk: usize) -> usize {
 }
 
 fn bench(c: &mut Criterion) {
-    for (name, (sse, payloads, events)) in [
-        ("citation", citation_stream()),
-        ("phrasal", phrasal_stream()),
-    ] {
+    for name in ["cite", "classify", "pdf", "phrasal", "summarize"] {
+        let (sse, payloads, events) = recorded(name);
         let bytes = Bytes::from(sse.clone());
         let mut g = c.benchmark_group(format!("{name}_stream"));
         g.sample_size(10);
@@ -130,10 +98,12 @@ fn bench(c: &mut Criterion) {
         });
         g.bench_function("typed_event_stream_16k_chunks", |b| {
             b.iter(|| {
-                let n = if name == "citation" {
-                    decode_typed::<CitationStreamEvent>(&bytes, 16 << 10)
-                } else {
-                    decode_typed::<PhrasalStreamEvent>(&bytes, 16 << 10)
+                let n = match name {
+                    "cite" => decode_typed::<CitationStreamEvent>(&bytes, 16 << 10),
+                    "classify" => decode_typed::<ClassifyStreamEvent>(&bytes, 16 << 10),
+                    "pdf" => decode_typed::<PdfStreamEvent>(&bytes, 16 << 10),
+                    "phrasal" => decode_typed::<PhrasalStreamEvent>(&bytes, 16 << 10),
+                    _ => decode_typed::<SummarizeStreamEvent>(&bytes, 16 << 10),
                 };
                 assert_eq!(n, events)
             })

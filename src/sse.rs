@@ -160,7 +160,10 @@ pub struct Decoder {
     bom_done: bool,
     /// The previous line ended with CR: a leading LF belongs to it.
     skip_lf: bool,
+    /// The last `event:` name seen (kept between events: streams repeat a few names).
     event_type: String,
+    /// Whether this event has an `event:` line (`event_type` is its name).
+    event_set: bool,
     data: String,
     data_seen: bool,
     last_id: String,
@@ -225,6 +228,7 @@ impl Decoder {
             bom_done: false,
             skip_lf: false,
             event_type: String::new(),
+            event_set: false,
             data: String::new(),
             data_seen: false,
             last_id: String::new(),
@@ -314,7 +318,7 @@ impl Decoder {
         }
         if self.dispatched {
             self.dispatched = false;
-            self.event_type.clear();
+            self.event_set = false;
             self.data.clear();
             self.data_range = None;
         }
@@ -337,20 +341,20 @@ impl Decoder {
         // Lent data is validated once; invalid UTF-8 is copied with replacement characters.
         let lent = self
             .data_range
-            .map(|(start, end)| std::str::from_utf8(&self.pending[start..end]));
+            .map(|(start, end)| utf8(&self.pending[start..end]));
         let data: &str = match lent {
-            Some(Ok(text)) => text,
-            Some(Err(_)) => {
+            Some(Some(text)) => text,
+            Some(None) => {
                 materialize(&mut self.data, &mut self.data_range, &self.pending);
                 &self.data
             }
             None => &self.data,
         };
         Ok(Some(EventRef {
-            event: if self.event_type.is_empty() {
-                "message"
-            } else {
+            event: if self.event_set && !self.event_type.is_empty() {
                 &self.event_type
+            } else {
+                "message"
             },
             data,
             id: &self.last_id,
@@ -415,7 +419,7 @@ impl Decoder {
     pub fn unfinished(&self) -> Option<String> {
         let mut out = Vec::new();
         // After a dispatch, `event_type` still holds the event handed out: not part of this one.
-        if !self.dispatched && !self.event_type.is_empty() {
+        if !self.dispatched && self.event_set && !self.event_type.is_empty() {
             out.push(format!("event: {}", self.event_type));
         }
         if self.data_seen {
@@ -498,8 +502,12 @@ impl Decoder {
         };
         match field {
             b"event" => {
-                self.event_type.clear();
-                self.event_type.push_str(&lossy(value));
+                // Streams repeat a few names: the buffer is rewritten only when the name changes.
+                if self.event_type.as_bytes() != value {
+                    self.event_type.clear();
+                    self.event_type.push_str(&lossy(value));
+                }
+                self.event_set = true;
             }
             b"data" => match buf {
                 // The first data line of an event, in the scanned buffer: lent, not copied.
@@ -542,7 +550,7 @@ impl Decoder {
     fn dispatch(&mut self) -> bool {
         let retry = self.retry.take();
         if !self.data_seen {
-            self.event_type.clear();
+            self.event_set = false;
             return false;
         }
         self.data_seen = false;
@@ -562,10 +570,16 @@ fn materialize(data: &mut String, range: &mut Option<(usize, usize)>, buf: &[u8]
 /// `value` as text, invalid UTF-8 replaced; valid input (nearly all of it) takes the fast
 /// validator and is borrowed, not copied.
 fn lossy(value: &[u8]) -> std::borrow::Cow<'_, str> {
-    match std::str::from_utf8(value) {
-        Ok(text) => std::borrow::Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(value),
+    match utf8(value) {
+        Some(text) => std::borrow::Cow::Borrowed(text),
+        None => String::from_utf8_lossy(value),
     }
+}
+
+/// `value` as text when it is valid UTF-8: the SIMD validator, measurably faster than the
+/// standard one on event payloads (`benches/sse_decoder.rs`).
+fn utf8(value: &[u8]) -> Option<&str> {
+    simdutf8::basic::from_utf8(value).ok()
 }
 
 /// Where `part` starts in `whole`, when it is a sub-slice of it (an empty value written without

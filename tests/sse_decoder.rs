@@ -69,6 +69,17 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expected)> {
             vec![("citation", "{}", "", None)],
         ),
         (
+            "event name not carried to the next event; a repeated name, an emptied one",
+            b"event: a\ndata: 1\n\ndata: 2\n\nevent: a\ndata: 3\n\nevent: a\nevent:\ndata: 4\n\n"
+                .to_vec(),
+            vec![
+                ("a", "1", "", None),
+                ("message", "2", "", None),
+                ("a", "3", "", None),
+                ("message", "4", "", None),
+            ],
+        ),
+        (
             "event value keeps extra spaces",
             b"event:  x\ndata: 1\n\n".to_vec(),
             vec![(" x", "1", "", None)],
