@@ -215,12 +215,12 @@ fn generate_events(spec: &Value, operations: &[Operation]) -> String {
         }
         code.push_str(
             "    /// An event this version of the SDK does not know, kept with its raw data.\n    \
-             Unknown(crate::stream::UnknownEvent),\n}\n\n",
+             Unknown(crate::event::UnknownEvent),\n}\n\n",
         );
 
-        writeln!(code, "impl crate::stream::StreamEvent for {name} {{").unwrap();
+        writeln!(code, "impl crate::event::StreamEvent for {name} {{").unwrap();
         code.push_str(
-            "    fn decode(event: &str, data: &str) -> crate::stream::Decoded<Self> {\n        match event {\n",
+            "    fn decode(event: &str, data: &str) -> crate::event::Decoded<Self> {\n        match event {\n",
         );
         for (variant, schema, names) in &variants {
             let pat = names
@@ -230,7 +230,7 @@ fn generate_events(spec: &Value, operations: &[Operation]) -> String {
                 .join(" | ");
             writeln!(
                 code,
-                "            {pat} => crate::stream::decode_payload::<crate::types::{schema}>(event, data).map(Self::{variant}).into(),"
+                "            {pat} => crate::event::decode_payload::<crate::types::{schema}>(event, data).map(Self::{variant}).into(),"
             )
             .unwrap();
         }
@@ -240,19 +240,15 @@ fn generate_events(spec: &Value, operations: &[Operation]) -> String {
                 .map(|n| format!("{n:?}"))
                 .collect::<Vec<_>>()
                 .join(" | ");
-            writeln!(
-                code,
-                "            {pat} => crate::stream::Decoded::Ignored,"
-            )
-            .unwrap();
+            writeln!(code, "            {pat} => crate::event::Decoded::Ignored,").unwrap();
         }
         code.push_str(
-            "            _ => crate::stream::Decoded::Event(Ok(Self::Unknown(crate::stream::UnknownEvent::new(event, data)))),\n        }\n    }\n\n",
+            "            _ => crate::event::Decoded::Event(Ok(Self::Unknown(crate::event::UnknownEvent::new(event, data)))),\n        }\n    }\n\n",
         );
-        code.push_str("    fn server_error(&self) -> Option<crate::stream::ServerError> {\n        match self {\n");
+        code.push_str("    fn server_error(&self) -> Option<crate::error::ServerError> {\n        match self {\n");
         if variants.iter().any(|(v, _, _)| v == "Error") {
             code.push_str(
-                "            Self::Error(e) => Some(crate::stream::ErrorPayload::to_server_error(e)),\n",
+                "            Self::Error(e) => Some(crate::event::ErrorPayload::to_server_error(e)),\n",
             );
         }
         code.push_str("            _ => None,\n        }\n    }\n\n");
@@ -274,7 +270,7 @@ fn generate_events(spec: &Value, operations: &[Operation]) -> String {
         )
         .unwrap();
         code.push_str(
-            "    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {\n        use crate::stream::StreamEvent as _;\n        let value = match self {\n",
+            "    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {\n        use crate::event::StreamEvent as _;\n        let value = match self {\n",
         );
         for (variant, _, _) in &variants {
             writeln!(

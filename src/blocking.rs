@@ -22,14 +22,18 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::client::{AsyncBookWyrmClient, ClientBuilder};
+use crate::error::BookWyrmClientError;
+use crate::event::StreamEvent;
+use crate::ops::cite::{CitationRequest, CitationResult};
+use crate::ops::classify::ClassifyRequest;
+use crate::ops::pdf::{PdfExtractRequest, PdfExtractResult};
+use crate::ops::phrasal::PhrasalRequest;
+use crate::ops::summarize::{StructuredSummary, SummarizeRequest};
+use crate::stream::EventStream;
 use crate::types::{
     self, CitationStreamEvent, ClassifyStreamEvent, PdfStreamEvent, PhrasalStreamEvent,
     SummarizeStreamEvent,
-};
-use crate::{
-    AsyncBookWyrmClient, BookWyrmClientError, CitationRequest, CitationResult, ClassifyRequest,
-    ClientBuilder, EventStream, PdfExtractRequest, PdfExtractResult, PhrasalRequest, StreamEvent,
-    StructuredSummary, SummarizeRequest,
 };
 
 /// The runtime, shut down in the background when the last clone goes (dropping a runtime

@@ -2,15 +2,15 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::BookWyrmClientError;
-use crate::transport::{deprecation_notice, CallContext};
+use crate::retry::RetryPolicy;
+use crate::transport::{CallContext, Shared};
 
 /// The production API.
 ///
@@ -86,89 +86,6 @@ const _: () = {
     assert_send_sync::<AsyncBookWyrmClient>();
 };
 
-/// What every handle of one client shares.
-pub(crate) struct Shared {
-    pub(crate) base_url: String,
-    http: Mutex<Option<reqwest::Client>>,
-    closed: AtomicBool,
-    pub(crate) authorization: Option<HeaderValue>,
-    pub(crate) user_agent: HeaderValue,
-    deprecation: Mutex<Option<String>>,
-    deprecation_warned: AtomicBool,
-    /// The cap on requests in flight, when set.
-    limiter: Option<Arc<tokio::sync::Semaphore>>,
-    /// Fixed when the client is built (the connection pool's setting).
-    pub(crate) connect_timeout: Option<Duration>,
-    /// The transport of event streams that reads the socket in the polling task, when usable
-    /// (see [`crate::h1`]).
-    direct: Option<crate::h1::Direct>,
-}
-
-impl fmt::Debug for Shared {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Shared")
-            .field("base_url", &self.base_url)
-            .field(
-                "api_key",
-                &self.authorization.as_ref().map(|_| "<redacted>"),
-            )
-            .field("closed", &self.closed.load(Ordering::Relaxed))
-            .finish_non_exhaustive()
-    }
-}
-
-impl Shared {
-    /// Records a deprecation notice from response headers; warns once per client.
-    pub(crate) fn note_deprecation(&self, headers: &HeaderMap) {
-        let Some(message) = deprecation_notice(headers) else {
-            return;
-        };
-        if !self.deprecation_warned.swap(true, Ordering::Relaxed) {
-            tracing::warn!(target: "bookwyrm", %message, "the BookWyrm API deprecates this client version");
-        }
-        *self.deprecation.lock().expect("deprecation lock") = Some(message);
-    }
-
-    /// The direct stream transport, when this client uses it.
-    pub(crate) fn direct(&self) -> Option<&crate::h1::Direct> {
-        self.direct.as_ref()
-    }
-
-    pub(crate) fn http(&self) -> Result<reqwest::Client, BookWyrmClientError> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(BookWyrmClientError::Closed);
-        }
-        self.http
-            .lock()
-            .expect("http lock")
-            .clone()
-            .ok_or(BookWyrmClientError::Closed)
-    }
-
-    fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-        self.http.lock().expect("http lock").take();
-        if let Some(limiter) = &self.limiter {
-            limiter.close(); // calls waiting for a slot fail as closed
-        }
-    }
-
-    /// A slot under the concurrency cap (none needed without a cap).
-    async fn permit(
-        &self,
-    ) -> Result<Option<Arc<tokio::sync::OwnedSemaphorePermit>>, BookWyrmClientError> {
-        match &self.limiter {
-            None => Ok(None),
-            Some(limiter) => limiter
-                .clone()
-                .acquire_owned()
-                .await
-                .map(|p| Some(Arc::new(p)))
-                .map_err(|_| BookWyrmClientError::Closed),
-        }
-    }
-}
-
 /// Per-handle settings; [`AsyncBookWyrmClient::with_config`] derives a handle with others.
 ///
 /// ```
@@ -190,7 +107,7 @@ pub struct Config {
     /// authorization, date or user-agent headers).
     pub headers: HeaderMap,
     /// How failed calls are retried.
-    pub retry: crate::RetryPolicy,
+    pub retry: RetryPolicy,
 }
 
 impl Default for Config {
@@ -201,7 +118,7 @@ impl Default for Config {
             max_sse_line: crate::sse::DEFAULT_MAX_LINE,
             max_sse_event: crate::sse::DEFAULT_MAX_EVENT,
             headers: HeaderMap::new(),
-            retry: crate::RetryPolicy::default(),
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -311,11 +228,7 @@ impl AsyncBookWyrmClient {
     /// assert_eq!(c.deprecation_notice(), None);
     /// ```
     pub fn deprecation_notice(&self) -> Option<String> {
-        self.shared
-            .deprecation
-            .lock()
-            .expect("deprecation lock")
-            .clone()
+        self.shared.deprecation_notice()
     }
 
     /// Whether [`close`](Self::close) was called on this client or a clone.
@@ -329,7 +242,7 @@ impl AsyncBookWyrmClient {
     /// # fn tokio_test_block<F: std::future::Future>(f: F) { tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f); }
     /// ```
     pub fn is_closed(&self) -> bool {
-        self.shared.closed.load(Ordering::Acquire)
+        self.shared.is_closed()
     }
 
     /// Closes the client: pooled connections are released once in-flight calls end, and every
@@ -423,25 +336,40 @@ impl fmt::Debug for AsyncBookWyrmClient {
 ///     .unwrap();
 /// # drop(client);
 /// ```
-#[derive(Default)]
 pub struct ClientBuilder {
     base_url: Option<String>,
     api_key: Option<SecretString>,
-    connect_timeout: Option<Option<Duration>>,
-    timeout: Option<Option<Duration>>,
-    stream_idle_timeout: Option<Option<Duration>>,
+    connect_timeout: Option<Duration>,
+    /// The first handle's settings, filled by the setters below.
+    config: Config,
     user_agent_extra: Option<String>,
     http: Option<reqwest::Client>,
     /// `direct_streams(false)` was asked for.
     streams_through_reqwest: bool,
-    headers: HeaderMap,
     header_error: Option<&'static str>,
     /// Extra trusted roots (DER), from [`ClientBuilder::add_root_certificate`].
     roots: Vec<rustls::pki_types::CertificateDer<'static>>,
     /// Why a root certificate could not be added (reported by `build`).
     roots_error: Option<String>,
-    retry: Option<crate::RetryPolicy>,
     max_concurrent: Option<usize>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            api_key: None,
+            connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
+            config: Config::default(),
+            user_agent_extra: None,
+            http: None,
+            streams_through_reqwest: false,
+            header_error: None,
+            roots: Vec::new(),
+            roots_error: None,
+            max_concurrent: None,
+        }
+    }
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -450,12 +378,9 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("connect_timeout", &self.connect_timeout)
-            .field("timeout", &self.timeout)
-            .field("stream_idle_timeout", &self.stream_idle_timeout)
+            .field("config", &self.config)
             .field("user_agent_extra", &self.user_agent_extra)
             .field("custom_http_client", &self.http.is_some())
-            .field("headers", &self.headers)
-            .field("retry", &self.retry)
             .field("max_concurrent_requests", &self.max_concurrent)
             .field("extra_root_certificates", &self.roots.len())
             .field("direct_streams", &!self.streams_through_reqwest)
@@ -585,7 +510,7 @@ impl ClientBuilder {
     /// # drop(b);
     /// ```
     pub fn connect_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
-        self.connect_timeout = Some(timeout.into());
+        self.connect_timeout = timeout.into();
         self
     }
 
@@ -597,7 +522,7 @@ impl ClientBuilder {
     /// # drop(b);
     /// ```
     pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
-        self.timeout = Some(timeout.into());
+        self.config.timeout = timeout.into();
         self
     }
 
@@ -609,7 +534,7 @@ impl ClientBuilder {
     /// # drop(b);
     /// ```
     pub fn stream_idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
-        self.stream_idle_timeout = Some(timeout.into());
+        self.config.stream_idle_timeout = timeout.into();
         self
     }
 
@@ -640,7 +565,7 @@ impl ClientBuilder {
             HeaderValue::from_str(value),
         ) {
             (Ok(n), Ok(v)) => {
-                self.headers.append(n, v);
+                self.config.headers.append(n, v);
             }
             _ => self.header_error = Some("headers"),
         }
@@ -648,14 +573,14 @@ impl ClientBuilder {
     }
 
     /// How failed calls are retried (default: 2 retries, 0.5 s doubling to 8 s, with jitter;
-    /// see [`RetryPolicy`](crate::RetryPolicy)).
+    /// see [`RetryPolicy`](RetryPolicy)).
     ///
     /// ```
     /// let b = bookwyrm::AsyncBookWyrmClient::builder().retry_policy(bookwyrm::RetryPolicy::none());
     /// # drop(b);
     /// ```
-    pub fn retry_policy(mut self, policy: crate::RetryPolicy) -> Self {
-        self.retry = Some(policy);
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.config.retry = policy;
         self
     }
 
@@ -666,9 +591,7 @@ impl ClientBuilder {
     /// assert_eq!(c.config().retry.max_retries, 5);
     /// ```
     pub fn max_retries(mut self, retries: u32) -> Self {
-        let mut policy = self.retry.take().unwrap_or_default();
-        policy.max_retries = retries;
-        self.retry = Some(policy);
+        self.config.retry.max_retries = retries;
         self
     }
 
@@ -781,14 +704,12 @@ impl ClientBuilder {
                 "contains characters not allowed in an HTTP header",
             )
         })?;
-        let connect_timeout = self
-            .connect_timeout
-            .unwrap_or(Some(DEFAULT_CONNECT_TIMEOUT));
+        let connect_timeout = self.connect_timeout;
         // Streams read their socket directly unless the caller brought a reqwest client (its
         // own proxy and TLS settings then apply to everything).
         let direct = match self.http {
             None if !self.streams_through_reqwest => {
-                crate::h1::Direct::unless_proxied(self.roots.clone())
+                crate::transport::h1::Direct::unless_proxied(self.roots.clone())
             }
             _ => None,
         };
@@ -815,31 +736,17 @@ impl ClientBuilder {
                 })?
             }
         };
-        let config = Config {
-            timeout: self.timeout.unwrap_or(Some(DEFAULT_TIMEOUT)),
-            stream_idle_timeout: self
-                .stream_idle_timeout
-                .unwrap_or(Some(DEFAULT_STREAM_IDLE_TIMEOUT)),
-            headers: self.headers,
-            retry: self.retry.unwrap_or_default(),
-            ..Config::default()
-        };
         Ok(AsyncBookWyrmClient {
-            shared: Arc::new(Shared {
+            shared: Arc::new(Shared::new(
                 base_url,
-                http: Mutex::new(Some(http)),
-                closed: AtomicBool::new(false),
+                http,
                 authorization,
                 user_agent,
-                deprecation: Mutex::new(None),
-                deprecation_warned: AtomicBool::new(false),
-                limiter: self
-                    .max_concurrent
-                    .map(|n| Arc::new(tokio::sync::Semaphore::new(n))),
-                direct,
+                self.max_concurrent,
                 connect_timeout,
-            }),
-            config: Arc::new(config),
+                direct,
+            )),
+            config: Arc::new(self.config),
         })
     }
 }

@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+mod server;
+pub use server::ServerError;
+
 /// A boxed error source.
 type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -44,7 +47,7 @@ pub enum BookWyrmClientError {
     /// The server's answer could not be decoded; the raw payload is kept.
     Decode(DecodeError),
     /// The stream carried a server error event (only from [`crate::EventStream::errors_as_err`]).
-    ServerEvent(Box<crate::stream::ServerError>),
+    ServerEvent(Box<ServerError>),
     /// The client was closed with [`crate::AsyncBookWyrmClient::close`].
     Closed,
     /// The blocking client was called inside an async runtime, where blocking would stall the

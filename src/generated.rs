@@ -10,4 +10,34 @@
     clippy::pedantic
 )]
 
+use crate::transport::CallContext;
+
 include!(concat!(env!("OUT_DIR"), "/generated.rs"));
+
+/// The hooks the generated operations run: every request goes through the call's
+/// [`CallContext`] (headers, deadlines, the direct stream transport, capture of error bodies).
+impl ClientHooks<CallContext> for Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        _info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        self.inner().prepare(request);
+        Ok(())
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        self.inner().send(request).await
+    }
+}
+
+impl CallContext {
+    /// The generated client for this call.
+    pub(crate) fn generated(&self) -> Client {
+        Client::new_with_client(&self.shared.base_url, self.http.clone(), self.clone())
+    }
+}

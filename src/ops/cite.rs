@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use crate::client::AsyncBookWyrmClient;
 use crate::error::BookWyrmClientError;
-use crate::ops::not_blank;
+use crate::ops::call::not_blank;
 use crate::stream::EventStream;
 use crate::types::{self, CitationStreamEvent, ModelStrength, Question, TextSpan};
 
@@ -320,7 +320,7 @@ impl EventStream<CitationStreamEvent> {
                 CitationStreamEvent::Error(e) if e.recoverable => out.errors.push(e),
                 CitationStreamEvent::Error(e) => {
                     return Err(BookWyrmClientError::ServerEvent(Box::new(
-                        crate::stream::ErrorPayload::to_server_error(&e),
+                        crate::event::ErrorPayload::to_server_error(&e),
                     )))
                 }
                 _ => {}
@@ -417,7 +417,7 @@ impl AsyncBookWyrmClient {
                 Ok::<_, std::io::Error>(sse),
             ])));
         }
-        let shared = crate::ops::SharedBody::of(&wire)?;
+        let shared = crate::ops::call::SharedBody::of(&wire)?;
         let mut wire = wire;
         // The stand-in lets go of the chunks now (assignment drops them).
         (wire.chunks, wire.jsonl_content) = (None, None);
@@ -425,7 +425,7 @@ impl AsyncBookWyrmClient {
         self.run_stream("stream_citations", Some(shared), move |ctx| {
             let body = body.clone();
             let c = ctx.generated();
-            crate::ops::open_generated(ctx, async move { c.stream_citations(&body).await })
+            crate::ops::call::open_generated(ctx, async move { c.stream_citations(&body).await })
         })
         .await
     }

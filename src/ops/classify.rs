@@ -8,7 +8,7 @@ use crate::client::AsyncBookWyrmClient;
 use crate::error::BookWyrmClientError;
 use tracing::Instrument;
 
-use crate::ops::{json_body, send_handwritten};
+use crate::ops::call::{json_body, send_handwritten};
 use crate::stream::EventStream;
 use crate::types::{self, ClassifyStreamEvent};
 
@@ -248,13 +248,13 @@ impl AsyncBookWyrmClient {
             content_base64,
             filename: request.filename.clone(),
         };
-        let shared = crate::ops::SharedBody::of(&wire)?;
+        let shared = crate::ops::call::SharedBody::of(&wire)?;
         wire.content_base64 = String::new(); // the stand-in lets go of the content now
         let body = std::sync::Arc::new(wire);
         self.run_stream("stream_classify", Some(shared), move |ctx| {
             let body = body.clone();
             let c = ctx.generated();
-            crate::ops::open_generated(ctx, async move { c.stream_classify(&body).await })
+            crate::ops::call::open_generated(ctx, async move { c.stream_classify(&body).await })
         })
         .await
     }

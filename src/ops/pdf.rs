@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use crate::client::AsyncBookWyrmClient;
 use crate::error::BookWyrmClientError;
-use crate::ops::{not_blank, open_body, send_handwritten};
+use crate::ops::call::{not_blank, open_body, send_handwritten};
 use crate::stream::EventStream;
 use crate::types::{self, PdfStreamEvent};
 
@@ -345,10 +345,9 @@ impl AsyncBookWyrmClient {
                 self.run_stream("stream_extract_pdf_url", None, move |ctx| {
                     let body = body.clone();
                     let c = ctx.generated();
-                    crate::ops::open_generated(
-                        ctx,
-                        async move { c.stream_extract_pdf_url(&body).await },
-                    )
+                    crate::ops::call::open_generated(ctx, async move {
+                        c.stream_extract_pdf_url(&body).await
+                    })
                 })
                 .await
             }

@@ -2,7 +2,7 @@
 
 use crate::client::AsyncBookWyrmClient;
 use crate::error::BookWyrmClientError;
-use crate::ops::not_blank;
+use crate::ops::call::not_blank;
 use crate::stream::EventStream;
 use crate::types::{self, PhrasalStreamEvent, ResponseFormat};
 
@@ -201,14 +201,14 @@ impl AsyncBookWyrmClient {
         request: PhrasalRequest,
     ) -> Result<EventStream<PhrasalStreamEvent>, BookWyrmClientError> {
         let mut wire = request.into_wire()?;
-        let shared = crate::ops::SharedBody::of(&wire)?;
+        let shared = crate::ops::call::SharedBody::of(&wire)?;
         // The stand-in lets go of the text now (assignment drops it).
         (wire.text, wire.text_url) = (None, None);
         let body = std::sync::Arc::new(wire);
         self.run_stream("stream_process_text", Some(shared), move |ctx| {
             let body = body.clone();
             let c = ctx.generated();
-            crate::ops::open_generated(ctx, async move { c.stream_process_text(&body).await })
+            crate::ops::call::open_generated(ctx, async move { c.stream_process_text(&body).await })
         })
         .await
     }

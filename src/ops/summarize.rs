@@ -3,7 +3,7 @@
 
 use crate::client::AsyncBookWyrmClient;
 use crate::error::BookWyrmClientError;
-use crate::ops::not_blank;
+use crate::ops::call::not_blank;
 use crate::stream::EventStream;
 use crate::types::{self, ModelStrength, SummarizeStreamEvent, TextSpan};
 
@@ -460,14 +460,14 @@ impl AsyncBookWyrmClient {
         request: SummarizeRequest,
     ) -> Result<EventStream<SummarizeStreamEvent>, BookWyrmClientError> {
         let mut wire = request.into_wire()?;
-        let shared = crate::ops::SharedBody::of(&wire)?;
+        let shared = crate::ops::call::SharedBody::of(&wire)?;
         // The stand-in lets go of the content now (assignment drops it).
         (wire.content, wire.phrases, wire.model_schema_json) = (None, None, None);
         let body = std::sync::Arc::new(wire);
         self.run_stream("stream_summarize", Some(shared), move |ctx| {
             let body = body.clone();
             let c = ctx.generated();
-            crate::ops::open_generated(ctx, async move { c.stream_summarize(&body).await })
+            crate::ops::call::open_generated(ctx, async move { c.stream_summarize(&body).await })
         })
         .await
     }

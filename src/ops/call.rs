@@ -1,0 +1,288 @@
+//! What every operation's call shares: attempts with retries for JSON calls, opening a stream
+//! (generated or hand-written) with retries before its first event, the request body
+//! serialized once for all attempts, and the common checks.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use progenitor_client::{ByteStream, ResponseValue};
+use tracing::Instrument;
+
+use crate::client::AsyncBookWyrmClient;
+use crate::error::{BookWyrmClientError, TimeoutError, TimeoutKind};
+use crate::event::StreamEvent;
+use crate::generated;
+use crate::retry::{decide, with_attempts, Decision};
+use crate::stream::{Body, EventStream, Reopen};
+use crate::transport::{request_id, CallContext};
+
+/// A stream's response, up to its headers: the body and what the stream keeps of the rest.
+pub(crate) struct Opened {
+    pub(crate) body: Body,
+    pub(crate) request_id: Option<String>,
+}
+
+/// Opens a stream once (one attempt).
+pub(crate) type OpenFuture =
+    Pin<Box<dyn Future<Output = Result<Opened, BookWyrmClientError>> + Send>>;
+
+impl AsyncBookWyrmClient {
+    /// Runs `attempt` until it succeeds, fails for good, or the retry policy is spent. Each
+    /// attempt gets a fresh [`CallContext`] holding a concurrency permit (when the client has a
+    /// limit) and runs in its own span; each retry is logged with its reason and delay.
+    pub(crate) async fn with_retries<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        streaming: bool,
+        first_attempt: u32,
+        attempt: F,
+    ) -> Result<(T, u32), BookWyrmClientError>
+    where
+        F: Fn(CallContext) -> Fut,
+        Fut: Future<Output = Result<T, BookWyrmClientError>>,
+    {
+        let policy = &self.config.retry;
+        let mut n = first_attempt;
+        loop {
+            let ctx = self.call(streaming).await?;
+            let span = tracing::debug_span!("bookwyrm.attempt", operation, attempt = n + 1);
+            let started = Instant::now();
+            let result = attempt(ctx).instrument(span.clone()).await;
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            match result {
+                Ok(value) => {
+                    span.in_scope(|| tracing::debug!(elapsed_ms, "attempt succeeded"));
+                    return Ok((value, n));
+                }
+                Err(error) => {
+                    let status = error.status_code();
+                    let request_id = error.request_id().map(str::to_string);
+                    match decide(policy, &error, n) {
+                        Decision::Retry { delay, reason } => {
+                            tracing::warn!(
+                                target: "bookwyrm",
+                                operation,
+                                attempt = n + 1,
+                                status,
+                                request_id,
+                                reason = %reason,
+                                delay_ms = delay.as_millis() as u64,
+                                "retrying"
+                            );
+                            tokio::time::sleep(delay).await;
+                            n += 1;
+                        }
+                        Decision::Stop => {
+                            span.in_scope(|| {
+                                tracing::debug!(elapsed_ms, status, request_id, error = %error, "attempt failed")
+                            });
+                            return Err(with_attempts(error, n + 1));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs a generated JSON operation, with retries.
+    pub(crate) async fn run_json<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        call: F,
+    ) -> Result<T, BookWyrmClientError>
+    where
+        F: Fn(generated::Client) -> Fut,
+        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    {
+        let span = tracing::info_span!("bookwyrm.call", operation, streaming = false);
+        self.with_retries(operation, false, 0, |ctx| {
+            let fut = call(ctx.generated());
+            async move {
+                fut.await
+                    .map(ResponseValue::into_inner)
+                    .map_err(|e| ctx.map_error(e))
+            }
+        })
+        .instrument(span)
+        .await
+        .map(|(value, _)| value)
+    }
+
+    /// Opens a stream with retries before its first event: `open` makes one attempt; the
+    /// returned stream can call it again (after a failure before any event was delivered).
+    /// With a [`SharedBody`], every attempt sends its bytes.
+    pub(crate) async fn run_stream<Ev, F>(
+        &self,
+        operation: &'static str,
+        body: Option<SharedBody>,
+        open: F,
+    ) -> Result<EventStream<Ev>, BookWyrmClientError>
+    where
+        Ev: StreamEvent,
+        F: Fn(CallContext) -> OpenFuture + Send + Sync + 'static,
+    {
+        let span = tracing::info_span!("bookwyrm.call", operation, streaming = true);
+        let body = body.map(|b| b.0);
+        let open = Arc::new(move |mut ctx: CallContext| {
+            ctx.body = body.clone();
+            open(ctx)
+        });
+        let (opened, attempts) = self
+            .with_retries(operation, true, 0, |ctx| open(ctx))
+            .instrument(span.clone())
+            .await?;
+        let client = self.clone();
+        let reopen: Reopen = Arc::new(move |first_attempt| {
+            let client = client.clone();
+            let open = open.clone();
+            let span = span.clone();
+            Box::pin(
+                async move {
+                    client
+                        .with_retries(operation, true, first_attempt, |ctx| open(ctx))
+                        .await
+                        .map(|(opened, n)| (opened.body, n))
+                }
+                .instrument(span),
+            )
+        });
+        Ok(EventStream::new(
+            opened.body,
+            self.config.stream_idle_timeout,
+            (self.config.max_sse_line, self.config.max_sse_event),
+            opened.request_id,
+            Some((reopen, attempts, self.config.retry.clone())),
+        ))
+    }
+}
+
+/// A JSON request body serialized once, before the first attempt, and shared by all of them:
+/// the typed value (holding the caller's text) is let go at once, and these bytes go too when
+/// the stream can no longer be retried (after its first event). The generated operation is
+/// called with a stand-in value without the large fields; the hooks send these bytes instead
+/// of the stand-in's (`CallContext::prepare`).
+pub(crate) struct SharedBody(Bytes);
+
+impl SharedBody {
+    /// Serializes `wire` the way the generated operation would (`serde_json`).
+    pub(crate) fn of<T: serde::Serialize>(wire: &T) -> Result<Self, BookWyrmClientError> {
+        serde_json::to_vec(wire)
+            .map(|mut v| {
+                v.shrink_to_fit();
+                Self(Bytes::from(v))
+            })
+            .map_err(|e| BookWyrmClientError::validation("body", e.to_string()))
+    }
+}
+
+/// The one attempt of a generated streaming operation, up to its headers.
+pub(crate) fn open_generated<E, Fut>(ctx: CallContext, call: Fut) -> OpenFuture
+where
+    Fut: Future<Output = Result<ResponseValue<ByteStream>, progenitor_client::Error<E>>>
+        + Send
+        + 'static,
+{
+    Box::pin(async move {
+        let response = with_idle_timeout(ctx.idle_timeout, call)
+            .await?
+            .map_err(|e| ctx.map_error(e))?;
+        let headers = response.headers().clone();
+        open_body(&ctx, &headers, response.into_inner().into_inner())
+    })
+}
+
+/// Sends one attempt of a hand-written request (multipart) through the same hooks, and
+/// returns the response when its status is 2xx. Streams wait for headers at most their idle
+/// timeout.
+pub(crate) async fn send_handwritten(
+    ctx: &CallContext,
+    build: impl FnOnce(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+) -> Result<reqwest::Response, BookWyrmClientError> {
+    let mut request = build(ctx.http(), &ctx.shared.base_url)
+        .build()
+        .map_err(|e| ctx.map_reqwest(e))?;
+    ctx.prepare(&mut request);
+    let send = ctx.send(request);
+    let response = if ctx.streaming {
+        with_idle_timeout(ctx.idle_timeout, send).await?
+    } else {
+        send.await
+    }
+    .map_err(|e| ctx.map_reqwest(e))?;
+    match ctx.take_failure() {
+        Some(failure) => Err(failure),
+        None => Ok(response),
+    }
+}
+
+/// Checks the content type of a stream's response and wraps its body; the body keeps the
+/// call's context (and so its concurrency permit) until it is dropped.
+pub(crate) fn open_body(
+    ctx: &CallContext,
+    headers: &reqwest::header::HeaderMap,
+    body: impl futures_core::Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
+) -> Result<Opened, BookWyrmClientError> {
+    let content_type = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("text/event-stream") {
+        return Err(BookWyrmClientError::decode(
+            format!(
+                "the response: expected Content-Type `text/event-stream`, got `{content_type}`"
+            ),
+            Bytes::new(),
+            None,
+        ));
+    }
+    let mapper = ctx.clone();
+    let body = body.map(move |r| r.map_err(|e| mapper.map_reqwest(e)));
+    Ok(Opened {
+        body: Box::pin(body),
+        request_id: request_id(headers),
+    })
+}
+
+/// Bounds the wait for response headers by the stream idle timeout.
+async fn with_idle_timeout<T>(
+    idle: Option<std::time::Duration>,
+    fut: impl Future<Output = T>,
+) -> Result<T, BookWyrmClientError> {
+    match idle {
+        Some(limit) => tokio::time::timeout(limit, fut).await.map_err(|_| {
+            BookWyrmClientError::Timeout(TimeoutError {
+                kind: TimeoutKind::Idle,
+                after: Some(limit),
+            })
+        }),
+        None => Ok(fut.await),
+    }
+}
+
+/// Rejects a blank string field.
+pub(crate) fn not_blank(
+    field: &'static str,
+    value: &str,
+    message: &str,
+) -> Result<(), BookWyrmClientError> {
+    if value.trim().is_empty() {
+        return Err(BookWyrmClientError::validation(field, message));
+    }
+    Ok(())
+}
+
+/// Parses a JSON body of a hand-written call.
+pub(crate) async fn json_body<T: serde::de::DeserializeOwned>(
+    ctx: &CallContext,
+    response: reqwest::Response,
+) -> Result<T, BookWyrmClientError> {
+    let raw = response.bytes().await.map_err(|e| ctx.map_reqwest(e))?;
+    serde_json::from_slice(&raw).map_err(|e| {
+        BookWyrmClientError::decode("the response body", raw.clone(), Some(Box::new(e)))
+    })
+}

@@ -1,0 +1,130 @@
+//! What every handle of one client shares: the connection pool, the direct stream transport,
+//! the closed state, the fixed headers, the concurrency cap and the last deprecation notice.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderValue};
+
+use super::h1::Direct;
+use super::response::deprecation_notice;
+use crate::error::BookWyrmClientError;
+
+/// What every handle of one client shares.
+pub(crate) struct Shared {
+    pub(crate) base_url: String,
+    http: Mutex<Option<reqwest::Client>>,
+    closed: AtomicBool,
+    pub(crate) authorization: Option<HeaderValue>,
+    pub(crate) user_agent: HeaderValue,
+    deprecation: Mutex<Option<String>>,
+    deprecation_warned: AtomicBool,
+    /// The cap on requests in flight, when set.
+    limiter: Option<Arc<tokio::sync::Semaphore>>,
+    /// Fixed when the client is built (the connection pool's setting).
+    pub(crate) connect_timeout: Option<Duration>,
+    /// The transport of event streams that reads the socket in the polling task, when usable
+    /// (see [`crate::h1`]).
+    direct: Option<Direct>,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("base_url", &self.base_url)
+            .field(
+                "api_key",
+                &self.authorization.as_ref().map(|_| "<redacted>"),
+            )
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// The shared state of a new client.
+    pub(crate) fn new(
+        base_url: String,
+        http: reqwest::Client,
+        authorization: Option<HeaderValue>,
+        user_agent: HeaderValue,
+        max_concurrent: Option<usize>,
+        connect_timeout: Option<Duration>,
+        direct: Option<Direct>,
+    ) -> Self {
+        Self {
+            base_url,
+            http: Mutex::new(Some(http)),
+            closed: AtomicBool::new(false),
+            authorization,
+            user_agent,
+            deprecation: Mutex::new(None),
+            deprecation_warned: AtomicBool::new(false),
+            limiter: max_concurrent.map(|n| Arc::new(tokio::sync::Semaphore::new(n))),
+            connect_timeout,
+            direct,
+        }
+    }
+
+    /// Records a deprecation notice from response headers; warns once per client.
+    pub(crate) fn note_deprecation(&self, headers: &HeaderMap) {
+        let Some(message) = deprecation_notice(headers) else {
+            return;
+        };
+        if !self.deprecation_warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(target: "bookwyrm", %message, "the BookWyrm API deprecates this client version");
+        }
+        *self.deprecation.lock().expect("deprecation lock") = Some(message);
+    }
+
+    /// The last deprecation notice the server sent.
+    pub(crate) fn deprecation_notice(&self) -> Option<String> {
+        self.deprecation.lock().expect("deprecation lock").clone()
+    }
+
+    /// Whether the client was closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// The direct stream transport, when this client uses it.
+    pub(crate) fn direct(&self) -> Option<&Direct> {
+        self.direct.as_ref()
+    }
+
+    pub(crate) fn http(&self) -> Result<reqwest::Client, BookWyrmClientError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(BookWyrmClientError::Closed);
+        }
+        self.http
+            .lock()
+            .expect("http lock")
+            .clone()
+            .ok_or(BookWyrmClientError::Closed)
+    }
+
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.http.lock().expect("http lock").take();
+        if let Some(limiter) = &self.limiter {
+            limiter.close(); // calls waiting for a slot fail as closed
+        }
+    }
+
+    /// A slot under the concurrency cap (none needed without a cap).
+    pub(crate) async fn permit(
+        &self,
+    ) -> Result<Option<Arc<tokio::sync::OwnedSemaphorePermit>>, BookWyrmClientError> {
+        match &self.limiter {
+            None => Ok(None),
+            Some(limiter) => limiter
+                .clone()
+                .acquire_owned()
+                .await
+                .map(|p| Some(Arc::new(p)))
+                .map_err(|_| BookWyrmClientError::Closed),
+        }
+    }
+}
