@@ -69,23 +69,42 @@ impl BookWyrmClientError {
         }
     }
 
-    /// Whether trying the same call again may succeed: transport failures, timeouts, 408, 409,
-    /// 429 and 5xx statuses, and server error events marked recoverable.
+    /// Whether trying the same call again may succeed: transport failures other than TLS,
+    /// timeouts, statuses 408, 409, 429 and 5xx, and server error events marked recoverable.
+    ///
+    /// This is advice to the caller. The client itself already retries a subset of these,
+    /// within its [`RetryPolicy`](crate::RetryPolicy) and, for a stream, only before its first
+    /// event: connection failures, connect timeouts and statuses 408, 429, 500, 502, 503, 504.
+    /// It leaves to the caller what a repeat could make worse or what the caller's own deadline
+    /// decided: 409 (the server's state conflicts), other 5xx, total and idle timeouts, and
+    /// recoverable server events (the stream goes on after them). Both come from one
+    /// classification, so an error the client retried is always one this method calls
+    /// retryable.
     ///
     /// ```
     /// # use bookwyrm::BookWyrmClientError;
     /// assert!(!BookWyrmClientError::Closed.is_retryable());
     /// ```
     pub fn is_retryable(&self) -> bool {
+        self.retry_class() != RetryClass::Never
+    }
+
+    /// The one classification behind [`is_retryable`](Self::is_retryable) and the client's
+    /// automatic retries (`retry::decide`).
+    pub(crate) fn retry_class(&self) -> RetryClass {
         match self {
-            Self::Api(e) => e.is_retryable(),
+            Self::Api(e) => RetryClass::of_status(e.status_code()),
             // A certificate or handshake failure does not heal by trying again.
-            Self::Transport(t) => !t.is_tls(),
-            Self::Timeout(_) => true,
-            Self::ServerEvent(e) => e.recoverable(),
-            Self::Validation(_) | Self::Decode(_) | Self::Closed | Self::BlockingInAsyncContext => {
-                false
-            }
+            Self::Transport(t) if t.is_tls() => RetryClass::Never,
+            Self::Transport(_) => RetryClass::Automatic,
+            Self::Timeout(t) if t.kind() == TimeoutKind::Connect => RetryClass::Automatic,
+            Self::Timeout(_) => RetryClass::ByCaller,
+            Self::ServerEvent(e) if e.recoverable() => RetryClass::ByCaller,
+            Self::ServerEvent(_)
+            | Self::Validation(_)
+            | Self::Decode(_)
+            | Self::Closed
+            | Self::BlockingInAsyncContext => RetryClass::Never,
         }
     }
 
@@ -365,14 +384,15 @@ impl BookWyrmApiError {
         self.attempts
     }
 
-    /// Whether the status is worth retrying: 408, 409, 429 and 5xx.
+    /// Whether the status is worth retrying: 408, 409, 429 and 5xx (see
+    /// [`BookWyrmClientError::is_retryable`] for which of them the client retries itself).
     ///
     /// ```
     /// # let e = bookwyrm::BookWyrmApiError::example();
     /// assert!(e.is_retryable());
     /// ```
     pub fn is_retryable(&self) -> bool {
-        matches!(self.status, 408 | 409 | 429) || self.status >= 500
+        RetryClass::of_status(self.status) != RetryClass::Never
     }
 
     #[doc(hidden)]
@@ -400,6 +420,30 @@ impl fmt::Display for BookWyrmApiError {
 }
 
 impl std::error::Error for BookWyrmApiError {}
+
+/// Whether and by whom a failure may be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RetryClass {
+    /// The client retries it itself, within its retry policy (and a stream only before its
+    /// first event).
+    Automatic,
+    /// Trying again may succeed; the client leaves that to the caller.
+    ByCaller,
+    /// Trying again fails the same way.
+    Never,
+}
+
+impl RetryClass {
+    /// The class of an HTTP status.
+    pub(crate) fn of_status(status: u16) -> Self {
+        match status {
+            408 | 429 | 500 | 502 | 503 | 504 => Self::Automatic,
+            409 => Self::ByCaller,
+            s if s >= 500 => Self::ByCaller,
+            _ => Self::Never,
+        }
+    }
+}
 
 /// The connection could not be made or broke.
 ///

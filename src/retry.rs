@@ -5,11 +5,13 @@
 //! the caller, and statuses 408, 429, 500, 502, 503 and 504 (never on a TLS failure: an
 //! untrusted certificate stays untrusted); with exponential backoff and
 //! jitter, or the server's `retry-after-ms` / `Retry-After` when it gives one. A stream is
-//! retried only while none of its events has been handed to the caller.
+//! retried only while none of its events has been handed to the caller. Which failures are
+//! retried here comes from the one classification in `error.rs` (`RetryClass`), the same that
+//! answers [`BookWyrmClientError::is_retryable`].
 
 use std::time::Duration;
 
-use crate::error::{BookWyrmClientError, TimeoutKind};
+use crate::error::{BookWyrmClientError, RetryClass};
 
 /// How a client retries.
 ///
@@ -101,10 +103,11 @@ pub(crate) fn decide(policy: &RetryPolicy, error: &BookWyrmClientError, attempt:
     if attempt >= policy.max_retries {
         return Decision::Stop;
     }
+    if error.retry_class() != RetryClass::Automatic {
+        return Decision::Stop;
+    }
     let reason = match error {
-        BookWyrmClientError::Api(api)
-            if matches!(api.status_code(), 408 | 429 | 500 | 502 | 503 | 504) =>
-        {
+        BookWyrmClientError::Api(api) => {
             if let Some(wait) = api.retry_after() {
                 if wait > policy.max_retry_after {
                     return Decision::Stop;
@@ -116,13 +119,8 @@ pub(crate) fn decide(policy: &RetryPolicy, error: &BookWyrmClientError, attempt:
             }
             format!("status {}", api.status_code())
         }
-        // The one classification of `is_retryable`: a TLS failure does not heal by waiting.
-        BookWyrmClientError::Transport(t) if t.is_tls() => return Decision::Stop,
         BookWyrmClientError::Transport(t) => format!("transport: {t}"),
-        BookWyrmClientError::Timeout(t) if t.kind() == TimeoutKind::Connect => {
-            "connect timeout".into()
-        }
-        _ => return Decision::Stop,
+        other => other.to_string(),
     };
     let mut delay = policy.backoff(attempt);
     if policy.jitter {
@@ -138,4 +136,86 @@ pub(crate) fn with_attempts(mut error: BookWyrmClientError, attempts: u32) -> Bo
         api.attempts = attempts;
     }
     error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{BookWyrmApiError, ServerError, TimeoutError, TimeoutKind, TransportKind};
+
+    fn api(status: u16) -> BookWyrmClientError {
+        BookWyrmClientError::Api(Box::new(BookWyrmApiError {
+            status,
+            message: String::new(),
+            body: String::new(),
+            json: None,
+            request_id: None,
+            retry_after: None,
+            attempts: 1,
+        }))
+    }
+
+    fn samples() -> Vec<BookWyrmClientError> {
+        let io = || std::io::Error::other("x");
+        let mut all: Vec<BookWyrmClientError> = (400..=599).map(api).collect();
+        for kind in [
+            TransportKind::Connect,
+            TransportKind::Tls,
+            TransportKind::Other,
+        ] {
+            all.push(BookWyrmClientError::transport_of(kind, "c", io()));
+        }
+        for kind in [TimeoutKind::Connect, TimeoutKind::Idle, TimeoutKind::Total] {
+            all.push(BookWyrmClientError::Timeout(TimeoutError {
+                kind,
+                after: None,
+            }));
+        }
+        for recoverable in [true, false] {
+            let e = ServerError::new("error", "m", None, recoverable);
+            all.push(BookWyrmClientError::ServerEvent(Box::new(e)));
+        }
+        all.push(BookWyrmClientError::validation("f", "m"));
+        all.push(BookWyrmClientError::Closed);
+        all.push(BookWyrmClientError::BlockingInAsyncContext);
+        all
+    }
+
+    /// What the client retries by itself is always what `is_retryable` advises retrying, and
+    /// the automatic set is exactly the documented one.
+    #[test]
+    fn automatic_retries_are_a_subset_of_is_retryable() {
+        let policy = RetryPolicy {
+            jitter: false,
+            ..RetryPolicy::default()
+        };
+        let mut retried = Vec::new();
+        for e in samples() {
+            if let Decision::Retry { .. } = decide(&policy, &e, 0) {
+                assert!(e.is_retryable(), "retried but not retryable: {e}");
+                retried.push(
+                    e.status_code()
+                        .map_or_else(|| format!("{e:?}"), |s| s.to_string()),
+                );
+            }
+            if let BookWyrmClientError::Api(a) = &e {
+                assert_eq!(a.is_retryable(), e.is_retryable(), "{e}");
+            }
+        }
+        let statuses: Vec<&str> = retried.iter().take(6).map(String::as_str).collect();
+        assert_eq!(statuses, ["408", "429", "500", "502", "503", "504"]);
+        assert_eq!(retried.len(), 6 + 2 + 1, "{retried:?}"); // + connect, other transport; connect timeout
+        assert!(retried[6].contains("Connect") && retried[7].contains("Other"));
+        assert!(retried[8].contains("Timeout"));
+        // Advised but left to the caller.
+        for e in [api(409), api(501), api(599)] {
+            assert!(e.is_retryable() && decide(&policy, &e, 0) == Decision::Stop);
+        }
+        assert!(!api(404).is_retryable() && !api(422).is_retryable());
+        // Nothing after the policy's last attempt.
+        assert_eq!(
+            decide(&policy, &api(503), policy.max_retries),
+            Decision::Stop
+        );
+    }
 }
