@@ -229,6 +229,18 @@ fn generate_events(spec: &Value, operations: &[Operation]) -> String {
             let (variant, first) = (ident(variant), &names[0]);
             quote! { Self::#variant(_) => #first, }
         });
+        let data_arms = variants.iter().map(|(variant, _, _)| {
+            let variant = ident(variant);
+            quote! { Self::#variant(p) => serde_json::to_string(p), }
+        });
+        let data_doc = [
+            " ```".to_string(),
+            format!(
+                " let e = bookwyrm::{name}::Unknown(bookwyrm::UnknownEvent::new(\"x\", \"{{}}\"));"
+            ),
+            " assert_eq!(e.sse_data().unwrap(), \"{}\");".to_string(),
+            " ```".to_string(),
+        ];
         let to_value_arms = variants.iter().map(|(variant, _, _)| {
             let variant = ident(variant);
             quote! { Self::#variant(p) => serde_json::to_value(p), }
@@ -272,6 +284,21 @@ fn generate_events(spec: &Value, operations: &[Operation]) -> String {
 
                 fn is_unknown(&self) -> bool {
                     matches!(self, Self::Unknown(_))
+                }
+            }
+
+            impl #enum_name {
+                /// The event's SSE `data` as a server sends it: the payload as JSON (an unknown
+                /// event's raw data). With
+                /// [`StreamEvent::event_name`](crate::StreamEvent::event_name), what a test
+                /// server or the emulator writes for this event.
+                ///
+                #(#[doc = #data_doc])*
+                pub fn sse_data(&self) -> serde_json::Result<String> {
+                    match self {
+                        #(#data_arms)*
+                        Self::Unknown(u) => Ok(u.data().to_string()),
+                    }
                 }
             }
 

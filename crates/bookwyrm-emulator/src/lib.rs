@@ -25,12 +25,13 @@ pub mod faults;
 mod handlers;
 mod server;
 mod sse;
+mod stats;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-pub use server::Stats;
+pub use stats::Stats;
 
 /// Largest upload accepted (bytes); a larger one is answered with 413.
 ///

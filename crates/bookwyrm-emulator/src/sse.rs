@@ -19,10 +19,12 @@ pub(crate) struct SseEvent {
 }
 
 impl SseEvent {
-    pub(crate) fn json(name: &str, payload: &impl serde::Serialize) -> Self {
+    /// An event of one of the SDK's typed streams: the name and data the SDK decodes it from
+    /// (names come from the generated event enums, never from literals here).
+    fn typed<E: bookwyrm::StreamEvent>(event: &E, data: serde_json::Result<String>) -> Self {
         Self {
-            name: name.to_string(),
-            data: serde_json::to_string(payload).expect("payloads serialize"),
+            name: event.event_name().to_string(),
+            data: data.expect("wire types serialize"),
         }
     }
 
@@ -40,6 +42,39 @@ impl SseEvent {
         Bytes::from(out)
     }
 }
+
+/// `SseEvent::from(payload)` for every event payload of the contract: the payload type names
+/// its event (the variant of the generated enum that holds it).
+macro_rules! payloads {
+    ($($payload:ident => $stream:ident::$variant:ident),* $(,)?) => {$(
+        impl From<bookwyrm::types::$payload> for SseEvent {
+            fn from(payload: bookwyrm::types::$payload) -> Self {
+                let event = bookwyrm::$stream::$variant(payload);
+                Self::typed(&event, event.sse_data())
+            }
+        }
+    )*};
+}
+
+payloads!(
+    CitationEvent => CitationStreamEvent::Citation,
+    CitationProgressEvent => CitationStreamEvent::Progress,
+    CitationSummaryEvent => CitationStreamEvent::Summary,
+    SummaryResponse => SummarizeStreamEvent::Summary,
+    SummarizeProgressEvent => SummarizeStreamEvent::Progress,
+    TextEvent => PhrasalStreamEvent::Text,
+    TextSpanEvent => PhrasalStreamEvent::TextSpan,
+    PhraseProgressEvent => PhrasalStreamEvent::Progress,
+    ClassifyResponse => ClassifyStreamEvent::Classification,
+    ClassifyProgressEvent => ClassifyStreamEvent::Progress,
+    ClassifyErrorEvent => ClassifyStreamEvent::Error,
+    PdfMetadataEvent => PdfStreamEvent::Metadata,
+    PdfPageEvent => PdfStreamEvent::Page,
+    PdfPageErrorEvent => PdfStreamEvent::PageError,
+    PdfProgressEvent => PdfStreamEvent::Progress,
+    PdfCompleteEvent => PdfStreamEvent::Complete,
+    PdfErrorEvent => PdfStreamEvent::Error,
+);
 
 pub(crate) type EventSource = Pin<Box<dyn Stream<Item = SseEvent> + Send>>;
 

@@ -2,7 +2,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::text::{terms, words_with_terms};
+use bookwyrm::types;
+
+use super::text::{terms, tokens, words_with_terms};
 
 /// One citation found.
 ///
@@ -169,4 +171,62 @@ pub fn cite<S: AsRef<str>>(chunks: &[S], questions: &[String]) -> Vec<Found> {
     }
     out.sort_by_key(|h| (h.chunk, h.question));
     out
+}
+
+/// The citations of `window` (the input's chunks from `start` on) for `questions`, as the API
+/// reports them: chunk indexes of the whole input, the chunk's text, a reasoning naming the
+/// question's words the passage contains, and the question's 1-based index when there are
+/// several questions.
+///
+/// ```
+/// use bookwyrm_emulator::algo::cite::citations;
+/// let window = ["Nunez fell from the mountain.".to_string(), "Snow.".to_string()];
+/// let found = citations(&window, 5, &["Who fell from the mountain?".to_string()]);
+/// assert_eq!((found[0].start_chunk, found[0].question_index), (5, None));
+/// assert!(found[0].reasoning.contains("\"mountain\""));
+/// ```
+pub fn citations(window: &[String], start: usize, questions: &[String]) -> Vec<types::Citation> {
+    let multi = questions.len() > 1;
+    cite(window, questions)
+        .iter()
+        .map(|f| types::Citation {
+            start_chunk: (start + f.chunk) as u64,
+            end_chunk: (start + f.chunk) as u64,
+            text: window[f.chunk].clone(),
+            reasoning: format!(
+                "The passage mentions {} from the question (BM25 score {:.2}).",
+                f.matched
+                    .iter()
+                    .map(|t| format!("\"{t}\""))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                f.score
+            ),
+            quality: f.quality,
+            question_index: multi.then_some(f.question as u64 + 1),
+        })
+        .collect()
+}
+
+/// How many groups of at most `max_tokens` tokens the chunks make, consecutive chunks packed
+/// greedily (a chunk larger than the limit is a group of its own): the API's
+/// `token_chunks_processed`.
+///
+/// ```
+/// use bookwyrm_emulator::algo::cite::token_groups;
+/// assert_eq!(token_groups(&["one two", "three", "four five six"], 4), 2); // 2 + 2 tokens, then 4
+/// assert_eq!(token_groups::<&str>(&[], 3), 0);
+/// ```
+pub fn token_groups<S: AsRef<str>>(chunks: &[S], max_tokens: usize) -> usize {
+    let mut groups = 0usize;
+    let mut size = 0usize;
+    for c in chunks {
+        let t = tokens(c.as_ref());
+        if groups == 0 || size + t > max_tokens {
+            groups += 1;
+            size = 0;
+        }
+        size += t;
+    }
+    groups
 }

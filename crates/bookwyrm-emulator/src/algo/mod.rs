@@ -5,5 +5,6 @@ pub mod classify;
 pub mod pdf;
 pub mod pdf_repair;
 pub mod phrasal;
+pub mod structured;
 pub mod summarize;
 pub mod text;
