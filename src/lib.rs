@@ -13,6 +13,7 @@
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod client;
+mod collect;
 pub mod contract;
 mod error;
 mod event;
@@ -31,6 +32,7 @@ pub use client::{
     AsyncBookWyrmClient, ClientBuilder, Config, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT, ENV_API_KEY, ENV_API_URL, ENV_CA_CERT,
 };
+pub use collect::{Accumulator, Observer};
 pub use error::{
     BookWyrmApiError, BookWyrmClientError, DecodeError, ServerError, TimeoutError, TimeoutKind,
     TransportError, TransportKind, ValidationError,
@@ -39,7 +41,7 @@ pub use event::{Decoded, StreamEvent, UnknownEvent};
 pub use events::{OperationInfo, OPERATIONS};
 pub use ops::cite::{CitationRequest, CitationResult, CitationSource, MAX_QUESTIONS};
 pub use ops::classify::{ClassifyInput, ClassifyRequest, ContentEncoding};
-pub use ops::pdf::{PdfExtractRequest, PdfExtractResult, PdfSource};
+pub use ops::pdf::{PdfExtractRequest, PdfExtractResult, PdfPages, PdfSource};
 pub use ops::phrasal::{PhrasalRequest, PhrasalSource};
 pub use ops::summarize::{
     StructuredSummary, SummarizeRequest, SummarizeSource, SummaryStyle, MAX_SUMMARY_TOKENS,

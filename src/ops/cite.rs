@@ -3,6 +3,7 @@
 use bytes::Bytes;
 
 use crate::client::AsyncBookWyrmClient;
+use crate::collect::Accumulator;
 use crate::error::BookWyrmClientError;
 use crate::ops::call::not_blank;
 use crate::stream::EventStream;
@@ -301,6 +302,31 @@ pub struct CitationResult {
     pub errors: Vec<types::CitationErrorEvent>,
 }
 
+/// Citations, the summary and recoverable error events, in the order received.
+///
+/// ```
+/// use bookwyrm::{Accumulator, CitationResult, CitationStreamEvent};
+/// let mut result = CitationResult::default();
+/// result.add(CitationStreamEvent::Unknown(bookwyrm::UnknownEvent::new("x", "")));
+/// assert!(result.finish().unwrap().citations.is_empty());
+/// ```
+impl Accumulator<CitationStreamEvent> for CitationResult {
+    type Output = Self;
+
+    fn add(&mut self, event: CitationStreamEvent) {
+        match event {
+            CitationStreamEvent::Citation(c) => self.citations.push(c.citation),
+            CitationStreamEvent::Summary(s) => self.summary = Some(s),
+            CitationStreamEvent::Error(e) => self.errors.push(e),
+            _ => {}
+        }
+    }
+
+    fn finish(self) -> Result<Self, BookWyrmClientError> {
+        Ok(self)
+    }
+}
+
 impl EventStream<CitationStreamEvent> {
     /// Reads the stream to its end: the citations and the final summary. A non-recoverable
     /// error event or any failure is an error; recoverable error events are collected.
@@ -311,22 +337,8 @@ impl EventStream<CitationStreamEvent> {
     /// println!("{} citations", result.citations.len());
     /// # Ok(()) }
     /// ```
-    pub async fn collect_citations(mut self) -> Result<CitationResult, BookWyrmClientError> {
-        let mut out = CitationResult::default();
-        while let Some(event) = self.next().await {
-            match event? {
-                CitationStreamEvent::Citation(c) => out.citations.push(c.citation),
-                CitationStreamEvent::Summary(s) => out.summary = Some(s),
-                CitationStreamEvent::Error(e) if e.recoverable => out.errors.push(e),
-                CitationStreamEvent::Error(e) => {
-                    return Err(BookWyrmClientError::ServerEvent(Box::new(
-                        crate::event::ErrorPayload::to_server_error(&e),
-                    )))
-                }
-                _ => {}
-            }
-        }
-        Ok(out)
+    pub async fn collect_citations(self) -> Result<CitationResult, BookWyrmClientError> {
+        self.collect_with(CitationResult::default(), &mut ()).await
     }
 }
 

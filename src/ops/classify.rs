@@ -8,6 +8,7 @@ use crate::client::AsyncBookWyrmClient;
 use crate::error::BookWyrmClientError;
 use tracing::Instrument;
 
+use crate::collect::Accumulator;
 use crate::ops::call::{json_body, send_handwritten};
 use crate::stream::EventStream;
 use crate::types::{self, ClassifyStreamEvent};
@@ -133,6 +134,33 @@ impl ClassifyRequest {
     }
 }
 
+/// The classification (the last one if several); a stream without one is an error.
+///
+/// ```
+/// use bookwyrm::{types::ClassifyResponse, Accumulator, ClassifyStreamEvent};
+/// let none: Option<ClassifyResponse> = None;
+/// assert!(Accumulator::<ClassifyStreamEvent>::finish(none).is_err());
+/// ```
+impl Accumulator<ClassifyStreamEvent> for Option<types::ClassifyResponse> {
+    type Output = types::ClassifyResponse;
+
+    fn add(&mut self, event: ClassifyStreamEvent) {
+        if let ClassifyStreamEvent::Classification(c) = event {
+            *self = Some(c);
+        }
+    }
+
+    fn finish(self) -> Result<types::ClassifyResponse, BookWyrmClientError> {
+        self.ok_or_else(|| {
+            BookWyrmClientError::decode(
+                "the classify stream: it ended without a classification",
+                Bytes::new(),
+                None,
+            )
+        })
+    }
+}
+
 impl EventStream<ClassifyStreamEvent> {
     /// Reads the stream to its end and returns the classification. An error event, a failure,
     /// or a stream without a classification is an error.
@@ -148,21 +176,8 @@ impl EventStream<ClassifyStreamEvent> {
     /// # Ok(()) }
     /// ```
     pub async fn classification(self) -> Result<types::ClassifyResponse, BookWyrmClientError> {
-        let mut last = None;
         // Error events end the collection as `Err(ServerEvent)`.
-        let mut stream = self.errors_as_err();
-        while let Some(event) = stream.next().await {
-            if let ClassifyStreamEvent::Classification(c) = event? {
-                last = Some(c);
-            }
-        }
-        last.ok_or_else(|| {
-            BookWyrmClientError::decode(
-                "the classify stream: it ended without a classification",
-                Bytes::new(),
-                None,
-            )
-        })
+        self.errors_as_err().collect_with(None, &mut ()).await
     }
 }
 

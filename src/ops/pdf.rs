@@ -8,6 +8,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 
 use crate::client::AsyncBookWyrmClient;
+use crate::collect::Accumulator;
 use crate::error::BookWyrmClientError;
 use crate::ops::call::{not_blank, open_body, send_handwritten};
 use crate::stream::EventStream;
@@ -271,6 +272,55 @@ impl PdfExtractResult {
     }
 }
 
+/// Gathers a PDF stream into a [`PdfExtractResult`]: metadata, pages, page errors, and the
+/// server's processing time (else the time since this accumulator was made).
+///
+/// ```
+/// use bookwyrm::{Accumulator, PdfPages, PdfStreamEvent};
+/// let pages = PdfPages::default();
+/// assert_eq!(Accumulator::<PdfStreamEvent>::finish(pages).unwrap().total_pages, 0);
+/// ```
+#[derive(Debug)]
+pub struct PdfPages {
+    result: PdfExtractResult,
+    started: Instant,
+    server_time: Option<f64>,
+}
+
+impl Default for PdfPages {
+    fn default() -> Self {
+        Self {
+            result: PdfExtractResult::default(),
+            started: Instant::now(),
+            server_time: None,
+        }
+    }
+}
+
+impl Accumulator<PdfStreamEvent> for PdfPages {
+    type Output = PdfExtractResult;
+
+    fn add(&mut self, event: PdfStreamEvent) {
+        let out = &mut self.result;
+        match event {
+            PdfStreamEvent::Metadata(m) => out.metadata = Some(m),
+            PdfStreamEvent::Page(p) => out.pages.push(p.page_data),
+            PdfStreamEvent::PageError(e) => out.page_errors.push(e),
+            PdfStreamEvent::Complete(c) => self.server_time = c.processing_time,
+            _ => {}
+        }
+    }
+
+    fn finish(self) -> Result<PdfExtractResult, BookWyrmClientError> {
+        let mut out = self.result;
+        out.total_pages = out.pages.len() as u64;
+        out.processing_time = self
+            .server_time
+            .unwrap_or_else(|| self.started.elapsed().as_secs_f64());
+        Ok(out)
+    }
+}
+
 impl EventStream<PdfStreamEvent> {
     /// Reads the stream to its end: pages, metadata, page errors. An `error` event or a
     /// failure is an error.
@@ -287,23 +337,10 @@ impl EventStream<PdfStreamEvent> {
     /// # Ok(()) }
     /// ```
     pub async fn collect_pages(self) -> Result<PdfExtractResult, BookWyrmClientError> {
-        let started = Instant::now();
-        let mut out = PdfExtractResult::default();
-        let mut server_time = None;
         // Error events end the collection as `Err(ServerEvent)`.
-        let mut stream = self.errors_as_err();
-        while let Some(event) = stream.next().await {
-            match event? {
-                PdfStreamEvent::Metadata(m) => out.metadata = Some(m),
-                PdfStreamEvent::Page(p) => out.pages.push(p.page_data),
-                PdfStreamEvent::PageError(e) => out.page_errors.push(e),
-                PdfStreamEvent::Complete(c) => server_time = c.processing_time,
-                _ => {}
-            }
-        }
-        out.total_pages = out.pages.len() as u64;
-        out.processing_time = server_time.unwrap_or_else(|| started.elapsed().as_secs_f64());
-        Ok(out)
+        self.errors_as_err()
+            .collect_with(PdfPages::default(), &mut ())
+            .await
     }
 }
 

@@ -1,6 +1,7 @@
 //! Phrasal chunking: `stream_process_text` (`POST /phrasal/sse`).
 
 use crate::client::AsyncBookWyrmClient;
+use crate::collect::Accumulator;
 use crate::error::BookWyrmClientError;
 use crate::ops::call::not_blank;
 use crate::stream::EventStream;
@@ -149,6 +150,35 @@ impl From<types::TextSpanEvent> for types::TextSpan {
     }
 }
 
+/// The phrases (or chunks) as spans; `text` results (text-only format) get offsets counted
+/// from the previous result's end.
+///
+/// ```
+/// use bookwyrm::{types::TextEvent, Accumulator, PhrasalStreamEvent, TextSpan};
+/// let mut spans: Vec<TextSpan> = Vec::new();
+/// spans.add(PhrasalStreamEvent::Text(TextEvent { text: "One.".into() }));
+/// spans.add(PhrasalStreamEvent::Text(TextEvent { text: "Two.".into() }));
+/// assert_eq!(spans.finish().unwrap()[1].start_char, 4);
+/// ```
+impl Accumulator<PhrasalStreamEvent> for Vec<types::TextSpan> {
+    type Output = Self;
+
+    fn add(&mut self, event: PhrasalStreamEvent) {
+        match event {
+            PhrasalStreamEvent::TextSpan(s) => self.push(s.into()),
+            PhrasalStreamEvent::Text(t) => {
+                let start = self.last().map_or(0, |s| s.end_char);
+                self.push(types::TextSpan::new(start, t.text));
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(self) -> Result<Self, BookWyrmClientError> {
+        Ok(self)
+    }
+}
+
 impl EventStream<PhrasalStreamEvent> {
     /// Reads the stream to its end and returns the phrases (or chunks) as spans; `text`
     /// results (text-only format) get offsets counted from the previous result's end. An error
@@ -165,20 +195,8 @@ impl EventStream<PhrasalStreamEvent> {
     /// # Ok(()) }
     /// ```
     pub async fn collect_phrases(self) -> Result<Vec<types::TextSpan>, BookWyrmClientError> {
-        let mut out: Vec<types::TextSpan> = Vec::new();
         // Error events end the collection as `Err(ServerEvent)`.
-        let mut stream = self.errors_as_err();
-        while let Some(event) = stream.next().await {
-            match event? {
-                PhrasalStreamEvent::TextSpan(s) => out.push(s.into()),
-                PhrasalStreamEvent::Text(t) => {
-                    let start = out.last().map_or(0, |s| s.end_char);
-                    out.push(types::TextSpan::new(start, t.text));
-                }
-                _ => {}
-            }
-        }
-        Ok(out)
+        self.errors_as_err().collect_with(Vec::new(), &mut ()).await
     }
 }
 

@@ -2,6 +2,7 @@
 //! structured summaries into a Rust type.
 
 use crate::client::AsyncBookWyrmClient;
+use crate::collect::Accumulator;
 use crate::error::BookWyrmClientError;
 use crate::ops::call::not_blank;
 use crate::stream::EventStream;
@@ -337,6 +338,34 @@ pub(crate) fn parse_structured<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// The final summary (event `data`; the last one if several); a stream without one is an
+/// error.
+///
+/// ```
+/// use bookwyrm::{types::SummaryResponse, Accumulator, SummarizeStreamEvent};
+/// let none: Option<SummaryResponse> = None;
+/// assert!(Accumulator::<SummarizeStreamEvent>::finish(none).is_err());
+/// ```
+impl Accumulator<SummarizeStreamEvent> for Option<types::SummaryResponse> {
+    type Output = types::SummaryResponse;
+
+    fn add(&mut self, event: SummarizeStreamEvent) {
+        if let SummarizeStreamEvent::Summary(s) = event {
+            *self = Some(s);
+        }
+    }
+
+    fn finish(self) -> Result<types::SummaryResponse, BookWyrmClientError> {
+        self.ok_or_else(|| {
+            BookWyrmClientError::decode(
+                "the summarize stream: it ended without a summary",
+                bytes::Bytes::new(),
+                None,
+            )
+        })
+    }
+}
+
 impl EventStream<SummarizeStreamEvent> {
     /// Reads the stream to its end and returns the final summary (event `data`). An error
     /// event, a failure, or a stream without a summary is an error.
@@ -349,21 +378,8 @@ impl EventStream<SummarizeStreamEvent> {
     /// # Ok(()) }
     /// ```
     pub async fn final_summary(self) -> Result<types::SummaryResponse, BookWyrmClientError> {
-        let mut last = None;
         // Error events end the collection as `Err(ServerEvent)`.
-        let mut stream = self.errors_as_err();
-        while let Some(event) = stream.next().await {
-            if let SummarizeStreamEvent::Summary(s) = event? {
-                last = Some(s);
-            }
-        }
-        last.ok_or_else(|| {
-            BookWyrmClientError::decode(
-                "the summarize stream: it ended without a summary",
-                bytes::Bytes::new(),
-                None,
-            )
-        })
+        self.errors_as_err().collect_with(None, &mut ()).await
     }
 }
 

@@ -9,6 +9,51 @@ use crate::error::CliError;
 /// Largest input read from stdin or downloaded.
 const MAX_INPUT: u64 = 256 << 20;
 
+/// A command's input arguments: the positional argument, `--file` or `--url` (standard input
+/// when none is named). Flattened into every command that reads one input; each command words
+/// the help of `input` and `url` for what it reads (`mut_arg`).
+#[derive(Debug, clap::Args)]
+#[group(id = "source", multiple = true)]
+pub struct SourceArgs {
+    /// The input file, or `-` for standard input (the default when nothing is named).
+    pub input: Option<String>,
+    /// A URL the server fetches the input from.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The input file (same as the positional argument).
+    #[arg(short, long)]
+    pub file: Option<String>,
+}
+
+impl SourceArgs {
+    /// The one input given (see [`one_source`]), the positional argument named `what`.
+    pub fn one(&self, what: &str) -> Result<Source<'_>, CliError> {
+        one_source(
+            what,
+            self.input.as_deref(),
+            self.file.as_deref(),
+            self.url.as_deref(),
+        )
+    }
+
+    /// The one input of a command whose positional argument is a file (see [`path_or_url`]).
+    pub fn path_or_url(&self) -> Result<Input<'_>, CliError> {
+        path_or_url(
+            self.input.as_deref(),
+            self.file.as_deref(),
+            self.url.as_deref(),
+        )
+    }
+
+    /// The input as named in an output document: the path or the URL.
+    pub fn named(&self) -> Option<&str> {
+        self.input
+            .as_deref()
+            .or(self.file.as_deref())
+            .or(self.url.as_deref())
+    }
+}
+
 /// Where a command's one input comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source<'a> {
@@ -25,7 +70,7 @@ pub enum Source<'a> {
 /// The one input given, of `positional` (named `what` in messages), `--file` and `--url`.
 /// With none, standard input when it is not a terminal (as the reference CLI does); more than
 /// one is a usage error naming them.
-pub fn one_source<'a>(
+fn one_source<'a>(
     what: &str,
     positional: Option<&'a str>,
     file: Option<&'a str>,
@@ -68,7 +113,7 @@ pub enum Input<'a> {
 }
 
 /// [`one_source`] for commands whose positional argument is a file.
-pub fn path_or_url<'a>(
+fn path_or_url<'a>(
     positional: Option<&'a str>,
     file: Option<&'a str>,
     url: Option<&'a str>,

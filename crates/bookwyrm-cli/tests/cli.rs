@@ -407,6 +407,22 @@ fn error_paths_and_exit_codes() {
         1,
         "status 500",
     );
+    // Nothing listening: the message carries the cause (the OS's words), then the hint.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let err = fails(
+        &e,
+        &["--base-url", &closed, "phrasal", "One."],
+        1,
+        "could not connect",
+    );
+    let first = err.lines().find(|l| l.starts_with("error:")).unwrap();
+    assert!(
+        first.to_lowercase().contains("refused"),
+        "the cause is printed: {err}"
+    );
+    assert!(err.contains("hint: is the server reachable?"), "{err}");
     // An error event: a corrupt PDF.
     e.write("corrupt.pdf", "%PDF-1.7\nnot really\n%%EOF");
     fails(&e, &["extract-pdf", "corrupt.pdf"], 1, "invalid_pdf");

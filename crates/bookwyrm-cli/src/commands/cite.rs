@@ -1,28 +1,23 @@
 //! `bookwyrm cite`.
 
-use bookwyrm::{CitationRequest, CitationStreamEvent};
+use bookwyrm::{CitationRequest, CitationResult, CitationStreamEvent};
 use clap::{ArgGroup, Args};
 
 use super::{drive, Strength};
 use crate::error::CliError;
-use crate::input::{path_or_url, read_spans, read_text, Input};
+use crate::input::{read_spans, read_text, Input, SourceArgs};
 use crate::output::{clip, table};
 use crate::Ctx;
 
 /// Find passages that answer questions.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("source").multiple(true).args(["input", "url", "file"])))]
 #[command(allow_negative_numbers = true)]
 #[command(group(ArgGroup::new("questions").required(true).args(["question", "questions_file"])))]
+#[command(mut_arg("input", |a| a.help("JSONL chunks (`{\"text\", \"start_char\", \"end_char\"}` per line), `-` for stdin")))]
+#[command(mut_arg("url", |a| a.help("A URL the server fetches the JSONL chunks from")))]
 pub struct CiteArgs {
-    /// JSONL chunks (`{"text", "start_char", "end_char"}` per line), `-` for stdin.
-    input: Option<String>,
-    /// A URL the server fetches the JSONL chunks from.
-    #[arg(long)]
-    url: Option<String>,
-    /// JSONL chunks file (same as the positional argument).
-    #[arg(long)]
-    file: Option<String>,
+    #[command(flatten)]
+    source: SourceArgs,
     /// A question (repeat for several, at most 20).
     #[arg(short, long)]
     question: Vec<String>,
@@ -64,7 +59,7 @@ pub async fn run(a: CiteArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     } else {
         questions.clone().into()
     };
-    let mut request = match path_or_url(a.input.as_deref(), a.file.as_deref(), a.url.as_deref())? {
+    let mut request = match a.source.path_or_url()? {
         Input::Path(path) => {
             let chunks = read_spans(path)?;
             ctx.note(format!("Loaded {} chunks from {path}", chunks.len()));
@@ -84,28 +79,33 @@ pub async fn run(a: CiteArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     let mut file = ctx.output_file()?;
     let progress = ctx.progress("Finding citations");
     let stream = client.stream_citations(request).await?;
-    let mut citations = Vec::new();
-    let mut summary = None;
-    drive(stream, ctx, &progress, |event, _ctx| {
-        match event {
-            CitationStreamEvent::Progress(p) => progress.update(
-                p.chunks_processed,
-                Some(p.total_chunks),
-                p.message.as_deref().unwrap_or("Processing"),
-            ),
-            CitationStreamEvent::Citation(c) => {
-                if let Some(f) = &mut file {
-                    f.json_line(&c.citation)?;
+    let result = drive(
+        stream,
+        CitationResult::default(),
+        ctx,
+        &progress,
+        |event, _| {
+            match event {
+                CitationStreamEvent::Progress(p) => progress.update(
+                    p.chunks_processed,
+                    Some(p.total_chunks),
+                    p.message.as_deref().unwrap_or("Processing"),
+                ),
+                CitationStreamEvent::Citation(c) => {
+                    if let Some(f) = &mut file {
+                        f.json_line(&c.citation)?;
+                    }
                 }
-                citations.push(c.citation.clone());
+                _ => {}
             }
-            CitationStreamEvent::Summary(s) => summary = Some(s.clone()),
-            _ => {}
-        }
-        Ok(())
-    })
+            Ok(())
+        },
+    )
     .await?;
     progress.finish();
+    let CitationResult {
+        citations, summary, ..
+    } = result;
     if let Some(f) = &file {
         ctx.note(format!("Citations written to {}", f.path().display()));
     }

@@ -1,28 +1,23 @@
 //! `bookwyrm classify`.
 
 use bookwyrm::{ClassifyRequest, ClassifyStreamEvent};
-use clap::{ArgGroup, Args};
+use clap::Args;
 use serde_json::json;
 
 use super::drive;
 use crate::error::CliError;
-use crate::input::{download, file_name, path_or_url, read_bytes, url_file_name, Input};
+use crate::input::{download, file_name, read_bytes, url_file_name, Input, SourceArgs};
 use crate::output::{clip, table};
 use crate::Ctx;
 
 /// Classify a file.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("source").multiple(true).args(["input", "url", "file"])))]
 #[command(allow_negative_numbers = true)]
+#[command(mut_arg("input", |a| a.help("The file, or `-` for stdin")))]
+#[command(mut_arg("url", |a| a.help("Download the file from this URL first")))]
 pub struct ClassifyArgs {
-    /// The file, or `-` for stdin.
-    input: Option<String>,
-    /// Download the file from this URL first.
-    #[arg(long)]
-    url: Option<String>,
-    /// The file (same as the positional argument).
-    #[arg(long)]
-    file: Option<String>,
+    #[command(flatten)]
+    source: SourceArgs,
     /// A filename hint for the server (default: the file's name).
     #[arg(long)]
     filename: Option<String>,
@@ -30,19 +25,18 @@ pub struct ClassifyArgs {
 
 pub async fn run(a: ClassifyArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     // Local problems (a missing file) come before credentials; a download after them.
-    let (bytes, hint, client) =
-        match path_or_url(a.input.as_deref(), a.file.as_deref(), a.url.as_deref())? {
-            Input::Path(path) => {
-                let bytes = read_bytes(path)?;
-                (bytes, file_name(path), ctx.client()?)
-            }
-            Input::Url(url) => {
-                let client = ctx.client()?;
-                ctx.note(format!("Downloading {url}"));
-                let bytes = download(url, ctx.global.timeout).await?;
-                (bytes, url_file_name(url), client)
-            }
-        };
+    let (bytes, hint, client) = match a.source.path_or_url()? {
+        Input::Path(path) => {
+            let bytes = read_bytes(path)?;
+            (bytes, file_name(path), ctx.client()?)
+        }
+        Input::Url(url) => {
+            let client = ctx.client()?;
+            ctx.note(format!("Downloading {url}"));
+            let bytes = download(url, ctx.global.timeout).await?;
+            (bytes, url_file_name(url), client)
+        }
+    };
     let mut request = ClassifyRequest::from_bytes(bytes.clone());
     if let Some(name) = a.filename.clone().or(hint.clone()) {
         request = request.filename(name);
@@ -50,32 +44,27 @@ pub async fn run(a: ClassifyArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     let file = ctx.output_file()?;
     let progress = ctx.progress("Classifying");
     let stream = client.stream_classify(request).await?;
-    let mut result = None;
-    drive(stream, ctx, &progress, |event, _| {
+    let c = drive(stream, None, ctx, &progress, |event, _| {
         match event {
             ClassifyStreamEvent::Progress(p) => progress.update(
                 p.bytes_processed,
                 Some(bytes.len() as u64),
                 p.message.as_deref().unwrap_or("Analysing"),
             ),
-            ClassifyStreamEvent::Classification(c) => result = Some(c.clone()),
             _ => {}
         }
         Ok(())
     })
     .await?;
     progress.finish();
-    let Some(c) = result else {
-        return Err(CliError::failed("the server sent no classification"));
-    };
     if let Some(f) = file {
         let document = json!({
             "classification": c.classification,
             "file_size": c.file_size,
             "sample_preview": c.sample_preview,
             "source": {
-                "file": a.input.as_deref().or(a.file.as_deref()),
-                "url": a.url,
+                "file": a.source.input.as_deref().or(a.source.file.as_deref()),
+                "url": a.source.url,
                 "filename_hint": a.filename.or(hint),
             },
         });

@@ -44,73 +44,93 @@ impl From<Strength> for ModelStrength {
     }
 }
 
-use bookwyrm::{BookWyrmClientError, EventStream, StreamEvent};
-use futures_util::FutureExt;
+use bookwyrm::{Accumulator, BookWyrmClientError, EventStream, Observer, StreamEvent};
 
 use crate::error::CliError;
+use crate::progress::Progress;
 use crate::Ctx;
 
-/// Reads a stream to its end: every event goes to `on_event` (and to stdout as a JSON line
-/// with `--json`); server error events and undecodable events are reported on stderr and make
-/// the command fail at the end (a non-recoverable error event ends it at once); unknown events
-/// are noted with `-v`. A failure of the stream itself (transport, timeout) ends it.
-pub async fn drive<E>(
-    mut stream: EventStream<E>,
+/// Reads a stream to its end into `accumulator` (the SDK's loop,
+/// [`EventStream::collect_with`]), with the CLI watching: every event goes to `on_event` (and
+/// to stdout as a JSON line with `--json`); server error events and undecodable events are
+/// reported on stderr and make the command fail at the end (a non-recoverable error event ends
+/// it at once); unknown events are noted with `-v`; output is flushed whenever the stream waits
+/// on the network. A failure of the stream itself (transport, timeout) ends it.
+pub async fn drive<E, A>(
+    stream: EventStream<E>,
+    accumulator: A,
     ctx: &mut Ctx,
-    progress: &crate::progress::Progress,
-    mut on_event: impl FnMut(&E, &mut Ctx) -> Result<(), CliError>,
-) -> Result<(), CliError>
+    progress: &Progress,
+    on_event: impl FnMut(&E, &mut Ctx) -> Result<(), CliError>,
+) -> Result<A::Output, CliError>
 where
     E: StreamEvent + serde::Serialize,
+    A: Accumulator<E>,
 {
-    let mut problem: Option<String> = None;
-    loop {
-        // Output is flushed only when the stream has nothing ready: a burst of events costs
-        // one write, and every line is out before the program waits on the network.
-        let item = match stream.next().now_or_never() {
-            Some(item) => item,
-            None => {
-                ctx.out.flush()?;
-                stream.next().await
-            }
-        };
-        let Some(item) = item else { break };
-        match item {
-            Ok(event) => {
-                if ctx.global.json {
-                    ctx.out.json_line(&event)?;
-                }
-                if let Some(err) = event.server_error() {
-                    if !err.recoverable() {
-                        return Err(CliError::failed(err.to_string()));
-                    }
-                    progress.note(&format!("warning: {err}"));
-                    problem.get_or_insert_with(|| err.to_string());
-                    continue;
-                }
-                if ctx.global.verbose > 0 && event.is_unknown() {
-                    progress.note(&format!(
-                        "note: event `{}` is not known to this version; kept",
-                        event.event_name()
-                    ));
-                }
-                on_event(&event, ctx)?;
-            }
-            Err(e @ BookWyrmClientError::Decode(_)) => {
-                let raw = match &e {
-                    BookWyrmClientError::Decode(d) => crate::output::clip(&d.raw_text(), 120),
-                    _ => String::new(),
-                };
-                progress.note(&format!("warning: {e}: {raw}"));
-                problem.get_or_insert_with(|| e.to_string());
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    match problem {
-        None => Ok(()),
+    let mut watch = Watch {
+        ctx,
+        progress,
+        problem: None,
+        on_event,
+    };
+    let output = stream.collect_with(accumulator, &mut watch).await?;
+    match watch.problem {
+        None => Ok(output),
         Some(p) => Err(CliError::failed(format!(
             "the stream had errors; first: {p}"
         ))),
+    }
+}
+
+/// The CLI's [`Observer`]: JSON lines, warnings, notes, the command's own handling, flushes.
+struct Watch<'a, F> {
+    ctx: &'a mut Ctx,
+    progress: &'a Progress,
+    /// The first problem that did not end the stream.
+    problem: Option<String>,
+    on_event: F,
+}
+
+impl<E, F> Observer<E> for Watch<'_, F>
+where
+    E: StreamEvent + serde::Serialize,
+    F: FnMut(&E, &mut Ctx) -> Result<(), CliError>,
+{
+    type Error = CliError;
+
+    fn event(&mut self, event: &E) -> Result<(), CliError> {
+        if self.ctx.global.json {
+            self.ctx.out.json_line(event)?;
+        }
+        if let Some(err) = event.server_error() {
+            // A non-recoverable one ends the stream right after this (the SDK's rule).
+            if err.recoverable() {
+                self.progress.note(&format!("warning: {err}"));
+                self.problem.get_or_insert_with(|| err.to_string());
+            }
+            return Ok(());
+        }
+        if self.ctx.global.verbose > 0 && event.is_unknown() {
+            self.progress.note(&format!(
+                "note: event `{}` is not known to this version; kept",
+                event.event_name()
+            ));
+        }
+        (self.on_event)(event, self.ctx)
+    }
+
+    fn malformed(&mut self, e: BookWyrmClientError) -> Result<(), CliError> {
+        let raw = match &e {
+            BookWyrmClientError::Decode(d) => crate::output::clip(&d.raw_text(), 120),
+            _ => String::new(),
+        };
+        self.progress.note(&format!("warning: {e}: {raw}"));
+        self.problem.get_or_insert_with(|| e.to_string());
+        Ok(())
+    }
+
+    fn waiting(&mut self) -> Result<(), CliError> {
+        // A burst of events costs one write; every line is out before the program waits.
+        self.ctx.out.flush()
     }
 }

@@ -4,29 +4,25 @@ use std::path::{Path, PathBuf};
 
 use bookwyrm::pdf_text::PdfTextMapping;
 use bookwyrm::types::PdfPage;
-use bookwyrm::{PdfExtractRequest, PdfStreamEvent};
-use clap::{ArgGroup, Args};
+use bookwyrm::{PdfExtractRequest, PdfPages, PdfStreamEvent};
+use clap::Args;
 use serde_json::json;
 
 use super::drive;
 use crate::error::CliError;
-use crate::input::{file_name, path_or_url, read_bytes, read_text, url_file_name, Input};
+use crate::input::{file_name, read_bytes, read_text, url_file_name, Input, SourceArgs};
 use crate::output::{clip, table, OutputFile};
 use crate::Ctx;
 
 /// Extract a PDF's structure.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("source").multiple(true).args(["input", "url", "file"])))]
 #[command(allow_negative_numbers = true)]
+#[command(mut_arg("input", |a| a.help("The PDF file, or `-` for stdin")))]
+#[command(mut_arg("url", |a| a.help("A URL the server fetches the PDF from")))]
+#[command(mut_arg("file", |a| a.help("The PDF file (same as the positional argument)")))]
 pub struct ExtractPdfArgs {
-    /// The PDF file, or `-` for stdin.
-    input: Option<String>,
-    /// A URL the server fetches the PDF from.
-    #[arg(long)]
-    url: Option<String>,
-    /// The PDF file (same as the positional argument).
-    #[arg(long)]
-    file: Option<String>,
+    #[command(flatten)]
+    source: SourceArgs,
     /// First page to extract (1-based).
     #[arg(long, value_parser = super::at_least(1))]
     start_page: Option<u64>,
@@ -64,17 +60,16 @@ fn default_output(source: &str, start: Option<u64>, num: Option<u64>) -> PathBuf
 }
 
 pub async fn extract(a: ExtractPdfArgs, ctx: &mut Ctx) -> Result<(), CliError> {
-    let (source, mut request) =
-        match path_or_url(a.input.as_deref(), a.file.as_deref(), a.url.as_deref())? {
-            Input::Path(path) => {
-                let mut r = PdfExtractRequest::from_bytes(read_bytes(path)?);
-                if let Some(name) = file_name(path) {
-                    r = r.filename(name);
-                }
-                (path.to_string(), r)
+    let (source, mut request) = match a.source.path_or_url()? {
+        Input::Path(path) => {
+            let mut r = PdfExtractRequest::from_bytes(read_bytes(path)?);
+            if let Some(name) = file_name(path) {
+                r = r.filename(name);
             }
-            Input::Url(url) => (url.to_string(), PdfExtractRequest::from_url(url)),
-        };
+            (path.to_string(), r)
+        }
+        Input::Url(url) => (url.to_string(), PdfExtractRequest::from_url(url)),
+    };
     // Local problems (a missing file) come before credentials.
     let client = ctx.client()?;
     request = request
@@ -91,6 +86,7 @@ pub async fn extract(a: ExtractPdfArgs, ctx: &mut Ctx) -> Result<(), CliError> {
         Some(f) => Some(f),
         None if !ctx.global.json => {
             let name = a
+                .source
                 .url
                 .as_deref()
                 .and_then(url_file_name)
@@ -104,9 +100,7 @@ pub async fn extract(a: ExtractPdfArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     };
     let progress = ctx.progress("Extracting");
     let stream = client.stream_extract_pdf(request).await?;
-    let mut pages: Vec<PdfPage> = Vec::new();
-    let mut failed_pages = Vec::new();
-    drive(stream, ctx, &progress, |event, ctx| {
+    let result = drive(stream, PdfPages::default(), ctx, &progress, |event, ctx| {
         match event {
             PdfStreamEvent::Metadata(m) => {
                 progress.update(0, Some(m.total_pages), "Extracting pages");
@@ -123,11 +117,9 @@ pub async fn extract(a: ExtractPdfArgs, ctx: &mut Ctx) -> Result<(), CliError> {
                     Some(p.total_pages),
                     &format!("Page {}", p.document_page),
                 );
-                pages.push(p.page_data.clone());
             }
             PdfStreamEvent::PageError(e) => {
                 progress.note(&format!("warning: page {}: {}", e.document_page, e.error));
-                failed_pages.push(e.document_page);
             }
             PdfStreamEvent::Progress(p) => progress.update(
                 p.pages_processed,
@@ -140,6 +132,8 @@ pub async fn extract(a: ExtractPdfArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     })
     .await?;
     progress.finish();
+    let pages = result.pages;
+    let failed_pages: Vec<u64> = result.page_errors.iter().map(|e| e.document_page).collect();
     if let Some(f) = file {
         let path = f.json_document(&json!({ "pages": pages, "total_pages": pages.len() }))?;
         ctx.note(format!("Pages written to {}", path.display()));

@@ -1,27 +1,24 @@
 //! `bookwyrm phrasal`.
 
 use bookwyrm::{PhrasalRequest, PhrasalStreamEvent};
-use clap::{ArgGroup, Args};
+use clap::Args;
 
 use super::drive;
 use crate::error::CliError;
-use crate::input::{one_source, read_text, Source};
+use crate::input::{read_text, Source, SourceArgs};
 use crate::output::{clip, table};
 use crate::Ctx;
 
 /// Split a text into phrases or chunks.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("source").multiple(true).args(["text", "url", "file"])))]
 #[command(allow_negative_numbers = true)]
+#[command(mut_arg("input", |a| a.value_name("TEXT")))]
+#[command(mut_arg("input", |a| a.help("The text itself, or `-` to read stdin")))]
+#[command(mut_arg("url", |a| a.help("A URL the server fetches the text from")))]
+#[command(mut_arg("file", |a| a.help("A text file")))]
 pub struct PhrasalArgs {
-    /// The text itself, or `-` to read stdin.
-    text: Option<String>,
-    /// A URL the server fetches the text from.
-    #[arg(long)]
-    url: Option<String>,
-    /// A text file.
-    #[arg(short, long)]
-    file: Option<String>,
+    #[command(flatten)]
+    source: SourceArgs,
     /// Pack phrases into chunks of at most this many characters (1 or more).
     #[arg(long, value_parser = super::at_least(1))]
     chunk_size: Option<u64>,
@@ -34,12 +31,7 @@ pub struct PhrasalArgs {
 }
 
 pub async fn run(a: PhrasalArgs, ctx: &mut Ctx) -> Result<(), CliError> {
-    let source = one_source(
-        "TEXT",
-        a.text.as_deref(),
-        a.file.as_deref(),
-        a.url.as_deref(),
-    )?;
+    let source = a.source.one("TEXT")?;
     let mut request = match source {
         Source::Positional("-") | Source::Stdin => PhrasalRequest::from_text(read_text("-")?),
         Source::Positional(t) => PhrasalRequest::from_text(t),
@@ -68,7 +60,7 @@ pub async fn run(a: PhrasalArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut count = 0usize;
     let human = ctx.human();
-    drive(stream, ctx, &progress, |event, _| {
+    drive(stream, (), ctx, &progress, |event, _| {
         match event {
             PhrasalStreamEvent::Progress(p) => {
                 progress.update(0, None, p.message.as_deref().unwrap_or("Processing"))

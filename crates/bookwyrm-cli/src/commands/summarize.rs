@@ -1,25 +1,24 @@
 //! `bookwyrm summarize`.
 
 use bookwyrm::{SummarizeRequest, SummarizeStreamEvent};
-use clap::{ArgGroup, Args};
+use clap::Args;
 use serde_json::json;
 
 use super::{drive, Strength};
 use crate::error::CliError;
-use crate::input::{parse_spans_of, path_or_url, read_text, Input};
+use crate::input::{parse_spans_of, read_text, Input, SourceArgs};
 use crate::output::clip;
 use crate::Ctx;
 
 /// Summarize a text or JSONL phrases.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("source").multiple(true).args(["input", "url"])))]
 #[command(allow_negative_numbers = true)]
+#[command(mut_arg("input", |a| a.help("JSONL phrases (from `phrasal`) or plain text, `-` for stdin")))]
+#[command(mut_arg("url", |a| a.help("A URL the server fetches the text from")))]
+#[command(mut_arg("file", |a| a.help("The text or JSONL file (same as the positional argument)")))]
 pub struct SummarizeArgs {
-    /// JSONL phrases (from `phrasal`) or plain text, `-` for stdin.
-    input: Option<String>,
-    /// A URL the server fetches the text from.
-    #[arg(long)]
-    url: Option<String>,
+    #[command(flatten)]
+    source: SourceArgs,
     /// Maximum tokens per chunk summarized at once (1 to 131072).
     #[arg(long, default_value_t = 10_000, value_parser = super::between(1, 131_072))]
     max_tokens: u64,
@@ -44,7 +43,7 @@ pub struct SummarizeArgs {
 }
 
 pub async fn run(a: SummarizeArgs, ctx: &mut Ctx) -> Result<(), CliError> {
-    let mut request = match path_or_url(a.input.as_deref(), None, a.url.as_deref())? {
+    let mut request = match a.source.path_or_url()? {
         Input::Path(path) => {
             let text = read_text(path)?;
             if bookwyrm::jsonl::looks_like_spans(&text) {
@@ -79,8 +78,7 @@ pub async fn run(a: SummarizeArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     let file = ctx.output_file()?;
     let progress = ctx.progress("Summarizing");
     let stream = client.stream_summarize(request).await?;
-    let mut result = None;
-    drive(stream, ctx, &progress, |event, _| {
+    let summary = drive(stream, None, ctx, &progress, |event, _| {
         match event {
             SummarizeStreamEvent::Progress(p) => progress.update(
                 p.chunks_processed,
@@ -99,16 +97,12 @@ pub async fn run(a: SummarizeArgs, ctx: &mut Ctx) -> Result<(), CliError> {
             SummarizeStreamEvent::StructuralError(s) => {
                 progress.note(&format!("note: {}", s.message))
             }
-            SummarizeStreamEvent::Summary(s) => result = Some(s.clone()),
             _ => {}
         }
         Ok(())
     })
     .await?;
     progress.finish();
-    let Some(summary) = result else {
-        return Err(CliError::failed("the server sent no summary"));
-    };
     let structured: Option<serde_json::Value> = a
         .model_name
         .as_ref()
@@ -120,7 +114,7 @@ pub async fn run(a: SummarizeArgs, ctx: &mut Ctx) -> Result<(), CliError> {
         "subsummary_count": summary.subsummary_count,
         "levels_used": summary.levels_used,
         "total_tokens": summary.total_tokens,
-        "source": a.input.as_deref().or(a.url.as_deref()),
+        "source": a.source.named(),
         "max_tokens": a.max_tokens,
         "model_used": a.model_name,
         "intermediate_summaries": a.include_debug.then_some(&summary.intermediate_summaries),
