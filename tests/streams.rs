@@ -599,3 +599,86 @@ async fn a_stream_cut_mid_event_says_so_instead_of_dropping_it() {
         other => panic!("{other:?}"),
     }
 }
+
+/// `collect_with`: the observer sees every event before the accumulator (error events too),
+/// undecodable ones go to `malformed`, `waiting` comes when the stream has nothing ready, and a
+/// non-recoverable error event ends the collection after the observer saw it.
+#[tokio::test]
+async fn collect_with_shows_every_event_to_the_observer() {
+    use bookwyrm::{CitationResult, Observer};
+
+    #[derive(Default)]
+    struct Log(Vec<String>);
+    impl Observer<CitationStreamEvent> for Log {
+        type Error = BookWyrmClientError;
+        fn event(&mut self, e: &CitationStreamEvent) -> Result<(), Self::Error> {
+            self.0.push(e.event_name().to_string());
+            Ok(())
+        }
+        fn malformed(&mut self, e: BookWyrmClientError) -> Result<(), Self::Error> {
+            let BookWyrmClientError::Decode(d) = e else {
+                panic!("{e}")
+            };
+            self.0.push(format!("malformed: {}", d.raw_text()));
+            Ok(())
+        }
+        fn waiting(&mut self) -> Result<(), Self::Error> {
+            self.0.push("waiting".into());
+            Ok(())
+        }
+    }
+
+    let sse = |s: &'static str| Ok::<_, std::io::Error>(bytes::Bytes::from_static(s.as_bytes()));
+    let citation = "event: citation\ndata: {\"citation\":{\"start_chunk\":0,\"end_chunk\":0,\"text\":\"t\",\"reasoning\":\"r\",\"quality\":3}}\n\n";
+    let bad = "event: citation\ndata: {nope\n\n";
+    let soft = "event: error\ndata: {\"error_message\":\"hiccup\",\"recoverable\":true}\n\n";
+    let hard = "event: error\ndata: {\"error_message\":\"gone\",\"recoverable\":false}\n\n";
+    // The last piece arrives only after a pending poll: the stream waits once (the sender is
+    // dropped right after it, on this current-thread runtime, so no wait follows).
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tx.send(sse(citation)).unwrap();
+    tx.send(sse(bad)).unwrap();
+    tx.send(sse(soft)).unwrap();
+    let later = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        tx.send(sse(citation)).unwrap();
+    });
+    let rx = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let mut log = Log::default();
+    let result = EventStream::<CitationStreamEvent>::from_byte_stream(rx)
+        .collect_with(CitationResult::default(), &mut log)
+        .await
+        .unwrap();
+    later.await.unwrap();
+    assert_eq!(result.citations.len(), 2);
+    assert_eq!(result.errors.len(), 1, "the recoverable error is kept");
+    assert_eq!(
+        log.0,
+        [
+            "citation",
+            "malformed: {nope",
+            "error",
+            "waiting",
+            "citation"
+        ]
+    );
+
+    // A non-recoverable error event ends it, after the observer saw it.
+    let stream = futures_util::stream::iter([sse(citation), sse(hard), sse(citation)]);
+    let mut log = Log::default();
+    let err = EventStream::<CitationStreamEvent>::from_byte_stream(stream)
+        .collect_with(CitationResult::default(), &mut log)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BookWyrmClientError::ServerEvent(ref e) if e.message() == "gone"));
+    assert_eq!(log.0, ["citation", "error"]);
+    // Without an observer, a malformed event is an error (as collect_citations always was).
+    let stream = futures_util::stream::iter([sse(bad)]);
+    let err = EventStream::<CitationStreamEvent>::from_byte_stream(stream)
+        .collect_citations()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BookWyrmClientError::Decode(_)));
+}
