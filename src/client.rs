@@ -15,45 +15,63 @@ use crate::transport::{CallContext, Shared};
 /// The production API.
 ///
 /// ```
-/// assert!(bookwyrm::DEFAULT_BASE_URL.starts_with("https://"));
+/// let client = bookwyrm::AsyncBookWyrmClient::builder().build().unwrap();
+/// assert_eq!(client.base_url(), bookwyrm::DEFAULT_BASE_URL);
 /// ```
 pub const DEFAULT_BASE_URL: &str = "https://api.bookwyrm.ai:443";
 /// Environment variable holding the API key.
 ///
 /// ```
-/// assert_eq!(bookwyrm::ENV_API_KEY, "BOOKWYRM_API_KEY");
+/// let has_key = std::env::var(bookwyrm::ENV_API_KEY).is_ok_and(|k| !k.trim().is_empty());
+/// if !has_key {
+///     eprintln!("set {} to call the API", bookwyrm::ENV_API_KEY);
+/// }
 /// ```
 pub const ENV_API_KEY: &str = "BOOKWYRM_API_KEY";
 /// Environment variable naming a PEM file of extra root certificates to trust (a private CA),
 /// read by [`ClientBuilder::from_env`].
 ///
-/// ```
-/// assert_eq!(bookwyrm::ENV_CA_CERT, "BOOKWYRM_CA_CERT");
+/// ```no_run
+/// // Same as `.add_root_certificate_file(…)` when the variable is set.
+/// std::env::set_var(bookwyrm::ENV_CA_CERT, "/etc/ssl/private-ca.pem");
+/// let client = bookwyrm::AsyncBookWyrmClient::builder().from_env().build()?;
+/// # Ok::<(), bookwyrm::BookWyrmClientError>(())
 /// ```
 pub const ENV_CA_CERT: &str = "BOOKWYRM_CA_CERT";
 /// Environment variable holding the base URL.
 ///
-/// ```
-/// assert_eq!(bookwyrm::ENV_API_URL, "BOOKWYRM_API_URL");
+/// ```no_run
+/// // Point every client made from the environment at a local emulator.
+/// std::env::set_var(bookwyrm::ENV_API_URL, "http://127.0.0.1:8765");
+/// let client = bookwyrm::AsyncBookWyrmClient::new()?;
+/// assert_eq!(client.base_url(), "http://127.0.0.1:8765");
+/// # Ok::<(), bookwyrm::BookWyrmClientError>(())
 /// ```
 pub const ENV_API_URL: &str = "BOOKWYRM_API_URL";
 
 /// Default connect timeout.
 ///
 /// ```
-/// assert_eq!(bookwyrm::DEFAULT_CONNECT_TIMEOUT.as_secs(), 10);
+/// // A slow network: give connecting twice the default.
+/// let client = bookwyrm::AsyncBookWyrmClient::builder()
+///     .connect_timeout(bookwyrm::DEFAULT_CONNECT_TIMEOUT * 2)
+///     .build()
+///     .unwrap();
+/// # drop(client);
 /// ```
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default total timeout of a non-streaming call.
 ///
 /// ```
-/// assert_eq!(bookwyrm::DEFAULT_TIMEOUT.as_secs(), 600);
+/// let client = bookwyrm::AsyncBookWyrmClient::builder().build().unwrap();
+/// assert_eq!(client.config().timeout, Some(bookwyrm::DEFAULT_TIMEOUT));
 /// ```
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// Default idle timeout of a stream (no byte for this long ends it).
 ///
 /// ```
-/// assert_eq!(bookwyrm::DEFAULT_STREAM_IDLE_TIMEOUT.as_secs(), 120);
+/// let client = bookwyrm::AsyncBookWyrmClient::builder().build().unwrap();
+/// assert_eq!(client.config().stream_idle_timeout, Some(bookwyrm::DEFAULT_STREAM_IDLE_TIMEOUT));
 /// ```
 pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 

@@ -256,8 +256,9 @@ impl ValidationError {
     /// The request field at fault, as named on the wire (e.g. `question`, `max_tokens`).
     ///
     /// ```
-    /// # let e = bookwyrm::ValidationError::example();
-    /// assert_eq!(e.field(), "limit");
+    /// let err = bookwyrm::AsyncBookWyrmClient::builder().base_url("ftp://x").build().unwrap_err();
+    /// let bookwyrm::BookWyrmClientError::Validation(v) = &err else { unreachable!() };
+    /// assert_eq!(v.field(), "base_url");
     /// ```
     pub fn field(&self) -> &'static str {
         self.field
@@ -266,19 +267,12 @@ impl ValidationError {
     /// What is wrong, e.g. `limit must be > 0`.
     ///
     /// ```
-    /// # let e = bookwyrm::ValidationError::example();
-    /// assert_eq!(e.message(), "limit must be > 0");
+    /// let err = bookwyrm::AsyncBookWyrmClient::builder().base_url("ftp://x").build().unwrap_err();
+    /// let bookwyrm::BookWyrmClientError::Validation(v) = &err else { unreachable!() };
+    /// assert_eq!(v.message(), "not an http(s) URL: ftp://x");
     /// ```
     pub fn message(&self) -> &str {
         &self.message
-    }
-
-    #[doc(hidden)]
-    pub fn example() -> Self {
-        Self {
-            field: "limit",
-            message: "limit must be > 0".into(),
-        }
     }
 }
 
@@ -316,8 +310,11 @@ impl BookWyrmApiError {
     /// The HTTP status code.
     ///
     /// ```
-    /// # let e = bookwyrm::BookWyrmApiError::example();
-    /// assert_eq!(e.status_code(), 429);
+    /// # fn f(api: &bookwyrm::BookWyrmApiError) {
+    /// if api.status_code() == 402 {
+    ///     eprintln!("out of credits");
+    /// }
+    /// # }
     /// ```
     pub fn status_code(&self) -> u16 {
         self.status
@@ -327,8 +324,9 @@ impl BookWyrmApiError {
     /// else the body text, else the reason phrase of the status.
     ///
     /// ```
-    /// # let e = bookwyrm::BookWyrmApiError::example();
-    /// assert_eq!(e.message(), "slow down");
+    /// # fn f(api: &bookwyrm::BookWyrmApiError) {
+    /// eprintln!("the API said: {}", api.message());
+    /// # }
     /// ```
     pub fn message(&self) -> &str {
         &self.message
@@ -337,8 +335,9 @@ impl BookWyrmApiError {
     /// The response body as text (lossy UTF-8; at most 1 MiB is read).
     ///
     /// ```
-    /// # let e = bookwyrm::BookWyrmApiError::example();
-    /// assert!(e.body().contains("slow down"));
+    /// # fn f(api: &bookwyrm::BookWyrmApiError) {
+    /// tracing::debug!(body = api.body(), "error body");
+    /// # }
     /// ```
     pub fn body(&self) -> &str {
         &self.body
@@ -347,8 +346,12 @@ impl BookWyrmApiError {
     /// The response body as JSON, when it parses (e.g. FastAPI's `{"detail": [...]}` on 422).
     ///
     /// ```
-    /// # let e = bookwyrm::BookWyrmApiError::example();
-    /// assert_eq!(e.json().unwrap()["detail"], "slow down");
+    /// # fn f(api: &bookwyrm::BookWyrmApiError) {
+    /// // FastAPI's validation issues: where and what.
+    /// for issue in api.json().and_then(|j| j["detail"].as_array()).into_iter().flatten() {
+    ///     eprintln!("{}: {}", issue["loc"], issue["msg"]);
+    /// }
+    /// # }
     /// ```
     pub fn json(&self) -> Option<&serde_json::Value> {
         self.json.as_ref()
@@ -357,8 +360,9 @@ impl BookWyrmApiError {
     /// The request id header (`x-request-id` or `request-id`), when the server sent one.
     ///
     /// ```
-    /// # let e = bookwyrm::BookWyrmApiError::example();
-    /// assert_eq!(e.request_id(), Some("req-1"));
+    /// # fn f(api: &bookwyrm::BookWyrmApiError) {
+    /// eprintln!("quote this to support: {}", api.request_id().unwrap_or("(none)"));
+    /// # }
     /// ```
     pub fn request_id(&self) -> Option<&str> {
         self.request_id.as_deref()
@@ -367,8 +371,11 @@ impl BookWyrmApiError {
     /// The wait the server asked for (`retry-after-ms` or `Retry-After`, seconds or HTTP date).
     ///
     /// ```
-    /// # let e = bookwyrm::BookWyrmApiError::example();
-    /// assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(2)));
+    /// # async fn f(api: &bookwyrm::BookWyrmApiError) {
+    /// if let Some(wait) = api.retry_after() {
+    ///     tokio::time::sleep(wait).await; // then try again
+    /// }
+    /// # }
     /// ```
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
@@ -377,8 +384,11 @@ impl BookWyrmApiError {
     /// How many attempts were made before this answer (1 when no retry happened).
     ///
     /// ```
-    /// # let e = bookwyrm::BookWyrmApiError::example();
-    /// assert_eq!(e.attempts(), 1);
+    /// # fn f(api: &bookwyrm::BookWyrmApiError) {
+    /// if api.attempts() > 1 {
+    ///     eprintln!("failed after {} attempts", api.attempts());
+    /// }
+    /// # }
     /// ```
     pub fn attempts(&self) -> u32 {
         self.attempts
@@ -388,24 +398,13 @@ impl BookWyrmApiError {
     /// [`BookWyrmClientError::is_retryable`] for which of them the client retries itself).
     ///
     /// ```
-    /// # let e = bookwyrm::BookWyrmApiError::example();
-    /// assert!(e.is_retryable());
+    /// # fn f(api: &bookwyrm::BookWyrmApiError) -> bool {
+    /// // Worth queueing for later?
+    /// api.is_retryable()
+    /// # }
     /// ```
     pub fn is_retryable(&self) -> bool {
         RetryClass::of_status(self.status) != RetryClass::Never
-    }
-
-    #[doc(hidden)]
-    pub fn example() -> Self {
-        Self {
-            status: 429,
-            message: "slow down".into(),
-            body: r#"{"detail":"slow down"}"#.into(),
-            json: Some(serde_json::json!({"detail": "slow down"})),
-            request_id: Some("req-1".into()),
-            retry_after: Some(Duration::from_secs(2)),
-            attempts: 1,
-        }
     }
 }
 
@@ -579,8 +578,11 @@ impl TimeoutError {
     /// Which deadline passed.
     ///
     /// ```
-    /// # let e = bookwyrm::TimeoutError::example();
-    /// assert_eq!(e.kind(), bookwyrm::TimeoutKind::Idle);
+    /// # fn f(t: &bookwyrm::TimeoutError) {
+    /// if t.kind() == bookwyrm::TimeoutKind::Idle {
+    ///     eprintln!("the stream went silent; raise `stream_idle_timeout` for slow documents");
+    /// }
+    /// # }
     /// ```
     pub fn kind(&self) -> TimeoutKind {
         self.kind
@@ -589,19 +591,14 @@ impl TimeoutError {
     /// The configured deadline, when known.
     ///
     /// ```
-    /// # let e = bookwyrm::TimeoutError::example();
-    /// assert_eq!(e.after(), Some(std::time::Duration::from_secs(1)));
+    /// # fn f(t: &bookwyrm::TimeoutError) {
+    /// if let Some(after) = t.after() {
+    ///     eprintln!("gave up after {after:?}");
+    /// }
+    /// # }
     /// ```
     pub fn after(&self) -> Option<Duration> {
         self.after
-    }
-
-    #[doc(hidden)]
-    pub fn example() -> Self {
-        Self {
-            kind: TimeoutKind::Idle,
-            after: Some(Duration::from_secs(1)),
-        }
     }
 }
 
@@ -640,8 +637,15 @@ impl DecodeError {
     /// The raw payload that failed to decode (an SSE `data` field, a body).
     ///
     /// ```
-    /// # let e = bookwyrm::DecodeError::example();
-    /// assert_eq!(e.raw(), b"{oops");
+    /// use bookwyrm::{BookWyrmClientError, EventStream, PhrasalStreamEvent};
+    /// use futures_util::FutureExt;
+    /// let sse = bytes::Bytes::from_static(b"event: text\ndata: {oops\n\n");
+    /// let mut stream = EventStream::<PhrasalStreamEvent>::from_byte_stream(
+    ///     futures_util::stream::iter([Ok::<_, std::io::Error>(sse)]),
+    /// );
+    /// let item = stream.next().now_or_never().unwrap().unwrap();
+    /// let Err(BookWyrmClientError::Decode(d)) = item else { unreachable!() };
+    /// assert_eq!(d.raw(), b"{oops");
     /// ```
     pub fn raw(&self) -> &[u8] {
         &self.raw
@@ -650,20 +654,18 @@ impl DecodeError {
     /// The raw payload as text (lossy).
     ///
     /// ```
-    /// # let e = bookwyrm::DecodeError::example();
-    /// assert_eq!(e.raw_text(), "{oops");
+    /// use bookwyrm::{BookWyrmClientError, EventStream, PhrasalStreamEvent};
+    /// use futures_util::FutureExt;
+    /// let sse = bytes::Bytes::from_static(b"event: text\ndata: {oops\n\n");
+    /// let mut stream = EventStream::<PhrasalStreamEvent>::from_byte_stream(
+    ///     futures_util::stream::iter([Ok::<_, std::io::Error>(sse)]),
+    /// );
+    /// let item = stream.next().now_or_never().unwrap().unwrap();
+    /// let Err(BookWyrmClientError::Decode(d)) = item else { unreachable!() };
+    /// assert_eq!(d.raw_text(), "{oops");
     /// ```
     pub fn raw_text(&self) -> String {
         String::from_utf8_lossy(&self.raw).into_owned()
-    }
-
-    #[doc(hidden)]
-    pub fn example() -> Self {
-        Self {
-            what: "event `citation`".into(),
-            raw: Bytes::from_static(b"{oops"),
-            source: None,
-        }
     }
 }
 

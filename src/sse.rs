@@ -31,13 +31,18 @@ use bytes::{Buf, Bytes};
 /// Default maximum length of one line, in bytes (16 MiB).
 ///
 /// ```
-/// assert_eq!(bookwyrm::sse::DEFAULT_MAX_LINE, 16 << 20);
+/// // What the client uses unless `Config::max_sse_line` says otherwise.
+/// let config = bookwyrm::Config::default();
+/// assert_eq!(config.max_sse_line, bookwyrm::sse::DEFAULT_MAX_LINE);
 /// ```
 pub const DEFAULT_MAX_LINE: usize = 16 << 20;
 /// Default maximum size of one event's data, in bytes (32 MiB).
 ///
 /// ```
-/// assert_eq!(bookwyrm::sse::DEFAULT_MAX_EVENT, 32 << 20);
+/// // Events of up to 256 MiB on one handle (the default is smaller).
+/// let client = bookwyrm::AsyncBookWyrmClient::builder().build().unwrap();
+/// let big = client.with_config(|c| c.max_sse_event = 8 * bookwyrm::sse::DEFAULT_MAX_EVENT);
+/// # drop(big);
 /// ```
 pub const DEFAULT_MAX_EVENT: usize = 32 << 20;
 

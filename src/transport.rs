@@ -26,7 +26,8 @@ pub(crate) use shared::Shared;
 /// The API date this client was built against, sent as `Bookwyrm-Client-Date`.
 ///
 /// ```
-/// assert_eq!(bookwyrm::CLIENT_DATE, "2025-10-16");
+/// // Worth logging with a bug report: the API version this SDK speaks.
+/// eprintln!("bookwyrm SDK {} (API date {})", env!("CARGO_PKG_VERSION"), bookwyrm::CLIENT_DATE);
 /// ```
 pub const CLIENT_DATE: &str = "2025-10-16";
 

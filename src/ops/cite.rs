@@ -11,17 +11,27 @@ use crate::types::{self, CitationStreamEvent, ModelStrength, Question, TextSpan}
 
 /// The most questions one request may ask.
 ///
-/// ```
-/// assert_eq!(bookwyrm::MAX_QUESTIONS, 20);
+/// ```no_run
+/// # async fn run(client: bookwyrm::AsyncBookWyrmClient, chunks: Vec<bookwyrm::TextSpan>) -> bookwyrm::Result<()> {
+/// let questions: Vec<String> = (1..=45).map(|i| format!("Question {i}?")).collect();
+/// // More questions than one request takes: one request per batch.
+/// for batch in questions.chunks(bookwyrm::MAX_QUESTIONS) {
+///     let request = bookwyrm::CitationRequest::from_chunks(chunks.clone(), batch.to_vec());
+///     let answer = client.get_citations(request).await?;
+///     println!("{} citations", answer.total_citations);
+/// }
+/// # Ok(()) }
 /// ```
 pub const MAX_QUESTIONS: usize = 20;
 
 /// Where the text to cite from comes from: exactly one source, by construction.
 ///
-/// ```
+/// ```no_run
+/// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
 /// use bookwyrm::{CitationSource, TextSpan};
 /// let source = CitationSource::Chunks(vec![TextSpan::new(0, "It rained.")]);
-/// # drop(source);
+/// let answer = client.get_citations(bookwyrm::CitationRequest::new(source, "Did it rain?")).await?;
+/// # let _ = answer; Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -36,14 +46,16 @@ pub enum CitationSource {
 
 /// A citation request: a source, one or more questions, and options.
 ///
-/// ```
+/// ```no_run
+/// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
 /// use bookwyrm::{CitationRequest, ModelStrength, TextSpan};
 /// let request = CitationRequest::from_chunks(vec![TextSpan::new(0, "It rained.")], ["Did it rain?", "When?"])
 ///     .start(0)
 ///     .limit(50)
 ///     .max_tokens_per_chunk(2000)
 ///     .model_strength(ModelStrength::Smart);
-/// # drop(request);
+/// let answer = client.get_citations(request).await?;
+/// # let _ = answer; Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct CitationRequest {
@@ -58,10 +70,12 @@ pub struct CitationRequest {
 impl CitationRequest {
     /// A request for `source` answering `question` (a `&str`/`String`, or a list of them).
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// use bookwyrm::{CitationRequest, CitationSource};
     /// let r = CitationRequest::new(CitationSource::JsonlUrl("https://example.com/a.jsonl".into()), "Who?");
-    /// # drop(r);
+    /// let answer = client.get_citations(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn new(source: CitationSource, question: impl Into<Question>) -> Self {
         Self {
@@ -76,9 +90,11 @@ impl CitationRequest {
 
     /// A request over chunks with offsets.
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::CitationRequest::from_chunks(vec![bookwyrm::TextSpan::new(0, "x")], "q");
-    /// # drop(r);
+    /// let answer = client.get_citations(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn from_chunks(chunks: Vec<TextSpan>, question: impl Into<Question>) -> Self {
         Self::new(CitationSource::Chunks(chunks), question)
@@ -86,9 +102,11 @@ impl CitationRequest {
 
     /// A request over JSONL text.
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::CitationRequest::from_jsonl_content("{\"text\":\"x\"}\n", "q");
-    /// # drop(r);
+    /// let answer = client.get_citations(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn from_jsonl_content(jsonl: impl Into<String>, question: impl Into<Question>) -> Self {
         Self::new(CitationSource::JsonlContent(jsonl.into()), question)
@@ -96,9 +114,11 @@ impl CitationRequest {
 
     /// A request over JSONL the server fetches from a URL.
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::CitationRequest::from_jsonl_url("https://example.com/x.jsonl", "q");
-    /// # drop(r);
+    /// let answer = client.get_citations(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn from_jsonl_url(url: impl Into<String>, question: impl Into<Question>) -> Self {
         Self::new(CitationSource::JsonlUrl(url.into()), question)
@@ -106,9 +126,11 @@ impl CitationRequest {
 
     /// Index of the first chunk to process (default 0).
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::CitationRequest::from_jsonl_url("u", "q").start(10);
-    /// # drop(r);
+    /// let answer = client.get_citations(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn start(mut self, start: u64) -> Self {
         self.start = start;
@@ -117,9 +139,11 @@ impl CitationRequest {
 
     /// Maximum number of chunks to process (must be > 0).
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::CitationRequest::from_jsonl_url("u", "q").limit(5);
-    /// # drop(r);
+    /// let answer = client.get_citations(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn limit(mut self, limit: u64) -> Self {
         self.limit = Some(limit);
@@ -128,9 +152,11 @@ impl CitationRequest {
 
     /// Maximum tokens per chunk group (default 1000, must be > 0).
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::CitationRequest::from_jsonl_url("u", "q").max_tokens_per_chunk(500);
-    /// # drop(r);
+    /// let answer = client.get_citations(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn max_tokens_per_chunk(mut self, tokens: u64) -> Self {
         self.max_tokens_per_chunk = tokens;
@@ -139,9 +165,11 @@ impl CitationRequest {
 
     /// Model strength (default [`ModelStrength::Swift`]).
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::CitationRequest::from_jsonl_url("u", "q").model_strength(bookwyrm::ModelStrength::Wise);
-    /// # drop(r);
+    /// let answer = client.get_citations(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn model_strength(mut self, strength: ModelStrength) -> Self {
         self.model_strength = strength;

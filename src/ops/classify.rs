@@ -15,9 +15,11 @@ use crate::types::{self, ClassifyStreamEvent};
 
 /// How text content given to [`ClassifyRequest::from_text`] turns into bytes.
 ///
-/// ```
+/// ```no_run
+/// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
 /// let e = bookwyrm::ContentEncoding::Base64;
-/// # drop(e);
+/// let answer = client.classify(bookwyrm::ClassifyRequest::from_encoded("aGVsbG8=", e)).await?;
+/// # let _ = answer; Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -34,8 +36,16 @@ pub enum ContentEncoding {
 /// What to classify: bytes, or text with an encoding.
 ///
 /// ```
-/// let i = bookwyrm::ClassifyInput::Bytes(bytes::Bytes::from_static(b"%PDF-1.7"));
-/// # drop(i);
+/// use bookwyrm::{ClassifyInput, ContentEncoding};
+/// fn describe(input: &ClassifyInput) -> String {
+///     match input {
+///         ClassifyInput::Bytes(b) => format!("{} bytes", b.len()),
+///         ClassifyInput::Text { encoding: ContentEncoding::Base64, .. } => "base64 text".into(),
+///         ClassifyInput::Text { .. } => "text".into(),
+///         _ => "another input".into(),
+///     }
+/// }
+/// assert_eq!(describe(&ClassifyInput::Bytes(b"%PDF-1.7".to_vec().into())), "8 bytes");
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -53,9 +63,11 @@ pub enum ClassifyInput {
 
 /// A classify request.
 ///
-/// ```
+/// ```no_run
+/// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
 /// let r = bookwyrm::ClassifyRequest::from_bytes(b"fn main() {}".to_vec()).filename("main.rs");
-/// # drop(r);
+/// let answer = client.classify(r).await?;
+/// # let _ = answer; Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClassifyRequest {
@@ -66,9 +78,11 @@ pub struct ClassifyRequest {
 impl ClassifyRequest {
     /// Classify these bytes.
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::ClassifyRequest::from_bytes(vec![0x89, b'P', b'N', b'G']);
-    /// # drop(r);
+    /// let answer = client.classify(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
         Self {
@@ -79,9 +93,11 @@ impl ClassifyRequest {
 
     /// Classify this text (its UTF-8 bytes).
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::ClassifyRequest::from_text("{\"a\": 1}");
-    /// # drop(r);
+    /// let answer = client.classify(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn from_text(content: impl Into<String>) -> Self {
         Self::from_encoded(content, ContentEncoding::Utf8)
@@ -89,9 +105,11 @@ impl ClassifyRequest {
 
     /// Classify the bytes that `content` encodes with `encoding`.
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::ClassifyRequest::from_encoded("aGVsbG8=", bookwyrm::ContentEncoding::Base64);
-    /// # drop(r);
+    /// let answer = client.classify(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn from_encoded(content: impl Into<String>, encoding: ContentEncoding) -> Self {
         Self {
@@ -105,9 +123,11 @@ impl ClassifyRequest {
 
     /// A filename hint (the server uses its extension).
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::ClassifyRequest::from_text("x").filename("notes.md");
-    /// # drop(r);
+    /// let answer = client.classify(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn filename(mut self, filename: impl Into<String>) -> Self {
         self.filename = Some(filename.into());

@@ -16,9 +16,11 @@ use crate::types::{self, PdfStreamEvent};
 
 /// Which PDF: bytes (uploaded) or a URL (fetched by the server).
 ///
-/// ```
+/// ```no_run
+/// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
 /// let s = bookwyrm::PdfSource::Url("https://example.com/report.pdf".into());
-/// # drop(s);
+/// let answer = client.stream_extract_pdf(bookwyrm::PdfExtractRequest::new(s)).await?.collect_pages().await?;
+/// # let _ = answer; Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -31,12 +33,14 @@ pub enum PdfSource {
 
 /// A PDF extraction request.
 ///
-/// ```
+/// ```no_run
+/// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
 /// let r = bookwyrm::PdfExtractRequest::from_url("https://example.com/r.pdf")
 ///     .start_page(1)
 ///     .num_pages(4)
 ///     .layout_detection(true);
-/// # drop(r);
+/// let answer = client.stream_extract_pdf(r).await?.collect_pages().await?;
+/// # let _ = answer; Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct PdfExtractRequest {
@@ -52,9 +56,11 @@ pub struct PdfExtractRequest {
 impl PdfExtractRequest {
     /// A request for `source` (all pages, `lang` `en`, no layout detection, no forced OCR).
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::PdfExtractRequest::new(bookwyrm::PdfSource::Bytes(bytes::Bytes::from_static(b"%PDF-")));
-    /// # drop(r);
+    /// let answer = client.stream_extract_pdf(r).await?.collect_pages().await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn new(source: PdfSource) -> Self {
         Self {
@@ -70,9 +76,11 @@ impl PdfExtractRequest {
 
     /// Extract from these bytes.
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::PdfExtractRequest::from_bytes(b"%PDF-1.7".to_vec());
-    /// # drop(r);
+    /// let answer = client.stream_extract_pdf(r).await?.collect_pages().await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
         Self::new(PdfSource::Bytes(bytes.into()))
@@ -98,9 +106,11 @@ impl PdfExtractRequest {
 
     /// Extract from the PDF at this URL.
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::PdfExtractRequest::from_url("https://example.com/r.pdf");
-    /// # drop(r);
+    /// let answer = client.stream_extract_pdf(r).await?.collect_pages().await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn from_url(url: impl Into<String>) -> Self {
         Self::new(PdfSource::Url(url.into()))
@@ -108,9 +118,11 @@ impl PdfExtractRequest {
 
     /// The uploaded file's name (default `document.pdf`; not sent for URLs).
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::PdfExtractRequest::from_bytes(vec![]).filename("r.pdf");
-    /// # drop(r);
+    /// let answer = client.stream_extract_pdf(r).await?.collect_pages().await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn filename(mut self, filename: impl Into<String>) -> Self {
         self.filename = Some(filename.into());
@@ -119,9 +131,11 @@ impl PdfExtractRequest {
 
     /// First page to extract, 1-based (must be >= 1).
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::PdfExtractRequest::from_url("u").start_page(3);
-    /// # drop(r);
+    /// let answer = client.stream_extract_pdf(r).await?.collect_pages().await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn start_page(mut self, page: u64) -> Self {
         self.start_page = Some(page);
@@ -130,9 +144,11 @@ impl PdfExtractRequest {
 
     /// Number of pages to extract (must be >= 1).
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::PdfExtractRequest::from_url("u").num_pages(2);
-    /// # drop(r);
+    /// let answer = client.stream_extract_pdf(r).await?.collect_pages().await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn num_pages(mut self, pages: u64) -> Self {
         self.num_pages = Some(pages);
@@ -141,9 +157,11 @@ impl PdfExtractRequest {
 
     /// OCR language (default `en`; empty to let the server choose).
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::PdfExtractRequest::from_url("u").lang("de");
-    /// # drop(r);
+    /// let answer = client.stream_extract_pdf(r).await?.collect_pages().await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn lang(mut self, lang: impl Into<String>) -> Self {
         self.lang = lang.into();
@@ -152,9 +170,11 @@ impl PdfExtractRequest {
 
     /// Detect layout regions (implies forced OCR, as the API requires).
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::PdfExtractRequest::from_url("u").layout_detection(true);
-    /// # drop(r);
+    /// let answer = client.stream_extract_pdf(r).await?.collect_pages().await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn layout_detection(mut self, on: bool) -> Self {
         self.enable_layout_detection = on;
@@ -163,9 +183,11 @@ impl PdfExtractRequest {
 
     /// OCR every page even when it has a text layer.
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::PdfExtractRequest::from_url("u").force_ocr(true);
-    /// # drop(r);
+    /// let answer = client.stream_extract_pdf(r).await?.collect_pages().await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn force_ocr(mut self, on: bool) -> Self {
         self.force_ocr = on;

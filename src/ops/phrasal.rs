@@ -9,9 +9,11 @@ use crate::types::{self, PhrasalStreamEvent, ResponseFormat};
 
 /// What to split: exactly one source, by construction.
 ///
-/// ```
+/// ```no_run
+/// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
 /// let s = bookwyrm::PhrasalSource::Text("One. Two.".into());
-/// # drop(s);
+/// let answer = client.stream_process_text(bookwyrm::PhrasalRequest::new(s)).await?.collect_phrases().await?;
+/// # let _ = answer; Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -24,9 +26,11 @@ pub enum PhrasalSource {
 
 /// A phrasal request.
 ///
-/// ```
+/// ```no_run
+/// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
 /// let r = bookwyrm::PhrasalRequest::from_text("One. Two. Three.").chunk_size(1000).text_only();
-/// # drop(r);
+/// let answer = client.stream_process_text(r).await?.collect_phrases().await?;
+/// # let _ = answer; Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct PhrasalRequest {
@@ -38,9 +42,11 @@ pub struct PhrasalRequest {
 impl PhrasalRequest {
     /// A request for `source`, with offsets, one result per phrase.
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::PhrasalRequest::new(bookwyrm::PhrasalSource::Url("https://example.com/t.txt".into()));
-    /// # drop(r);
+    /// let answer = client.stream_process_text(r).await?.collect_phrases().await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn new(source: PhrasalSource) -> Self {
         Self {
@@ -52,9 +58,11 @@ impl PhrasalRequest {
 
     /// Split this text.
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::PhrasalRequest::from_text("Hi. Bye.");
-    /// # drop(r);
+    /// let answer = client.stream_process_text(r).await?.collect_phrases().await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn from_text(text: impl Into<String>) -> Self {
         Self::new(PhrasalSource::Text(text.into()))
@@ -62,9 +70,11 @@ impl PhrasalRequest {
 
     /// Split the text at this URL.
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::PhrasalRequest::from_url("https://example.com/t.txt");
-    /// # drop(r);
+    /// let answer = client.stream_process_text(r).await?.collect_phrases().await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn from_url(url: impl Into<String>) -> Self {
         Self::new(PhrasalSource::Url(url.into()))
@@ -72,9 +82,11 @@ impl PhrasalRequest {
 
     /// Pack phrases into chunks of at most this many characters (must be > 0).
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::PhrasalRequest::from_text("t").chunk_size(500);
-    /// # drop(r);
+    /// let answer = client.stream_process_text(r).await?.collect_phrases().await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn chunk_size(mut self, chunk_size: u64) -> Self {
         self.chunk_size = Some(chunk_size);
@@ -83,9 +95,11 @@ impl PhrasalRequest {
 
     /// Results without offsets (`text` events).
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::PhrasalRequest::from_text("t").text_only();
-    /// # drop(r);
+    /// let answer = client.stream_process_text(r).await?.collect_phrases().await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn text_only(self) -> Self {
         self.response_format(ResponseFormat::TextOnly)
@@ -93,9 +107,11 @@ impl PhrasalRequest {
 
     /// The response format (default with offsets).
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::PhrasalRequest::from_text("t").response_format(bookwyrm::ResponseFormat::WithOffsets);
-    /// # drop(r);
+    /// let answer = client.stream_process_text(r).await?.collect_phrases().await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn response_format(mut self, format: ResponseFormat) -> Self {
         self.response_format = format;

@@ -11,15 +11,20 @@ use crate::types::{self, ModelStrength, SummarizeStreamEvent, TextSpan};
 /// The largest `max_tokens` the API accepts.
 ///
 /// ```
-/// assert_eq!(bookwyrm::MAX_SUMMARY_TOKENS, 131_072);
+/// let wanted: u64 = 200_000;
+/// let request = bookwyrm::SummarizeRequest::from_content("A long text.")
+///     .max_tokens(wanted.min(bookwyrm::MAX_SUMMARY_TOKENS));
+/// # drop(request);
 /// ```
 pub const MAX_SUMMARY_TOKENS: u64 = 131_072;
 
 /// What to summarize: exactly one source, by construction.
 ///
-/// ```
+/// ```no_run
+/// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
 /// let s = bookwyrm::SummarizeSource::Content("A text.".into());
-/// # drop(s);
+/// let answer = client.summarize(bookwyrm::SummarizeRequest::new(s)).await?;
+/// # let _ = answer; Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -36,11 +41,16 @@ pub enum SummarizeSource {
 /// options the API holds exclusive are exclusive here by construction.
 ///
 /// ```
-/// let s = bookwyrm::SummaryStyle::CustomPrompts {
-///     chunk_prompt: "List the events.".into(),
-///     summary_of_summaries_prompt: "Merge the lists.".into(),
-/// };
-/// # drop(s);
+/// use bookwyrm::SummaryStyle;
+/// fn describe(style: &SummaryStyle) -> &'static str {
+///     match style {
+///         SummaryStyle::Plain => "plain text",
+///         SummaryStyle::Structured { .. } => "JSON following a schema",
+///         SummaryStyle::CustomPrompts { .. } => "custom prompts",
+///         _ => "a style of a later API version",
+///     }
+/// }
+/// assert_eq!(describe(&SummaryStyle::default()), "plain text");
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -66,13 +76,15 @@ pub enum SummaryStyle {
 
 /// A summarize request.
 ///
-/// ```
+/// ```no_run
+/// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
 /// use bookwyrm::{ModelStrength, SummarizeRequest};
 /// let r = SummarizeRequest::from_content("A long story.")
 ///     .max_tokens(2000)
 ///     .debug(true)
 ///     .model_strength(ModelStrength::Clever);
-/// # drop(r);
+/// let answer = client.summarize(r).await?;
+/// # let _ = answer; Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct SummarizeRequest {
@@ -86,9 +98,11 @@ pub struct SummarizeRequest {
 impl SummarizeRequest {
     /// A request for `source` with the defaults (10000 tokens, no debug, swift, plain).
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::SummarizeRequest::new(bookwyrm::SummarizeSource::Url("https://example.com/t.txt".into()));
-    /// # drop(r);
+    /// let answer = client.summarize(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn new(source: SummarizeSource) -> Self {
         Self {
@@ -102,9 +116,11 @@ impl SummarizeRequest {
 
     /// Summarize this text.
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::SummarizeRequest::from_content("Text.");
-    /// # drop(r);
+    /// let answer = client.summarize(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn from_content(content: impl Into<String>) -> Self {
         Self::new(SummarizeSource::Content(content.into()))
@@ -112,9 +128,11 @@ impl SummarizeRequest {
 
     /// Summarize the text at this URL.
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::SummarizeRequest::from_url("https://example.com/t.txt");
-    /// # drop(r);
+    /// let answer = client.summarize(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn from_url(url: impl Into<String>) -> Self {
         Self::new(SummarizeSource::Url(url.into()))
@@ -122,9 +140,11 @@ impl SummarizeRequest {
 
     /// Summarize these phrases.
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::SummarizeRequest::from_phrases(vec![bookwyrm::TextSpan::new(0, "One.")]);
-    /// # drop(r);
+    /// let answer = client.summarize(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn from_phrases(phrases: Vec<TextSpan>) -> Self {
         Self::new(SummarizeSource::Phrases(phrases))
@@ -132,9 +152,11 @@ impl SummarizeRequest {
 
     /// Maximum tokens per chunk summarized at once (1 to 131072; default 10000).
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::SummarizeRequest::from_content("t").max_tokens(512);
-    /// # drop(r);
+    /// let answer = client.summarize(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn max_tokens(mut self, max_tokens: u64) -> Self {
         self.max_tokens = max_tokens;
@@ -143,9 +165,11 @@ impl SummarizeRequest {
 
     /// Include the intermediate summaries of every level.
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::SummarizeRequest::from_content("t").debug(true);
-    /// # drop(r);
+    /// let answer = client.summarize(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn debug(mut self, debug: bool) -> Self {
         self.debug = debug;
@@ -154,9 +178,11 @@ impl SummarizeRequest {
 
     /// Model strength (default swift).
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::SummarizeRequest::from_content("t").model_strength(bookwyrm::ModelStrength::Smart);
-    /// # drop(r);
+    /// let answer = client.summarize(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn model_strength(mut self, strength: ModelStrength) -> Self {
         self.model_strength = strength;
@@ -165,10 +191,12 @@ impl SummarizeRequest {
 
     /// Structured output: a JSON document following `model_schema_json`.
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::SummarizeRequest::from_content("t")
     ///     .structured("Summary", r#"{"type":"object","properties":{"title":{"type":"string"}}}"#);
-    /// # drop(r);
+    /// let answer = client.summarize(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn structured(
         mut self,
@@ -188,13 +216,15 @@ impl SummarizeRequest {
     /// [`summarize_structured`](crate::AsyncBookWyrmClient::summarize_structured) or, on a
     /// stream, [`final_structured`](crate::EventStream::final_structured).
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// use bookwyrm::schemars::{self, JsonSchema};
     /// #[derive(JsonSchema, serde::Deserialize)]
     /// struct Brief { title: String, author: Option<String> }
     ///
     /// let r = bookwyrm::SummarizeRequest::from_content("t").structured_as::<Brief>();
-    /// # drop(r);
+    /// let answer = client.summarize(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn structured_as<T: schemars::JsonSchema>(self) -> Self {
         let (name, schema) = schema_of::<T>();
@@ -203,9 +233,11 @@ impl SummarizeRequest {
 
     /// Custom prompts for chunks and for summaries of summaries.
     ///
-    /// ```
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
     /// let r = bookwyrm::SummarizeRequest::from_content("t").custom_prompts("Chunk prompt", "Merge prompt");
-    /// # drop(r);
+    /// let answer = client.summarize(r).await?;
+    /// # let _ = answer; Ok(()) }
     /// ```
     pub fn custom_prompts(
         mut self,
