@@ -23,6 +23,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::client::{AsyncBookWyrmClient, ClientBuilder};
+use crate::collect::{Accumulator, Observer};
 use crate::error::BookWyrmClientError;
 use crate::event::StreamEvent;
 use crate::ops::cite::{CitationRequest, CitationResult};
@@ -406,6 +407,25 @@ impl<E: StreamEvent> BlockingStream<E> {
             inner: self.inner.errors_as_err(),
             rt: self.rt,
         }
+    }
+
+    /// [`EventStream::collect_with`], blocking: reads the stream into `accumulator`, showing
+    /// every event to `observer` first.
+    ///
+    /// ```no_run
+    /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// let stream = c.stream_process_text(bookwyrm::PhrasalRequest::from_text("A. B."))?;
+    /// let phrases: Vec<bookwyrm::TextSpan> = stream.collect_with(Vec::new(), &mut ())?;
+    /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+    /// ```
+    pub fn collect_with<A, O>(self, accumulator: A, observer: &mut O) -> Result<A::Output, O::Error>
+    where
+        A: Accumulator<E>,
+        O: Observer<E>,
+    {
+        self.rt
+            .block_on(self.inner.collect_with(accumulator, observer))
+            .map_err(O::Error::from)?
     }
 }
 

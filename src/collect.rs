@@ -33,6 +33,22 @@ pub trait Accumulator<E> {
     fn finish(self) -> Result<Self::Output, BookWyrmClientError>;
 }
 
+/// `value`, or the decode error of a `stream` that ended without `what`: the `finish` of the
+/// accumulators that keep one final event.
+pub(crate) fn required<T>(
+    value: Option<T>,
+    stream: &str,
+    what: &str,
+) -> Result<T, BookWyrmClientError> {
+    value.ok_or_else(|| {
+        BookWyrmClientError::decode(
+            format!("the {stream} stream: it ended without {what}"),
+            bytes::Bytes::new(),
+            None,
+        )
+    })
+}
+
 /// Nothing kept: for a stream read only for its [`Observer`].
 ///
 /// ```

@@ -52,6 +52,23 @@ fn every_operation_works_without_a_runtime() {
         .collect_phrases()
         .unwrap();
     assert!(phrases.len() > 10);
+    // The same phrases through collect_with, an observer counting the events it saw.
+    struct Count(usize);
+    impl bookwyrm::Observer<PhrasalStreamEvent> for Count {
+        type Error = BookWyrmClientError;
+        fn event(&mut self, _: &PhrasalStreamEvent) -> Result<(), Self::Error> {
+            self.0 += 1;
+            Ok(())
+        }
+    }
+    let mut seen = Count(0);
+    let again: Vec<TextSpan> = c
+        .stream_process_text(PhrasalRequest::from_text(common::story()).chunk_size(2000))
+        .unwrap()
+        .collect_with(Vec::new(), &mut seen)
+        .unwrap();
+    assert_eq!(again, phrases);
+    assert!(seen.0 >= phrases.len(), "{} events", seen.0);
     let cites = c
         .get_citations(CitationRequest::from_chunks(
             phrases.clone(),

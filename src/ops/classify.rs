@@ -171,13 +171,7 @@ impl Accumulator<ClassifyStreamEvent> for Option<types::ClassifyResponse> {
     }
 
     fn finish(self) -> Result<types::ClassifyResponse, BookWyrmClientError> {
-        self.ok_or_else(|| {
-            BookWyrmClientError::decode(
-                "the classify stream: it ended without a classification",
-                Bytes::new(),
-                None,
-            )
-        })
+        crate::collect::required(self, "classify", "a classification")
     }
 }
 

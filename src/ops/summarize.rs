@@ -388,13 +388,7 @@ impl Accumulator<SummarizeStreamEvent> for Option<types::SummaryResponse> {
     }
 
     fn finish(self) -> Result<types::SummaryResponse, BookWyrmClientError> {
-        self.ok_or_else(|| {
-            BookWyrmClientError::decode(
-                "the summarize stream: it ended without a summary",
-                bytes::Bytes::new(),
-                None,
-            )
-        })
+        crate::collect::required(self, "summarize", "a summary")
     }
 }
 
