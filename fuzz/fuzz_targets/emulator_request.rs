@@ -47,7 +47,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let path = PATHS[control as usize % PATHS.len()];
     let (content_type, body) = if control & 0x80 != 0 {
-        let mut part = b"--fz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\n".to_vec();
+        let mut part =
+            b"--fz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\n"
+                .to_vec();
         part.extend_from_slice(body);
         part.extend_from_slice(b"\r\n--fz--\r\n");
         ("multipart/form-data; boundary=fz", part)
@@ -55,7 +57,8 @@ fuzz_target!(|data: &[u8]| {
         ("application/json", body.to_vec())
     };
     let mut conn = TcpStream::connect(emulator()).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: fuzz\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()

@@ -51,6 +51,10 @@ fuzz_target!(|data: &[u8]| {
     let bytewise: Vec<usize> = (1..input.len()).collect();
     for cuts in [&stepped, &at_ends, &bytewise] {
         assert_eq!(whole, run(input, cuts, limits, true), "cuts {cuts:?}");
-        assert_eq!(whole, run(input, cuts, limits, false), "owned, cuts {cuts:?}");
+        assert_eq!(
+            whole,
+            run(input, cuts, limits, false),
+            "owned, cuts {cuts:?}"
+        );
     }
 });
