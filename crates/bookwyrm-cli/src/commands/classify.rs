@@ -45,13 +45,12 @@ pub async fn run(a: ClassifyArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     let progress = ctx.progress("Classifying");
     let stream = client.stream_classify(request).await?;
     let c = drive(stream, None, ctx, &progress, |event, _| {
-        match event {
-            ClassifyStreamEvent::Progress(p) => progress.update(
+        if let ClassifyStreamEvent::Progress(p) = event {
+            progress.update(
                 p.bytes_processed,
                 Some(bytes.len() as u64),
                 p.message.as_deref().unwrap_or("Analysing"),
-            ),
-            _ => {}
+            );
         }
         Ok(())
     })
