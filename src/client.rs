@@ -321,7 +321,6 @@ impl AsyncBookWyrmClient {
             } else {
                 None
             },
-            connect_timeout: self.shared.connect_timeout,
             headers: self.config.headers.clone(),
             body: None,
             captured: Arc::default(),

@@ -514,14 +514,16 @@ impl Decoder {
                 }
                 self.event_set = true;
             }
-            b"data" => match buf {
+            b"data" => match buf
+                .filter(|_| !self.data_seen)
+                .and_then(|b| lies_in(value, b))
+            {
                 // The first data line of an event, in the scanned buffer: lent, not copied.
-                Some(buf) if !self.data_seen && lies_in(value, buf).is_some() => {
-                    let start = lies_in(value, buf).unwrap_or_default();
+                Some(start) => {
                     self.data_range = Some((start, start + value.len()));
                     self.data_seen = true;
                 }
-                _ => {
+                None => {
                     if let Some(buf) = buf {
                         materialize(&mut self.data, &mut self.data_range, buf);
                     }

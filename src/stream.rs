@@ -68,19 +68,14 @@ impl MalformedEvents {
 /// The response body, with transport failures already mapped.
 pub(crate) type Body = Pin<Box<dyn Stream<Item = Result<Bytes, BookWyrmClientError>> + Send>>;
 
-/// A new attempt at opening the same stream, numbered from its argument (with the call's
-/// retries); returns the body and the last attempt number used.
-pub(crate) type Reopen = std::sync::Arc<
-    dyn Fn(
-            u32,
-        ) -> Pin<
-            Box<dyn std::future::Future<Output = Result<(Body, u32), BookWyrmClientError>> + Send>,
-        > + Send
-        + Sync,
->;
-
-type Reopening =
+/// A new attempt at opening the same stream, under way: the body and the last attempt number
+/// used.
+pub(crate) type Reopening =
     Pin<Box<dyn std::future::Future<Output = Result<(Body, u32), BookWyrmClientError>> + Send>>;
+
+/// Starts a new attempt at opening the same stream, numbered from its argument (with the
+/// call's retries).
+pub(crate) type Reopen = std::sync::Arc<dyn Fn(u32) -> Reopening + Send + Sync>;
 
 /// What a stream needs to retry itself before its first event.
 struct Retry {

@@ -3,9 +3,9 @@
 //! progenitor's errors onto [`BookWyrmClientError`].
 //!
 //! Each call gets a fresh generated `Client` (a `String` and two `Arc`s) whose inner value is the
-//! call's [`CallContext`]; the generated code runs our [`ClientHooks`] for every request, and the
-//! hand-written multipart operations call the same [`CallContext::prepare`] and
-//! [`CallContext::send`].
+//! call's [`CallContext`]; the generated code runs the hooks (in `generated.rs`) for every
+//! request, which call [`CallContext::prepare`] and [`CallContext::send`], as the hand-written
+//! multipart operations do.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -41,7 +41,6 @@ pub(crate) struct CallContext {
     pub(crate) total_timeout: Option<Duration>,
     /// Longest wait for a stream's headers (and, in the stream, between bytes).
     pub(crate) idle_timeout: Option<Duration>,
-    pub(crate) connect_timeout: Option<Duration>,
     pub(crate) headers: HeaderMap,
     /// The request body, serialized once for all attempts (see `ops::call::SharedBody`); it
     /// replaces the body the generated operation serialized from its stand-in value.
@@ -63,7 +62,7 @@ pub(crate) enum Captured {
         headers: HeaderMap,
         body: Bytes,
     },
-    /// The direct stream transport ([`crate::h1`]) failed.
+    /// The direct stream transport ([`h1`]) failed.
     Failed(BookWyrmClientError),
 }
 
@@ -124,7 +123,7 @@ impl CallContext {
         }
         let response = match self.shared.direct() {
             Some(direct) if self.streaming && direct.handles(&request) => {
-                match direct.execute(request, self.connect_timeout).await {
+                match direct.execute(request, self.shared.connect_timeout).await {
                     Ok(response) => response,
                     Err(failure) => {
                         let error = self.map_direct(failure);
@@ -187,7 +186,7 @@ impl CallContext {
             ),
             F::ConnectTimeout => BookWyrmClientError::Timeout(TimeoutError {
                 kind: TimeoutKind::Connect,
-                after: self.connect_timeout,
+                after: self.shared.connect_timeout,
             }),
             F::Exchange(e) => BookWyrmClientError::transport("the HTTP exchange failed", e),
         }
@@ -225,7 +224,7 @@ impl CallContext {
     pub(crate) fn map_reqwest(&self, e: reqwest::Error) -> BookWyrmClientError {
         if e.is_timeout() {
             let (kind, after) = if e.is_connect() {
-                (TimeoutKind::Connect, self.connect_timeout)
+                (TimeoutKind::Connect, self.shared.connect_timeout)
             } else {
                 (TimeoutKind::Total, self.total_timeout)
             };

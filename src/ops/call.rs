@@ -160,6 +160,37 @@ impl AsyncBookWyrmClient {
     }
 }
 
+impl AsyncBookWyrmClient {
+    /// Opens a generated streaming operation whose JSON body `wire` is serialized once for
+    /// all attempts ([`SharedBody`]): `strip` empties the large fields of the stand-in value
+    /// the generated operation `call` is then given (its own serialization is replaced by the
+    /// shared bytes), so the caller's text is held once, and only until the first event.
+    pub(crate) async fn run_generated_stream<Ev, W, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        mut wire: W,
+        strip: impl FnOnce(&mut W),
+        call: F,
+    ) -> Result<EventStream<Ev>, BookWyrmClientError>
+    where
+        Ev: StreamEvent,
+        W: serde::Serialize + Send + Sync + 'static,
+        F: Fn(generated::Client, Arc<W>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ResponseValue<ByteStream>, progenitor_client::Error<E>>>
+            + Send
+            + 'static,
+    {
+        let shared = SharedBody::of(&wire)?;
+        strip(&mut wire); // assignment drops the large fields now
+        let wire = Arc::new(wire);
+        self.run_stream(operation, Some(shared), move |ctx| {
+            let c = ctx.generated();
+            open_generated(ctx, call(c, wire.clone()))
+        })
+        .await
+    }
+}
+
 /// A JSON request body serialized once, before the first attempt, and shared by all of them:
 /// the typed value (holding the caller's text) is let go at once, and these bytes go too when
 /// the stream can no longer be retried (after its first event). The generated operation is
@@ -169,7 +200,7 @@ pub(crate) struct SharedBody(Bytes);
 
 impl SharedBody {
     /// Serializes `wire` the way the generated operation would (`serde_json`).
-    pub(crate) fn of<T: serde::Serialize>(wire: &T) -> Result<Self, BookWyrmClientError> {
+    fn of<T: serde::Serialize>(wire: &T) -> Result<Self, BookWyrmClientError> {
         serde_json::to_vec(wire)
             .map(|mut v| {
                 v.shrink_to_fit();
@@ -180,7 +211,7 @@ impl SharedBody {
 }
 
 /// The one attempt of a generated streaming operation, up to its headers.
-pub(crate) fn open_generated<E, Fut>(ctx: CallContext, call: Fut) -> OpenFuture
+fn open_generated<E, Fut>(ctx: CallContext, call: Fut) -> OpenFuture
 where
     Fut: Future<Output = Result<ResponseValue<ByteStream>, progenitor_client::Error<E>>>
         + Send
@@ -282,7 +313,6 @@ pub(crate) async fn json_body<T: serde::de::DeserializeOwned>(
     response: reqwest::Response,
 ) -> Result<T, BookWyrmClientError> {
     let raw = response.bytes().await.map_err(|e| ctx.map_reqwest(e))?;
-    serde_json::from_slice(&raw).map_err(|e| {
-        BookWyrmClientError::decode("the response body", raw.clone(), Some(Box::new(e)))
-    })
+    serde_json::from_slice(&raw)
+        .map_err(|e| BookWyrmClientError::decode("the response body", raw, Some(Box::new(e))))
 }

@@ -457,16 +457,12 @@ impl AsyncBookWyrmClient {
                 Ok::<_, std::io::Error>(sse),
             ])));
         }
-        let shared = crate::ops::call::SharedBody::of(&wire)?;
-        let mut wire = wire;
-        // The stand-in lets go of the chunks now (assignment drops them).
-        (wire.chunks, wire.jsonl_content) = (None, None);
-        let body = std::sync::Arc::new(wire);
-        self.run_stream("stream_citations", Some(shared), move |ctx| {
-            let body = body.clone();
-            let c = ctx.generated();
-            crate::ops::call::open_generated(ctx, async move { c.stream_citations(&body).await })
-        })
+        self.run_generated_stream(
+            "stream_citations",
+            wire,
+            |w| (w.chunks, w.jsonl_content) = (None, None),
+            |c, body| async move { c.stream_citations(&body).await },
+        )
         .await
     }
 }

@@ -273,18 +273,16 @@ impl AsyncBookWyrmClient {
             }
             _ => base64::engine::general_purpose::STANDARD.encode(request.bytes()?),
         };
-        let mut wire = types::ClassifyStreamRequest {
+        let wire = types::ClassifyStreamRequest {
             content_base64,
             filename: request.filename.clone(),
         };
-        let shared = crate::ops::call::SharedBody::of(&wire)?;
-        wire.content_base64 = String::new(); // the stand-in lets go of the content now
-        let body = std::sync::Arc::new(wire);
-        self.run_stream("stream_classify", Some(shared), move |ctx| {
-            let body = body.clone();
-            let c = ctx.generated();
-            crate::ops::call::open_generated(ctx, async move { c.stream_classify(&body).await })
-        })
+        self.run_generated_stream(
+            "stream_classify",
+            wire,
+            |w| w.content_base64 = String::new(),
+            |c, body| async move { c.stream_classify(&body).await },
+        )
         .await
     }
 }

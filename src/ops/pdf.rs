@@ -393,21 +393,20 @@ impl AsyncBookWyrmClient {
         request.validate()?;
         match &request.source {
             PdfSource::Url(url) => {
-                let body = std::sync::Arc::new(types::PdfExtractUrlRequest {
+                let wire = types::PdfExtractUrlRequest {
                     enable_layout_detection: request.enable_layout_detection,
                     force_ocr: request.force_ocr_effective(),
                     lang: (!request.lang.is_empty()).then(|| request.lang.clone()),
                     num_pages: request.num_pages.and_then(std::num::NonZeroU64::new),
                     pdf_url: url.clone(),
                     start_page: request.start_page.and_then(std::num::NonZeroU64::new),
-                });
-                self.run_stream("stream_extract_pdf_url", None, move |ctx| {
-                    let body = body.clone();
-                    let c = ctx.generated();
-                    crate::ops::call::open_generated(ctx, async move {
-                        c.stream_extract_pdf_url(&body).await
-                    })
-                })
+                };
+                self.run_generated_stream(
+                    "stream_extract_pdf_url",
+                    wire,
+                    |_| {}, // nothing large to let go of
+                    |c, body| async move { c.stream_extract_pdf_url(&body).await },
+                )
                 .await
             }
             PdfSource::Bytes(bytes) => {

@@ -234,16 +234,12 @@ impl AsyncBookWyrmClient {
         &self,
         request: PhrasalRequest,
     ) -> Result<EventStream<PhrasalStreamEvent>, BookWyrmClientError> {
-        let mut wire = request.into_wire()?;
-        let shared = crate::ops::call::SharedBody::of(&wire)?;
-        // The stand-in lets go of the text now (assignment drops it).
-        (wire.text, wire.text_url) = (None, None);
-        let body = std::sync::Arc::new(wire);
-        self.run_stream("stream_process_text", Some(shared), move |ctx| {
-            let body = body.clone();
-            let c = ctx.generated();
-            crate::ops::call::open_generated(ctx, async move { c.stream_process_text(&body).await })
-        })
+        self.run_generated_stream(
+            "stream_process_text",
+            request.into_wire()?,
+            |w| (w.text, w.text_url) = (None, None),
+            |c, body| async move { c.stream_process_text(&body).await },
+        )
         .await
     }
 }

@@ -501,16 +501,12 @@ impl AsyncBookWyrmClient {
         &self,
         request: SummarizeRequest,
     ) -> Result<EventStream<SummarizeStreamEvent>, BookWyrmClientError> {
-        let mut wire = request.into_wire()?;
-        let shared = crate::ops::call::SharedBody::of(&wire)?;
-        // The stand-in lets go of the content now (assignment drops it).
-        (wire.content, wire.phrases, wire.model_schema_json) = (None, None, None);
-        let body = std::sync::Arc::new(wire);
-        self.run_stream("stream_summarize", Some(shared), move |ctx| {
-            let body = body.clone();
-            let c = ctx.generated();
-            crate::ops::call::open_generated(ctx, async move { c.stream_summarize(&body).await })
-        })
+        self.run_generated_stream(
+            "stream_summarize",
+            request.into_wire()?,
+            |w| (w.content, w.phrases, w.model_schema_json) = (None, None, None),
+            |c, body| async move { c.stream_summarize(&body).await },
+        )
         .await
     }
 }
