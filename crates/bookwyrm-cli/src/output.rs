@@ -1,6 +1,7 @@
 //! Where results go: stdout (a closed pipe ends the program quietly), the `-o` file, and
 //! simple aligned tables for people.
 
+use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -107,54 +108,191 @@ impl OutputFile {
     }
 }
 
-/// Text cut to `max` characters, with `…` when cut; line breaks become spaces.
+/// Text cut to `max` characters, with `…` when cut; runs of whitespace (line breaks
+/// included) become one space.
 pub fn clip(text: &str, max: usize) -> String {
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() <= max {
-        flat
-    } else {
-        let mut s: String = flat.chars().take(max.saturating_sub(1)).collect();
-        s.push('…');
-        s
+    Clip(text, max).to_string()
+}
+
+/// [`clip`] as a [`Display`](fmt::Display): writes the clipped text without building the
+/// flattened whole (a table cell of a long text costs what the cell shows).
+#[derive(Debug, Clone, Copy)]
+pub struct Clip<'a>(pub &'a str, pub usize);
+
+impl fmt::Display for Clip<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Clip(text, max) = *self;
+        // The flattened length, counted only as far as needed to know if it exceeds `max`.
+        let mut len = 0usize;
+        for (i, word) in text.split_whitespace().enumerate() {
+            len += usize::from(i > 0) + word.chars().count();
+            if len > max {
+                break;
+            }
+        }
+        let keep = if len > max {
+            max.saturating_sub(1)
+        } else {
+            max
+        };
+        let mut left = keep;
+        for (i, word) in text.split_whitespace().enumerate() {
+            if i > 0 {
+                if left == 0 {
+                    break;
+                }
+                f.write_str(" ")?;
+                left -= 1;
+            }
+            match word.char_indices().nth(left) {
+                None => {
+                    f.write_str(word)?;
+                    left -= word.chars().count();
+                }
+                Some((cut, _)) => {
+                    f.write_str(&word[..cut])?;
+                    break;
+                }
+            }
+        }
+        if len > max {
+            f.write_str("…")?;
+        }
+        Ok(())
     }
 }
 
-/// A table with a header row, columns padded to their widest cell; lines are rendered as they
-/// are taken (a long table is not built twice in memory).
-pub fn table<'a>(
-    header: &'a [&'a str],
-    rows: &'a [Vec<String>],
-) -> impl Iterator<Item = String> + 'a {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            if i < widths.len() {
-                widths[i] = widths[i].max(cell.chars().count());
+/// A table with a header row, columns padded to their widest cell, for people.
+///
+/// Rows are kept as their rendered cells in one buffer (no allocation per cell) and the
+/// column widths are updated as rows arrive, so a table of many rows costs little more than
+/// its text.
+pub struct Table {
+    widths: Vec<usize>,
+    /// Every cell's text, header first, one after the other.
+    text: String,
+    /// Where each cell ends in `text`; `widths.len()` cells per row.
+    ends: Vec<usize>,
+}
+
+impl Table {
+    pub fn new(header: &[&str]) -> Self {
+        let mut table = Self {
+            widths: vec![0; header.len()],
+            text: String::new(),
+            ends: Vec::new(),
+        };
+        let cells: Vec<&dyn fmt::Display> = header.iter().map(|h| h as &dyn fmt::Display).collect();
+        table.row(&cells);
+        table
+    }
+
+    /// Adds a row; missing cells are empty, extra cells are ignored.
+    pub fn row(&mut self, cells: &[&dyn fmt::Display]) {
+        use fmt::Write as _;
+        for (i, width) in self.widths.iter_mut().enumerate() {
+            let start = self.text.len();
+            if let Some(cell) = cells.get(i) {
+                // Writing to a String cannot fail.
+                let _ = write!(self.text, "{cell}");
             }
+            *width = (*width).max(self.text[start..].chars().count());
+            self.ends.push(self.text.len());
         }
     }
-    let rule = widths
-        .iter()
-        .map(|w| "-".repeat(*w))
-        .collect::<Vec<_>>()
-        .join("  ");
-    let render = move |cells: &[String]| {
-        let line: Vec<String> = cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let pad = widths[i].saturating_sub(c.chars().count());
-                if i + 1 == cells.len() {
-                    c.clone()
-                } else {
-                    format!("{c}{}", " ".repeat(pad))
+
+    /// Writes the header, a rule under it and every row to stdout.
+    pub fn print(&self, out: &mut Stdout) -> Result<(), CliError> {
+        self.lines(|line| out.line(line))
+    }
+
+    /// Renders the table line by line into one reused buffer.
+    fn lines<E>(&self, mut emit: impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
+        let columns = self.widths.len();
+        if columns == 0 {
+            return Ok(());
+        }
+        let mut line = String::new();
+        let mut start = 0;
+        for (n, row) in self.ends.chunks(columns).enumerate() {
+            line.clear();
+            for (i, &end) in row.iter().enumerate() {
+                let cell = &self.text[start..end];
+                start = end;
+                line.push_str(cell);
+                if i + 1 < columns {
+                    let pad = self.widths[i].saturating_sub(cell.chars().count());
+                    line.extend(std::iter::repeat_n(' ', pad + 2));
                 }
-            })
-            .collect();
-        line.join("  ")
-    };
-    let head = render(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
-    [head, rule]
-        .into_iter()
-        .chain(rows.iter().map(move |r| render(r)))
+            }
+            emit(&line)?;
+            if n == 0 {
+                let rule: Vec<String> = self.widths.iter().map(|w| "-".repeat(*w)).collect();
+                emit(&rule.join("  "))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_flattens_whitespace_and_cuts_at_characters() {
+        assert_eq!(clip("a  b\n\tc", 10), "a b c");
+        assert_eq!(clip("  lead and trail  ", 20), "lead and trail");
+        assert_eq!(clip("exactly", 7), "exactly");
+        assert_eq!(clip("exactly8", 7), "exactl…");
+        assert_eq!(clip("ab cd", 5), "ab cd");
+        assert_eq!(clip("ab cde", 5), "ab c…");
+        assert_eq!(clip("ab cd ef", 3), "ab…");
+        assert_eq!(clip("ab cd", 4), "ab …");
+        assert_eq!(clip("éèê àâ", 4), "éèê…");
+        assert_eq!(clip("x", 0), "…");
+        assert_eq!(clip("", 0), "");
+        assert_eq!(clip("   ", 3), "");
+        // Against the plain definition, on every length.
+        let text = "Nuñez  walked\n into the valley, where — it is said — no one sees.";
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for max in 0..flat.chars().count() + 3 {
+            let want = if flat.chars().count() <= max {
+                flat.clone()
+            } else {
+                let mut s: String = flat.chars().take(max.saturating_sub(1)).collect();
+                s.push('…');
+                s
+            };
+            assert_eq!(clip(text, max), want, "max {max}");
+        }
+    }
+
+    #[test]
+    fn a_table_pads_every_column_but_the_last_to_its_widest_cell() {
+        let mut t = Table::new(&["#", "Chars", "Text"]);
+        t.row(&[&1, &"0-12", &"Nuñez walked"]);
+        t.row(&[
+            &10,
+            &format_args!("{}-{}", 13, 2),
+            &Clip("into  the valley", 8),
+        ]);
+        t.row(&[&"only one"]);
+        let mut lines = Vec::new();
+        t.lines(|l| {
+            lines.push(l.to_string());
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        assert_eq!(
+            lines,
+            [
+                "#         Chars  Text",
+                "--------  -----  ------------",
+                "1         0-12   Nuñez walked",
+                "10        13-2   into th…",
+                "only one         ",
+            ]
+        );
+    }
 }

@@ -6,7 +6,7 @@ use clap::{ArgGroup, Args};
 use super::{drive, Strength};
 use crate::error::CliError;
 use crate::input::{read_spans, read_text, Input, SourceArgs};
-use crate::output::{clip, table};
+use crate::output::{Clip, Table};
 use crate::Ctx;
 
 /// Find passages that answer questions.
@@ -124,26 +124,23 @@ pub async fn run(a: CiteArgs, ctx: &mut Ctx) -> Result<(), CliError> {
                 header.push("Q");
             }
             header.extend(["Text", "Reasoning"]);
-            let rows: Vec<Vec<String>> = citations
-                .iter()
-                .map(|c| {
-                    let chunks = if c.start_chunk == c.end_chunk {
-                        c.start_chunk.to_string()
-                    } else {
-                        format!("{}-{}", c.start_chunk, c.end_chunk)
-                    };
-                    let mut row = vec![format!("{}/4", c.quality), chunks];
-                    if multi {
-                        row.push(c.question_index.map(|q| q.to_string()).unwrap_or_default());
-                    }
-                    row.push(clip(&c.text, text_w));
-                    row.push(clip(&c.reasoning, why_w));
-                    row
-                })
-                .collect();
-            for line in table(&header, &rows) {
-                ctx.out.line(line)?;
+            let mut table = Table::new(&header);
+            for c in &citations {
+                let chunks = if c.start_chunk == c.end_chunk {
+                    c.start_chunk.to_string()
+                } else {
+                    format!("{}-{}", c.start_chunk, c.end_chunk)
+                };
+                let quality = format!("{}/4", c.quality);
+                let question = c.question_index.map(|q| q.to_string()).unwrap_or_default();
+                let (text, reasoning) = (Clip(&c.text, text_w), Clip(&c.reasoning, why_w));
+                if multi {
+                    table.row(&[&quality, &chunks, &question, &text, &reasoning]);
+                } else {
+                    table.row(&[&quality, &chunks, &text, &reasoning]);
+                }
             }
+            table.print(&mut ctx.out)?;
         }
         if let Some(s) = summary {
             let usage = s

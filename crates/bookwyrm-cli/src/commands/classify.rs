@@ -7,7 +7,7 @@ use serde_json::json;
 use super::drive;
 use crate::error::CliError;
 use crate::input::{download, file_name, read_bytes, url_file_name, Input, SourceArgs};
-use crate::output::{clip, table};
+use crate::output::{Clip, Table};
 use crate::Ctx;
 
 /// Classify a file.
@@ -72,35 +72,30 @@ pub async fn run(a: ClassifyArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     }
     if ctx.human() {
         let k = &c.classification;
-        let mut rows = vec![
-            vec!["Format type".to_string(), k.format_type.clone()],
-            vec!["Content type".to_string(), k.content_type.clone()],
-            vec!["MIME type".to_string(), k.mime_type.clone()],
-            vec![
-                "Confidence".to_string(),
-                format!("{:.0}%", k.confidence * 100.0),
-            ],
-            vec!["File size".to_string(), format!("{} bytes", c.file_size)],
-        ];
+        let mut table = Table::new(&["Field", "Value"]);
+        table.row(&[&"Format type", &k.format_type]);
+        table.row(&[&"Content type", &k.content_type]);
+        table.row(&[&"MIME type", &k.mime_type]);
+        table.row(&[&"Confidence", &format_args!("{:.0}%", k.confidence * 100.0)]);
+        table.row(&[&"File size", &format_args!("{} bytes", c.file_size)]);
         if !k.classification_methods.is_empty() {
-            rows.push(vec![
-                "Methods".to_string(),
-                k.classification_methods.join(", "),
-            ]);
+            table.row(&[&"Methods", &k.classification_methods.join(", ")]);
         }
         if let Some(p) = &c.sample_preview {
-            rows.push(vec!["Preview".to_string(), clip(p, 80)]);
+            table.row(&[&"Preview", &Clip(p, 80)]);
         }
         for (key, value) in &k.details {
+            let json;
             let shown = match value {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
+                serde_json::Value::String(s) => s.as_str(),
+                other => {
+                    json = other.to_string();
+                    &json
+                }
             };
-            rows.push(vec![format!("  {key}"), clip(&shown, 80)]);
+            table.row(&[&format_args!("  {key}"), &Clip(shown, 80)]);
         }
-        for line in table(&["Field", "Value"], &rows) {
-            ctx.out.line(line)?;
-        }
+        table.print(&mut ctx.out)?;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use bookwyrm::contract::{diff, ChangeKind, Contract};
 use clap::{Args, Subcommand};
 
 use crate::error::CliError;
-use crate::output::table;
+use crate::output::Table;
 use crate::Ctx;
 
 /// Compare the API contract this SDK was built from with a server's.
@@ -55,22 +55,15 @@ pub async fn run(a: ContractArgs, ctx: &mut Ctx) -> Result<(), CliError> {
             ctx.out
                 .line(format!("{source}: no change from the contract of this SDK"))?;
         } else {
-            let rows: Vec<Vec<String>> = changes
-                .iter()
-                .map(|c| {
-                    vec![
-                        match c.kind {
-                            ChangeKind::Breaking => "breaking".to_string(),
-                            _ => "additive".to_string(),
-                        },
-                        c.pointer.clone(),
-                        c.description.clone(),
-                    ]
-                })
-                .collect();
-            for line in table(&["Kind", "Where", "Change"], &rows) {
-                ctx.out.line(line)?;
+            let mut table = Table::new(&["Kind", "Where", "Change"]);
+            for c in &changes {
+                let kind = match c.kind {
+                    ChangeKind::Breaking => "breaking",
+                    _ => "additive",
+                };
+                table.row(&[&kind, &c.pointer, &c.description]);
             }
+            table.print(&mut ctx.out)?;
             ctx.out.line(format!(
                 "{breaking} breaking, {} additive",
                 changes.len() - breaking

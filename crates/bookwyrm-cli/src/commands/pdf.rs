@@ -11,7 +11,7 @@ use serde_json::json;
 use super::drive;
 use crate::error::CliError;
 use crate::input::{file_name, read_bytes, read_text, url_file_name, Input, SourceArgs};
-use crate::output::{clip, table, OutputFile};
+use crate::output::{clip, Clip, OutputFile, Table};
 use crate::Ctx;
 
 /// Extract a PDF's structure.
@@ -139,29 +139,22 @@ pub async fn extract(a: ExtractPdfArgs, ctx: &mut Ctx) -> Result<(), CliError> {
         ctx.note(format!("Pages written to {}", path.display()));
     }
     if ctx.human() {
-        let rows: Vec<Vec<String>> = pages
-            .iter()
-            .map(|p| {
-                let texts: Vec<&str> = p
-                    .layout_regions
-                    .iter()
-                    .filter_map(|r| r.content.text.as_deref())
-                    .collect();
-                vec![
-                    p.page_number.to_string(),
-                    p.layout_regions.len().to_string(),
-                    texts
-                        .iter()
-                        .map(|t| t.chars().count())
-                        .sum::<usize>()
-                        .to_string(),
-                    clip(&texts.join(" "), 60),
-                ]
-            })
-            .collect();
-        for line in table(&["Page", "Regions", "Characters", "Text"], &rows) {
-            ctx.out.line(line)?;
+        let mut table = Table::new(&["Page", "Regions", "Characters", "Text"]);
+        for p in &pages {
+            let texts: Vec<&str> = p
+                .layout_regions
+                .iter()
+                .filter_map(|r| r.content.text.as_deref())
+                .collect();
+            let characters: usize = texts.iter().map(|t| t.chars().count()).sum();
+            table.row(&[
+                &p.page_number,
+                &p.layout_regions.len(),
+                &characters,
+                &Clip(&texts.join(" "), 60),
+            ]);
         }
+        table.print(&mut ctx.out)?;
         let regions: usize = pages.iter().map(|p| p.layout_regions.len()).sum();
         ctx.out
             .line(format!("{} pages, {regions} regions", pages.len()))?;
@@ -296,38 +289,30 @@ pub fn query(a: QueryArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     }
     ctx.out
         .line(format!("Text: {:?}", clip(&q.sample_text, 100)))?;
-    let rows: Vec<Vec<String>> = q
-        .bounding_boxes
-        .iter()
-        .map(|(page, boxes)| {
-            let (x1, y1, x2, y2) = boxes
-                .iter()
-                .fold((f64::MAX, f64::MAX, f64::MIN, f64::MIN), |a, b| {
-                    (a.0.min(b.x1), a.1.min(b.y1), a.2.max(b.x2), a.3.max(b.y2))
-                });
-            let first = boxes.first().map_or(0, |b| b.char_index);
-            let last = boxes.last().map_or(0, |b| b.char_index);
-            let conf = boxes.iter().map(|b| b.confidence).sum::<f64>() / boxes.len().max(1) as f64;
-            vec![
-                page.to_string(),
-                boxes.len().to_string(),
-                format!("{first}-{last}"),
-                format!("({x1:.1}, {y1:.1}) - ({x2:.1}, {y2:.1})"),
-                format!("{conf:.2}"),
-            ]
-        })
-        .collect();
-    for line in table(
-        &[
-            "Page",
-            "Characters",
-            "Char range",
-            "Box (x1, y1) - (x2, y2)",
-            "Confidence",
-        ],
-        &rows,
-    ) {
-        ctx.out.line(line)?;
+    let mut table = Table::new(&[
+        "Page",
+        "Characters",
+        "Char range",
+        "Box (x1, y1) - (x2, y2)",
+        "Confidence",
+    ]);
+    for (page, boxes) in &q.bounding_boxes {
+        let (x1, y1, x2, y2) = boxes
+            .iter()
+            .fold((f64::MAX, f64::MAX, f64::MIN, f64::MIN), |a, b| {
+                (a.0.min(b.x1), a.1.min(b.y1), a.2.max(b.x2), a.3.max(b.y2))
+            });
+        let first = boxes.first().map_or(0, |b| b.char_index);
+        let last = boxes.last().map_or(0, |b| b.char_index);
+        let conf = boxes.iter().map(|b| b.confidence).sum::<f64>() / boxes.len().max(1) as f64;
+        table.row(&[
+            page,
+            &boxes.len(),
+            &format_args!("{first}-{last}"),
+            &format_args!("({x1:.1}, {y1:.1}) - ({x2:.1}, {y2:.1})"),
+            &format_args!("{conf:.2}"),
+        ]);
     }
+    table.print(&mut ctx.out)?;
     Ok(())
 }

@@ -6,7 +6,7 @@ use clap::Args;
 use super::drive;
 use crate::error::CliError;
 use crate::input::{read_text, Source, SourceArgs};
-use crate::output::{clip, table};
+use crate::output::{Clip, Table};
 use crate::Ctx;
 
 /// Split a text into phrases or chunks.
@@ -57,7 +57,7 @@ pub async fn run(a: PhrasalArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     let progress = ctx.progress("Splitting");
     let stream = client.stream_process_text(request).await?;
     // The table's rows, made as results arrive (only what the table shows is kept).
-    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut table = Table::new(&["#", "Chars", "Text"]);
     let mut count = 0usize;
     let human = ctx.human();
     drive(stream, (), ctx, &progress, |event, _| {
@@ -70,14 +70,17 @@ pub async fn run(a: PhrasalArgs, ctx: &mut Ctx) -> Result<(), CliError> {
                     f.json_line(event)?;
                 }
                 if human {
-                    let (chars, text) = match event {
-                        PhrasalStreamEvent::TextSpan(s) => {
-                            (format!("{}-{}", s.start_char, s.end_char), &s.text)
+                    match event {
+                        PhrasalStreamEvent::TextSpan(s) => table.row(&[
+                            &count,
+                            &format_args!("{}-{}", s.start_char, s.end_char),
+                            &Clip(&s.text, 80),
+                        ]),
+                        PhrasalStreamEvent::Text(t) => {
+                            table.row(&[&count, &"-", &Clip(&t.text, 80)])
                         }
-                        PhrasalStreamEvent::Text(t) => ("-".to_string(), &t.text),
-                        _ => unreachable!(),
-                    };
-                    rows.push(vec![count.to_string(), chars, clip(text, 80)]);
+                        _ => {}
+                    }
                 }
                 count += 1;
             }
@@ -95,9 +98,7 @@ pub async fn run(a: PhrasalArgs, ctx: &mut Ctx) -> Result<(), CliError> {
         ));
     }
     if ctx.human() {
-        for line in table(&["#", "Chars", "Text"], &rows) {
-            ctx.out.line(line)?;
-        }
+        table.print(&mut ctx.out)?;
         ctx.out.line(format!("{count} results"))?;
     }
     Ok(())
