@@ -12,7 +12,7 @@
 //! | `reset-after=3` | on a stream: close the connection abruptly after 3 events |
 //! | `stall-after=3` | on a stream: send nothing more after 3 events (keep the connection) |
 //! | `truncate-after=3` | on a stream: after 3 events, send half of the next one and end the body cleanly |
-//! | `malformed-json` | on a stream: first send an event of a known name whose data is not JSON |
+//! | `malformed-json` | on a stream: first send an event named like the stream's first event, whose data is not JSON |
 //! | `unknown-event` | on a stream: first send an event named `mystery_event` |
 //! | `content-type=text/plain` | answer with this Content-Type |
 //! | `drip-ms=5` | on a stream: send one byte per interval |

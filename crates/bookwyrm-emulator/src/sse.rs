@@ -79,13 +79,7 @@ payloads!(
 pub(crate) type EventSource = Pin<Box<dyn Stream<Item = SseEvent> + Send>>;
 
 /// A `text/event-stream` response sending `events`, with the request's stream faults applied.
-/// `known_event` names an event of this operation, used for the malformed-JSON fault.
-pub(crate) fn response(
-    state: Arc<AppState>,
-    fault: Fault,
-    known_event: &'static str,
-    events: EventSource,
-) -> Response<Body> {
+pub(crate) fn response(state: Arc<AppState>, fault: Fault, events: EventSource) -> Response<Body> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
     bump(&state.stats.streams_started);
     tokio::spawn(async move {
@@ -98,10 +92,15 @@ pub(crate) fn response(
             });
         }
         if fault.malformed_json {
-            prefix.push(SseEvent {
-                name: known_event.into(),
-                data: r#"{"this is": not json"#.into(),
-            });
+            // Named like the stream's first real event (a name the client knows), with data
+            // that is not JSON; then that event itself.
+            if let Some(first) = events.next().await {
+                prefix.push(SseEvent {
+                    name: first.name.clone(),
+                    data: r#"{"this is": not json"#.into(),
+                });
+                prefix.push(first);
+            }
         }
         let mut prefix = futures_util::stream::iter(prefix);
         let mut sent: u64 = 0;

@@ -141,5 +141,5 @@ pub(super) async fn cite_json(State(state): St, body: Bytes) -> Reply {
 
 pub(super) async fn cite_sse(State(state): St, Extension(fault): Fx, body: Bytes) -> Reply {
     let run = tri!(run_cite(&state, &body).await);
-    sse::response(state, fault, "citation", stream_of(run.events))
+    sse::response(state, fault, stream_of(run.events))
 }

@@ -60,5 +60,5 @@ pub(super) async fn classify_sse(State(state): St, Extension(fault): Fx, body: B
         &bytes,
         req.filename.as_deref(),
     )));
-    sse::response(state, fault, "classification", stream_of(events))
+    sse::response(state, fault, stream_of(events))
 }

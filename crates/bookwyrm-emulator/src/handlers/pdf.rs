@@ -158,7 +158,7 @@ fn pdf_stream(state: Arc<AppState>, fault: Fault, bytes: Vec<u8>, opts: PdfOptio
     });
     let source: sse::EventSource =
         Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
-    sse::response(state, fault, "page", source)
+    sse::response(state, fault, source)
 }
 
 /// A page of lines as layout regions: one text region per line, larger type labelled `title`.

@@ -27,7 +27,7 @@ pub(super) async fn phrasal_sse(State(state): St, Extension(fault): Fx, body: By
         _ => unreachable!("checked above"),
     };
     if let Some(n) = fault.synthetic_events {
-        return sse::response(state, fault, "text_span", synthetic_spans(n));
+        return sse::response(state, fault, synthetic_spans(n));
     }
     let spans = algo::phrasal::phrases(&text, req.chunk_size.map(|n| n.get() as usize));
     let with_offsets = req.response_format == types::ResponseFormat::WithOffsets;
@@ -53,7 +53,7 @@ pub(super) async fn phrasal_sse(State(state): St, Extension(fault): Fx, body: By
             }));
         }
     }
-    sse::response(state, fault, "text_span", stream_of(events))
+    sse::response(state, fault, stream_of(events))
 }
 
 /// `n` cheap `text_span` events made as they are sent (fault `synthetic-events`).

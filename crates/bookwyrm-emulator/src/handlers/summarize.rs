@@ -147,5 +147,5 @@ pub(super) async fn summarize_json(State(state): St, body: Bytes) -> Reply {
 
 pub(super) async fn summarize_sse(State(state): St, Extension(fault): Fx, body: Bytes) -> Reply {
     let (events, _) = tri!(run_summarize(&state, &body).await);
-    sse::response(state, fault, "data", stream_of(events))
+    sse::response(state, fault, stream_of(events))
 }
