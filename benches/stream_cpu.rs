@@ -14,7 +14,7 @@
 //! (consumer in a spawned task), `blocking` (the blocking client), `cli-json` and `cli-table`
 //! (`bookwyrm phrasal`, stdout a pipe), `1000-streams` (1,000 concurrent phrasal streams of the
 //! story on one client, the text shared by the tasks; `1000-streams-cloned`: each task given its
-//! own copy up front), `1m-events` and `1m-events-slow` (one million events; the slow consumer
+//! own copy up front; `python-1000-streams`: the same with the Python client), `1m-events` and `1m-events-slow` (one million events; the slow consumer
 //! sleeps 1 ms every 1,000 events).
 //!
 //! A plain bench binary (no criterion): it builds and starts the release emulator in another
@@ -25,8 +25,8 @@
 //! a blocking socket with hand-written HTTP/1.1 de-chunking and `serde_json` (no runtime, no
 //! hyper). It prints figures and asserts only that every event arrived.
 //!
-//! The Python case runs `benches/python/stream_phrasal.py` with the interpreter named by
-//! `BENCH_PYTHON` (a virtualenv with `pip install bookwyrm==0.1.21`).
+//! The Python cases run `benches/python/stream_phrasal.py` and `thousand_streams.py` with the
+//! interpreter named by `BENCH_PYTHON` (a virtualenv with `pip install bookwyrm==0.1.21`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -142,6 +142,16 @@ fn main() {
     // 1,000 concurrent streams of the story: every event counted (the child checks the count
     // against one stream's), none failed.
     run("1000-streams", &plain.url, 0, &child_case("concurrent"));
+    if let Ok(python) = std::env::var("BENCH_PYTHON") {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let script = dir.join("benches/python/thousand_streams.py");
+        let story = dir.join("data/country-of-the-blind.txt");
+        run("python-1000-streams", &plain.url, 0, &move || {
+            let mut c = Command::new(&python);
+            c.arg(&script).env("BENCH_STORY", &story);
+            c
+        });
+    }
     run(
         "1000-streams-cloned",
         &plain.url,
