@@ -71,7 +71,7 @@ impl<E> Accumulator<E> for () {
 /// ```
 /// use bookwyrm::{BookWyrmClientError, Observer, PhrasalStreamEvent};
 ///
-/// /// Counts the events and flushes a writer whenever the stream waits on the network.
+/// /// Counts the events (`malformed` and `waiting` keep their defaults).
 /// struct Count(usize);
 /// impl Observer<PhrasalStreamEvent> for Count {
 ///     type Error = BookWyrmClientError;

@@ -192,6 +192,11 @@ impl BookWyrmClientError {
         })
     }
 
+    /// A deadline of `kind` passed; `after` is the configured limit, when known.
+    pub(crate) fn timeout(kind: TimeoutKind, after: Option<Duration>) -> Self {
+        Self::Timeout(TimeoutError { kind, after })
+    }
+
     pub(crate) fn decode(
         what: impl Into<String>,
         raw: impl Into<Bytes>,

@@ -141,7 +141,7 @@ pub(crate) fn with_attempts(mut error: BookWyrmClientError, attempts: u32) -> Bo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{BookWyrmApiError, ServerError, TimeoutError, TimeoutKind, TransportKind};
+    use crate::error::{BookWyrmApiError, ServerError, TimeoutKind, TransportKind};
 
     fn api(status: u16) -> BookWyrmClientError {
         BookWyrmClientError::Api(Box::new(BookWyrmApiError {
@@ -166,10 +166,7 @@ mod tests {
             all.push(BookWyrmClientError::transport_of(kind, "c", io()));
         }
         for kind in [TimeoutKind::Connect, TimeoutKind::Idle, TimeoutKind::Total] {
-            all.push(BookWyrmClientError::Timeout(TimeoutError {
-                kind,
-                after: None,
-            }));
+            all.push(BookWyrmClientError::timeout(kind, None));
         }
         for recoverable in [true, false] {
             let e = ServerError::new("error", "m", None, recoverable);

@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_core::stream::{FusedStream, Stream};
 
-use crate::error::{BookWyrmClientError, TimeoutError, TimeoutKind};
+use crate::error::{BookWyrmClientError, TimeoutKind};
 use crate::event::{Decoded, StreamEvent};
 use crate::retry::RetryPolicy;
 use crate::sse;
@@ -449,10 +449,10 @@ impl<E: StreamEvent> Stream for EventStream<E> {
                     return match sleep.as_mut().poll(cx) {
                         Poll::Ready(()) => {
                             this.finish();
-                            Poll::Ready(Some(Err(BookWyrmClientError::Timeout(TimeoutError {
-                                kind: TimeoutKind::Idle,
-                                after: Some(limit),
-                            }))))
+                            Poll::Ready(Some(Err(BookWyrmClientError::timeout(
+                                TimeoutKind::Idle,
+                                Some(limit),
+                            ))))
                         }
                         Poll::Pending => Poll::Pending,
                     };

@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::error::{BookWyrmClientError, TimeoutError, TimeoutKind, TransportKind};
+use crate::error::{BookWyrmClientError, TimeoutKind, TransportKind};
 
 pub(crate) mod h1;
 mod response;
@@ -184,10 +184,9 @@ impl CallContext {
                 format!("could not connect to {}", self.shared.base_url),
                 e,
             ),
-            F::ConnectTimeout => BookWyrmClientError::Timeout(TimeoutError {
-                kind: TimeoutKind::Connect,
-                after: self.shared.connect_timeout,
-            }),
+            F::ConnectTimeout => {
+                BookWyrmClientError::timeout(TimeoutKind::Connect, self.shared.connect_timeout)
+            }
             F::Exchange(e) => BookWyrmClientError::transport("the HTTP exchange failed", e),
         }
     }
@@ -228,7 +227,7 @@ impl CallContext {
             } else {
                 (TimeoutKind::Total, self.total_timeout)
             };
-            return BookWyrmClientError::Timeout(TimeoutError { kind, after });
+            return BookWyrmClientError::timeout(kind, after);
         }
         let (kind, context) = if e.is_connect() {
             (

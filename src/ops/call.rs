@@ -13,7 +13,7 @@ use progenitor_client::{ByteStream, ResponseValue};
 use tracing::Instrument;
 
 use crate::client::AsyncBookWyrmClient;
-use crate::error::{BookWyrmClientError, TimeoutError, TimeoutKind};
+use crate::error::{BookWyrmClientError, TimeoutKind};
 use crate::event::StreamEvent;
 use crate::generated;
 use crate::retry::{decide, with_attempts, Decision};
@@ -285,12 +285,9 @@ async fn with_idle_timeout<T>(
     fut: impl Future<Output = T>,
 ) -> Result<T, BookWyrmClientError> {
     match idle {
-        Some(limit) => tokio::time::timeout(limit, fut).await.map_err(|_| {
-            BookWyrmClientError::Timeout(TimeoutError {
-                kind: TimeoutKind::Idle,
-                after: Some(limit),
-            })
-        }),
+        Some(limit) => tokio::time::timeout(limit, fut)
+            .await
+            .map_err(|_| BookWyrmClientError::timeout(TimeoutKind::Idle, Some(limit))),
         None => Ok(fut.await),
     }
 }

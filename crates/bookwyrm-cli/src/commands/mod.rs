@@ -7,7 +7,13 @@ pub mod pdf;
 pub mod phrasal;
 pub mod summarize;
 
-use bookwyrm::ModelStrength;
+use bookwyrm::{
+    Accumulator, BookWyrmClientError, EventStream, ModelStrength, Observer, StreamEvent,
+};
+
+use crate::error::CliError;
+use crate::progress::Progress;
+use crate::Ctx;
 
 /// A whole number of at least `min`: negative numbers parse as numbers (the commands allow
 /// them) and are rejected with the option's name and range, not read as unknown flags.
@@ -43,12 +49,6 @@ impl From<Strength> for ModelStrength {
         }
     }
 }
-
-use bookwyrm::{Accumulator, BookWyrmClientError, EventStream, Observer, StreamEvent};
-
-use crate::error::CliError;
-use crate::progress::Progress;
-use crate::Ctx;
 
 /// Reads a stream to its end into `accumulator` (the SDK's loop,
 /// [`EventStream::collect_with`]), with the CLI watching: every event goes to `on_event` (and

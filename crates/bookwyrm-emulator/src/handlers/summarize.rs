@@ -33,16 +33,12 @@ async fn run_summarize(
             ),
         ));
     }
-    let named = req.model_name.as_deref().is_some_and(|s| !s.is_empty());
-    let schema_given = req
-        .model_schema_json
-        .as_deref()
-        .is_some_and(|s| !s.is_empty());
+    let given = |field: &Option<String>| field.as_deref().is_some_and(|s| !s.is_empty());
+    let named = given(&req.model_name);
+    let schema_given = given(&req.model_schema_json);
     let prompts = (
-        req.chunk_prompt.as_deref().is_some_and(|s| !s.is_empty()),
-        req.summary_of_summaries_prompt
-            .as_deref()
-            .is_some_and(|s| !s.is_empty()),
+        given(&req.chunk_prompt),
+        given(&req.summary_of_summaries_prompt),
     );
     if named != schema_given {
         return Err(invalid(
