@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::BookWyrmClientError;
 use crate::retry::RetryPolicy;
-use crate::transport::{CallContext, Shared};
+use crate::transport::{CallContext, Shared, TransportStats};
 
 /// The production API.
 ///
@@ -247,6 +247,18 @@ impl AsyncBookWyrmClient {
     /// ```
     pub fn deprecation_notice(&self) -> Option<String> {
         self.shared.deprecation_notice()
+    }
+
+    /// How many requests of this client (and its clones) went over each path so far: the direct
+    /// stream transport or reqwest. See [`TransportStats`].
+    ///
+    /// ```
+    /// let c = bookwyrm::AsyncBookWyrmClient::builder().build().unwrap();
+    /// let stats = c.transport_stats();
+    /// assert_eq!((stats.direct, stats.reqwest), (0, 0));
+    /// ```
+    pub fn transport_stats(&self) -> TransportStats {
+        self.shared.counters.snapshot()
     }
 
     /// Whether [`close`](Self::close) was called on this client or a clone.

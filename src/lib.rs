@@ -48,7 +48,7 @@ pub use ops::summarize::{
 };
 pub use retry::RetryPolicy;
 pub use stream::{EventStream, MalformedEvents};
-pub use transport::CLIENT_DATE;
+pub use transport::{TransportStats, CLIENT_DATE};
 pub use types::{
     CitationStreamEvent, ClassifyStreamEvent, ModelStrength, PdfStreamEvent, PhrasalStreamEvent,
     ResponseFormat, SummarizeStreamEvent, TextSpan,

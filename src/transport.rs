@@ -18,10 +18,12 @@ use crate::error::{BookWyrmClientError, TimeoutKind, TransportKind};
 pub(crate) mod h1;
 mod response;
 mod shared;
+mod stats;
 
 pub(crate) use response::request_id;
 use response::{api_error, read_capped, truncated};
 pub(crate) use shared::Shared;
+pub use stats::TransportStats;
 
 /// The API date this client was built against, sent as `Bookwyrm-Client-Date`.
 ///
@@ -123,6 +125,7 @@ impl CallContext {
         }
         let response = match self.shared.direct() {
             Some(direct) if self.streaming && direct.handles(&request) => {
+                self.shared.counters.sent_direct();
                 match direct.execute(request, self.shared.connect_timeout).await {
                     Ok(response) => response,
                     Err(failure) => {
@@ -135,7 +138,10 @@ impl CallContext {
                     }
                 }
             }
-            _ => self.http.execute(request).await?,
+            _ => {
+                self.shared.counters.sent_via_reqwest();
+                self.http.execute(request).await?
+            }
         };
         tracing::debug!(
             status = response.status().as_u16(),

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use bookwyrm::blocking::BookWyrmClient;
 use bookwyrm::{
     AsyncBookWyrmClient, BookWyrmClientError, CitationRequest, ClassifyRequest, PdfExtractRequest,
-    PhrasalRequest, PhrasalStreamEvent, RetryPolicy, SummarizeRequest, TextSpan, TimeoutKind,
+    PdfStreamEvent, PhrasalRequest, PhrasalStreamEvent, RetryPolicy, SummarizeRequest, TextSpan,
+    TimeoutKind,
 };
 
 struct Env {
@@ -118,22 +119,48 @@ fn every_operation_works_without_a_runtime() {
     let events: Vec<_> = c
         .stream_extract_pdf(PdfExtractRequest::from_bytes(common::pdf()).num_pages(1))
         .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let kinds: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            PdfStreamEvent::Metadata(_) => Some("metadata"),
+            PdfStreamEvent::Page(p) => {
+                assert_eq!(p.document_page, 1);
+                Some("page")
+            }
+            PdfStreamEvent::Complete(_) => Some("complete"),
+            _ => None,
+        })
         .collect();
-    assert!(events.iter().all(Result::is_ok));
+    assert_eq!(kinds, ["metadata", "page", "complete"], "{events:?}");
 }
 
 #[test]
 fn retries_and_their_limits() {
     let env = env();
-    c_ok(
-        &client(&env, Some("status=429;retry-after=1;times=1")),
-        Duration::from_millis(900),
-    );
-    c_ok(&client(&env, Some("status=503;times=2")), Duration::ZERO);
-    c_ok(
-        &client(&env, Some("reset-before-headers;times=1")),
-        Duration::ZERO,
-    );
+    // (fault, requests the server sees for one call, least time the call takes)
+    for (fault, attempts, at_least) in [
+        (
+            "status=429;retry-after=1;times=1",
+            2,
+            Duration::from_millis(900),
+        ),
+        ("status=503;times=2", 3, Duration::ZERO),
+        ("reset-before-headers;times=1", 2, Duration::ZERO),
+    ] {
+        let before = env.emu.stats().requests();
+        let started = Instant::now();
+        let answer = client(&env, Some(fault))
+            .summarize(SummarizeRequest::from_content("One. Two."))
+            .unwrap();
+        assert!(!answer.summary.is_empty(), "{fault}");
+        assert!(
+            started.elapsed() >= at_least,
+            "{fault}: Retry-After honoured"
+        );
+        assert_eq!(env.emu.stats().requests() - before, attempts, "{fault}");
+    }
     let err = client(&env, Some("status=503"))
         .summarize(SummarizeRequest::from_content("x"))
         .unwrap_err();
@@ -147,13 +174,6 @@ fn retries_and_their_limits() {
         .unwrap_err();
     assert_eq!(err.as_api_error().unwrap().attempts(), 1);
     assert!(started.elapsed() < Duration::from_secs(5));
-}
-
-fn c_ok(c: &BookWyrmClient, at_least: Duration) {
-    let started = Instant::now();
-    c.summarize(SummarizeRequest::from_content("One. Two."))
-        .unwrap();
-    assert!(started.elapsed() >= at_least);
 }
 
 #[test]
@@ -195,7 +215,8 @@ fn the_concurrency_cap_holds_for_threads() {
         }
     });
     assert_eq!(env.emu.stats().requests(), 6);
-    assert!(env.emu.stats().max_in_flight() <= 2);
+    // Six threads at once against a cap of two: two in flight at a time, never more.
+    assert_eq!(env.emu.stats().max_in_flight(), 2);
 }
 
 #[test]
@@ -231,12 +252,16 @@ fn close_and_scoped() {
     let kept = c.clone();
     let n = c.scoped(|c| {
         c.get_citations(CitationRequest::from_chunks(
-            vec![TextSpan::new(0, "x")],
-            "q",
+            vec![
+                TextSpan::new(0, "The valley was hidden by mountains."),
+                TextSpan::new(1, "Nobody in the valley could see."),
+            ],
+            "Who could see in the valley?",
         ))
         .map(|r| r.total_citations)
     });
-    assert!(n.is_ok());
+    assert_eq!(n.unwrap(), 1, "the call inside the scope ran");
+    assert_eq!(env.emu.stats().requests(), 1);
     assert!(matches!(
         kept.summarize(SummarizeRequest::from_content("x")),
         Err(BookWyrmClientError::Closed)

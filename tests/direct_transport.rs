@@ -37,12 +37,29 @@ async fn both_transports_deliver_the_same_events() {
     let b = events_of(&via_reqwest, &story).await;
     assert!(a.len() > 100, "{} events", a.len());
     assert_eq!(a, b);
+    // Each client's stream went over its own path (a proxy variable in the environment would
+    // silently send both through reqwest: this fails then, instead of comparing reqwest with
+    // itself).
+    let d = direct.transport_stats();
+    assert_eq!(
+        (d.direct, d.reqwest),
+        (1, 0),
+        "the default client streams directly"
+    );
+    let r = via_reqwest.transport_stats();
+    assert_eq!(
+        (r.direct, r.reqwest),
+        (0, 1),
+        "direct_streams(false) streams via reqwest"
+    );
     // One byte per millisecond: every chunk boundary falls inside an event.
     let text = "One. Two. Three. Four, and five.";
     let dripping = common::faulty(&emu, "drip-ms=0", bookwyrm::RetryPolicy::none());
     let plain = events_of(&direct, text).await;
     assert!(plain.len() >= 2);
     assert_eq!(events_of(&dripping, text).await, plain);
+    assert_eq!(dripping.transport_stats().direct, 1);
+    assert_eq!(direct.transport_stats().direct, 2);
 }
 
 #[test]
@@ -59,18 +76,25 @@ fn a_stream_in_every_runtime_shape() {
             .unwrap(),
     ];
     for rt in shapes {
-        let (inline, spawned) = rt.block_on(async {
+        let (inline, spawned, direct_count) = rt.block_on(async {
             let emu = common::emulator().await;
             let client = common::client(&emu);
             let story = common::story();
             let inline = events_of(&client, &story).await;
-            let spawned = tokio::spawn(async move { events_of(&client, &story).await })
-                .await
-                .unwrap();
-            (inline, spawned)
+            let spawned = {
+                let client = client.clone();
+                tokio::spawn(async move { events_of(&client, &story).await })
+                    .await
+                    .unwrap()
+            };
+            (inline, spawned, client.transport_stats().direct)
         });
         assert!(inline.len() > 100);
         assert_eq!(inline, spawned);
+        assert_eq!(
+            direct_count, 2,
+            "both streams went over the direct transport"
+        );
     }
 }
 
@@ -147,9 +171,16 @@ async fn outcome(reply: &[u8]) -> (Vec<String>, Option<BookWyrmClientError>) {
         }
         (texts, None)
     };
-    tokio::time::timeout(Duration::from_secs(10), run)
+    let out = tokio::time::timeout(Duration::from_secs(10), run)
         .await
-        .expect("no hang")
+        .expect("no hang");
+    let stats = client.transport_stats();
+    assert_eq!(
+        (stats.direct, stats.reqwest),
+        (1, 0),
+        "the direct transport read this reply"
+    );
+    out
 }
 
 const SPAN_A: &str =

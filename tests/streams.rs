@@ -479,18 +479,43 @@ async fn a_stalled_stream_ends_with_an_idle_timeout() {
 
 #[tokio::test]
 async fn keepalives_keep_a_slow_stream_alive() {
-    // The emulator's keepalive comments (every 200 ms) arrive while the drip is slow.
+    // The server pauses 1.5 s before each event, longer than the client's 1 s idle limit.
+    // With keepalive comments every 200 ms in the pauses the stream survives; with none
+    // (an emulator whose keepalive interval is a minute) the same stream times out.
+    let request = || PhrasalRequest::from_text("Alpha beta gamma. Delta.");
+    let idle = Duration::from_millis(1000);
     let emu = common::emulator().await;
-    let c = faulty(&emu, "drip-ms=2")
-        .with_config(|c| c.stream_idle_timeout = Some(Duration::from_millis(1000)));
+    let c = faulty(&emu, "pause-ms=1500").with_config(|c| c.stream_idle_timeout = Some(idle));
     let phrases = c
-        .stream_process_text(PhrasalRequest::from_text("Alpha beta gamma. Delta."))
+        .stream_process_text(request())
         .await
         .unwrap()
         .collect_phrases()
         .await
         .unwrap();
     assert_eq!(phrases.len(), 2);
+    assert_eq!(emu.stats().streams_completed(), 1);
+
+    let quiet = bookwyrm_emulator::Emulator::builder()
+        .api_key(common::KEY)
+        .allow_faults(true)
+        .keepalive(Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap();
+    let c = faulty(&quiet, "pause-ms=1500").with_config(|c| c.stream_idle_timeout = Some(idle));
+    let err = c
+        .stream_process_text(request())
+        .await
+        .unwrap()
+        .collect_phrases()
+        .await
+        .expect_err("no keepalives: the idle limit ends the stream");
+    match err {
+        BookWyrmClientError::Timeout(t) => assert_eq!(t.kind(), TimeoutKind::Idle),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(quiet.stats().streams_completed(), 0);
 }
 
 #[tokio::test]
@@ -569,7 +594,16 @@ async fn streams_are_send_unpin_and_concurrent() {
         tokio::spawn(b.collect::<Vec<_>>())
     );
     assert_eq!(x.unwrap().len(), 3);
-    assert!(y.unwrap().iter().all(Result::is_ok));
+    let y: Vec<_> = y.unwrap().into_iter().collect::<Result<_, _>>().unwrap();
+    let citations = y
+        .iter()
+        .filter(|e| matches!(e, CitationStreamEvent::Citation(_)))
+        .count();
+    let summaries = y
+        .iter()
+        .filter(|e| matches!(e, CitationStreamEvent::Summary(_)))
+        .count();
+    assert_eq!((citations, summaries), (1, 1), "{y:?}");
 }
 
 #[tokio::test]

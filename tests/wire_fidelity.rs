@@ -69,9 +69,10 @@ async fn every_float_of_a_pdf_stream_decodes_exactly() {
     assert_eq!(checked, 18_000);
 }
 
-/// A retried stream sends the same body bytes on every attempt (serialized once).
+/// A retried stream sends byte-identical bodies on every attempt. (That the body is serialized
+/// only once is a property of `ops::call::SharedBody`, not something the server can see.)
 #[tokio::test]
-async fn every_attempt_of_a_stream_sends_the_same_body() {
+async fn every_attempt_of_a_stream_sends_byte_identical_bodies() {
     let emu = common::emulator().await;
     let text = common::story();
     let client = common::faulty(

@@ -10,6 +10,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 
 use super::h1::Direct;
 use super::response::deprecation_notice;
+use super::stats::Counters;
 use crate::error::BookWyrmClientError;
 
 /// What every handle of one client shares.
@@ -28,6 +29,8 @@ pub(crate) struct Shared {
     /// The transport of event streams that reads the socket in the polling task, when usable
     /// (see [`crate::h1`]).
     direct: Option<Direct>,
+    /// Which path carried each request.
+    pub(crate) counters: Counters,
 }
 
 impl fmt::Debug for Shared {
@@ -65,6 +68,7 @@ impl Shared {
             limiter: max_concurrent.map(|n| Arc::new(tokio::sync::Semaphore::new(n))),
             connect_timeout,
             direct,
+            counters: Counters::default(),
         }
     }
 

@@ -614,13 +614,16 @@ fn pdf_query_range_looks_up_by_character() {
     assert!(stderr(&out).contains("beyond the text"));
 }
 
-#[test]
-fn a_closed_stdout_pipe_exits_quietly() {
-    let e = env();
+/// Runs `bookwyrm [args] phrasal One.` over 200,000 synthetic spans (several MB of output, far
+/// more than a pipe buffer holds), reads one line of stdout and closes it, like `| head -1`.
+fn close_stdout_after_one_line(e: &Env, args: &[&str]) -> std::process::Output {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("bookwyrm"))
-        .args(["phrasal", "-f", "story.txt"])
+        .args(["--header", "x-bookwyrm-fault: synthetic-events=200000"])
+        .args(args)
+        .args(["phrasal", "One."])
         .env("BOOKWYRM_API_URL", e.emu.base_url())
         .env("BOOKWYRM_API_KEY", KEY)
+        .env_remove("BOOKWYRM_LOG")
         .current_dir(e.dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -629,10 +632,33 @@ fn a_closed_stdout_pipe_exits_quietly() {
     let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     reader.read_line(&mut first).unwrap();
-    drop(reader); // like `| head -1`
-    let out = child.wait_with_output().unwrap();
+    assert!(!first.is_empty(), "a first line arrived");
+    drop(reader);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_stdout_pipe_exits_quietly() {
+    let e = env();
+    // JSON Lines are written as events arrive: the closed pipe ends the command while the
+    // stream is still running, and the server sees the stream cancelled.
+    let out = close_stdout_after_one_line(&e, &["--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).is_empty() || !stderr(&out).contains("panicked"));
+    assert_eq!(stderr(&out), "", "nothing said about the closed pipe");
+    let started = std::time::Instant::now();
+    while e.emu.stats().streams_cancelled() == 0
+        && started.elapsed() < std::time::Duration::from_secs(10)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(e.emu.stats().streams_cancelled(), 1);
+    assert_eq!(e.emu.stats().streams_completed(), 0);
+    // The table is written once its columns are known (after the stream); its 200,000 rows
+    // then meet the closed pipe the same way.
+    let out = close_stdout_after_one_line(&e, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "", "nothing said about the closed pipe");
+    assert_eq!(e.emu.stats().streams_completed(), 1);
 }
 
 #[cfg(unix)]

@@ -64,8 +64,10 @@ fn an_untrusted_certificate_is_named_with_a_hint_and_not_retried() {
         );
         assert!(stderr.contains("--ca-cert"), "{stderr}");
         assert!(!stderr.contains("reachable"), "{stderr}");
-        assert!(!stderr.contains("retrying"), "{stderr}");
     }
+    // The CLI's default policy retries connection failures; a TLS refusal must not use it:
+    // one connection per command, and no request got through.
+    assert_eq!(emu.stats().connections(), 2, "one connection per command");
     assert_eq!(emu.stats().requests(), 0);
 }
 

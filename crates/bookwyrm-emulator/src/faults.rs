@@ -16,6 +16,7 @@
 //! | `unknown-event` | on a stream: first send an event named `mystery_event` |
 //! | `content-type=text/plain` | answer with this Content-Type |
 //! | `drip-ms=5` | on a stream: send one byte per interval |
+//! | `pause-ms=1500` | on a stream: wait this long before each event, sending keepalive comments meanwhile |
 //! | `deprecation=Upgrade soon` | add `Deprecation: true` and `Warning: 299 bookwyrm "Upgrade soon"` |
 //! | `synthetic-events=200000` | on the phrasal stream: instead of the text's phrases, send this many cheap synthetic `text_span` events, one HTTP chunk each (load-testing a consumer) |
 //! | `times=2` | apply the fault only to the first 2 requests carrying this exact header value |
@@ -70,6 +71,8 @@ pub struct Fault {
     pub content_type: Option<String>,
     /// One byte per interval.
     pub drip: Option<Duration>,
+    /// Wait before each event (keepalive comments go on meanwhile).
+    pub pause: Option<Duration>,
     /// Deprecation message.
     pub deprecation: Option<String>,
     /// Phrasal stream: this many synthetic `text_span` events instead of the text's phrases.
@@ -115,6 +118,7 @@ impl Fault {
                 "unknown-event" => f.unknown_event = true,
                 "content-type" => f.content_type = Some(value.unwrap_or("text/plain").to_string()),
                 "drip-ms" => f.drip = Some(Duration::from_millis(num(value)?)),
+                "pause-ms" => f.pause = Some(Duration::from_millis(num(value)?)),
                 "deprecation" => {
                     f.deprecation = Some(
                         value

@@ -78,6 +78,27 @@ payloads!(
 
 pub(crate) type EventSource = Pin<Box<dyn Stream<Item = SseEvent> + Send>>;
 
+/// Waits for `fut`, sending a keepalive comment at each tick meanwhile; `None` when the client
+/// went away first.
+async fn keepalive_until<F: std::future::Future>(
+    fut: F,
+    keepalive: &mut tokio::time::Interval,
+    tx: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+) -> Option<F::Output> {
+    tokio::pin!(fut);
+    loop {
+        tokio::select! {
+            out = &mut fut => return Some(out),
+            _ = keepalive.tick() => {
+                if tx.send(Ok(Bytes::from_static(b": keepalive\n\n"))).await.is_err() {
+                    return None;
+                }
+            }
+            _ = tx.closed() => return None,
+        }
+    }
+}
+
 /// A `text/event-stream` response sending `events`, with the request's stream faults applied.
 pub(crate) fn response(state: Arc<AppState>, fault: Fault, events: EventSource) -> Response<Body> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
@@ -118,21 +139,22 @@ pub(crate) fn response(state: Arc<AppState>, fault: Fault, events: EventSource) 
                 bump(&state.stats.streams_cancelled);
                 return;
             }
+            if let Some(pause) = fault.pause {
+                if keepalive_until(tokio::time::sleep(pause), &mut keepalive, &tx)
+                    .await
+                    .is_none()
+                {
+                    bump(&state.stats.streams_cancelled);
+                    return;
+                }
+            }
             let next = match prefix.next().await {
                 Some(e) => Some(e),
-                None => loop {
-                    tokio::select! {
-                        e = events.next() => break e,
-                        _ = keepalive.tick() => {
-                            if tx.send(Ok(Bytes::from_static(b": keepalive\n\n"))).await.is_err() {
-                                bump(&state.stats.streams_cancelled);
-                                return;
-                            }
-                        }
-                        _ = tx.closed() => {
-                            bump(&state.stats.streams_cancelled);
-                            return;
-                        }
+                None => match keepalive_until(events.next(), &mut keepalive, &tx).await {
+                    Some(e) => e,
+                    None => {
+                        bump(&state.stats.streams_cancelled);
+                        return;
                     }
                 },
             };

@@ -102,19 +102,38 @@ fn pdf_pages_and_boxes_on_a_real_pdf() {
 
 #[test]
 fn broken_pdfs_are_errors_not_panics() {
-    let real = pdf_bytes();
-    for bad in [
-        b"not a pdf".to_vec(),
-        b"%PDF-1.7\n".to_vec(),
-        b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF".to_vec(),
-        real[..real.len() / 2].to_vec(),
+    // Not PDFs, or PDFs with nothing to recover: an error that says why.
+    for (bad, why) in [
+        (b"not a pdf".to_vec(), "no %PDF- header"),
+        (b"%PDF-1.7\n".to_vec(), "could not be parsed"),
+        (
+            b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF".to_vec(),
+            "could not be parsed",
+        ),
     ] {
-        if let Ok(pdf) = Pdf::load(&bad) {
-            for p in 1..=pdf.page_count() {
-                let _ = pdf.lines(p);
+        match Pdf::load(&bad) {
+            Err(e) => assert!(e.to_string().contains(why), "{e} (wanted {why:?})"),
+            Ok(pdf) => panic!("loaded {} pages from {bad:?}", pdf.page_count()),
+        }
+    }
+    // The first half of a real PDF: what survives is recovered. Its first page reads exactly
+    // as in the whole file; a page whose content was cut off is an error naming that page.
+    let real = pdf_bytes();
+    let whole = Pdf::load(&real).unwrap();
+    let half = Pdf::load(&real[..real.len() / 2]).expect("the first half is recovered");
+    assert!(half.page_count() >= 2, "{} pages", half.page_count());
+    assert_eq!(half.lines(1).unwrap(), whole.lines(1).unwrap());
+    let mut cut_off = 0;
+    for p in 2..=half.page_count() {
+        match half.lines(p) {
+            Ok(page) => assert_eq!(page, whole.lines(p).unwrap(), "page {p}"),
+            Err(e) => {
+                assert!(e.starts_with(&format!("page {p}: ")), "{e}");
+                cut_off += 1;
             }
         }
     }
+    assert!(cut_off >= 1, "the cut left every page whole");
 }
 
 #[test]
@@ -246,17 +265,45 @@ fn summaries_respect_max_tokens_per_chunk() {
         .iter()
         .map(|s| s.text(&t).to_string())
         .collect();
+    let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
     for max in [200, 1000, 10_000] {
-        let s = summarize::summarize(&sents, max, &mut |_, _, _, _| {});
+        // The chunks: every sentence once and in order, each chunk within `max` tokens (or a
+        // single longer sentence), and none that could have taken the next sentence too.
+        let chunks = summarize::chunk(&sents, max);
+        assert_eq!(chunks.concat(), sents, "max {max}");
+        for (i, c) in chunks.iter().enumerate() {
+            let size: usize = c.iter().map(|s| text::tokens(s)).sum();
+            assert!(
+                size <= max || c.len() == 1,
+                "max {max}: chunk {i} has {size} tokens"
+            );
+            if let Some(next) = chunks.get(i + 1) {
+                assert!(
+                    size + text::tokens(&next[0]) > max,
+                    "max {max}: chunk {i} stops early"
+                );
+            }
+        }
+        // The first level summarizes those chunks, one summary each, from its own sentences.
+        let mut first_level_total = 0;
+        let s = summarize::summarize(&sents, max, &mut |level, _, total, _| {
+            if level == 1 {
+                first_level_total = total;
+            }
+        });
+        assert_eq!(first_level_total, chunks.len(), "max {max}");
         let first = &s.levels[0];
-        // Each first-level summary comes from one chunk of at most `max` tokens (or one sentence).
-        for sub in &first.summaries {
-            let longest = text::sentences(sub)
-                .iter()
-                .map(|sp| text::tokens(sp.text(sub)))
-                .max()
-                .unwrap_or(0);
-            assert!(text::tokens(sub) <= max || longest > max, "max {max}");
+        assert_eq!(first.summaries.len(), chunks.len(), "max {max}");
+        for (sub, c) in first.summaries.iter().zip(&chunks) {
+            // The summary is some of the chunk's sentences, in their order, joined by spaces.
+            let mut rest = sub.as_str();
+            for own in c.iter().map(|s| squash(s)) {
+                if let Some(after) = rest.strip_prefix(own.as_str()) {
+                    rest = after.trim_start();
+                }
+            }
+            assert!(rest.is_empty(), "max {max}: {rest:?} is not from its chunk");
+            assert!(!sub.is_empty());
         }
         assert!(!s.text.is_empty());
     }

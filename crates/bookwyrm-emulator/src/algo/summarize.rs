@@ -182,8 +182,17 @@ pub fn summarize(sents: &[String], max_tokens: usize, progress: Progress<'_>) ->
     }
 }
 
-/// Groups sentences into chunks of at most `max_tokens` tokens (a longer sentence alone).
-fn chunk(sents: &[String], max_tokens: usize) -> Vec<Vec<String>> {
+/// Groups sentences, in order, into chunks of at most `max_tokens` tokens (a longer sentence
+/// alone); each level of [`summarize`] makes one summary per chunk.
+///
+/// ```
+/// use bookwyrm_emulator::algo::summarize::chunk;
+/// let s = ["One two.".to_string(), "Three four.".to_string(), "Five.".to_string()];
+/// let chunks = chunk(&s, 5);
+/// assert_eq!(chunks.len(), 2);
+/// assert_eq!(chunks.concat(), s);
+/// ```
+pub fn chunk(sents: &[String], max_tokens: usize) -> Vec<Vec<String>> {
     let mut out: Vec<Vec<String>> = Vec::new();
     let mut size = 0;
     for s in sents {
