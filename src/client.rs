@@ -74,6 +74,16 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// assert_eq!(client.config().stream_idle_timeout, Some(bookwyrm::DEFAULT_STREAM_IDLE_TIMEOUT));
 /// ```
 pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default cap on the body of a non-streaming answer (64 MiB), far above any real answer of
+/// this API: a server that sends more (or announces more in `Content-Length`) gets a
+/// [`TransportKind::TooLarge`](crate::TransportKind::TooLarge) error instead of the client's
+/// memory.
+///
+/// ```
+/// let client = bookwyrm::AsyncBookWyrmClient::builder().build().unwrap();
+/// assert_eq!(client.config().max_response_body, bookwyrm::DEFAULT_MAX_RESPONSE_BODY);
+/// ```
+pub const DEFAULT_MAX_RESPONSE_BODY: usize = 64 << 20;
 
 /// The asynchronous BookWyrm client (Python's `AsyncBookWyrmClient`).
 ///
@@ -126,6 +136,9 @@ pub struct Config {
     pub headers: HeaderMap,
     /// How failed calls are retried.
     pub retry: RetryPolicy,
+    /// Largest body of a non-streaming answer, in bytes; a larger one is a
+    /// [`TransportKind::TooLarge`](crate::TransportKind::TooLarge) error.
+    pub max_response_body: usize,
 }
 
 impl Default for Config {
@@ -137,6 +150,7 @@ impl Default for Config {
             max_sse_event: crate::sse::DEFAULT_MAX_EVENT,
             headers: HeaderMap::new(),
             retry: RetryPolicy::default(),
+            max_response_body: DEFAULT_MAX_RESPONSE_BODY,
         }
     }
 }
@@ -258,7 +272,7 @@ impl AsyncBookWyrmClient {
     /// assert_eq!((stats.direct, stats.reqwest), (0, 0));
     /// ```
     pub fn transport_stats(&self) -> TransportStats {
-        self.shared.counters.snapshot()
+        self.shared.transport_stats()
     }
 
     /// Whether [`close`](Self::close) was called on this client or a clone.
@@ -335,6 +349,7 @@ impl AsyncBookWyrmClient {
             },
             headers: self.config.headers.clone(),
             body: None,
+            max_body: (!streaming).then_some(self.config.max_response_body),
             captured: Arc::default(),
             _permit: permit,
         })
@@ -624,6 +639,21 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest body a non-streaming answer may have (default
+    /// [`DEFAULT_MAX_RESPONSE_BODY`], 64 MiB). An answer announcing more in `Content-Length`
+    /// is refused before its body is read; one that sends more is cut off at the cap. Either
+    /// way the call fails with [`TransportKind::TooLarge`](crate::TransportKind::TooLarge),
+    /// which names the cap. Streams are bounded by their line and event limits instead.
+    ///
+    /// ```
+    /// let b = bookwyrm::AsyncBookWyrmClient::builder().max_response_body(8 << 20);
+    /// # drop(b);
+    /// ```
+    pub fn max_response_body(mut self, bytes: usize) -> Self {
+        self.config.max_response_body = bytes;
+        self
+    }
+
     /// At most this many requests in flight at once across all clones of the client, streams
     /// included (a stream holds its slot until it ends or is dropped). Further calls wait for
     /// a slot instead of failing, so a burst of tasks does not become a burst of 429s.
@@ -638,13 +668,13 @@ impl ClientBuilder {
         self
     }
 
-    /// Whether event streams read their connection in the task that polls them (default
-    /// `true`): one connection per stream, read in large pieces, with no hand-over between
-    /// threads, which makes a stream several times cheaper in CPU when it is consumed in the
-    /// body of `#[tokio::main]`. `false` sends streams through the `reqwest` client like every
-    /// other call. Streams go through `reqwest` anyway when [`http_client`](Self::http_client)
-    /// is given or a proxy is set in the environment (`HTTP_PROXY`, `HTTPS_PROXY`,
-    /// `ALL_PROXY`).
+    /// Whether requests go over the direct transport (default `true`): hyper's HTTP/1
+    /// connection driven by the task that reads the response, kept in the client's pool between
+    /// requests, with no hand-over between threads, which makes a stream several times cheaper
+    /// in CPU when it is consumed in the body of `#[tokio::main]`. `false` sends every request
+    /// through the `reqwest` client. Requests go through `reqwest` anyway when
+    /// [`http_client`](Self::http_client) is given, when a proxy is set in the environment
+    /// (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`), and for multipart uploads.
     ///
     /// ```
     /// let b = bookwyrm::AsyncBookWyrmClient::builder().direct_streams(false);
@@ -738,7 +768,7 @@ impl ClientBuilder {
         // own proxy and TLS settings then apply to everything).
         let direct = match self.http {
             None if !self.streams_through_reqwest => {
-                crate::transport::h1::Direct::unless_proxied(self.roots.clone())
+                crate::transport::direct::Direct::unless_proxied(self.roots.clone())
             }
             _ => None,
         };

@@ -13,7 +13,7 @@ mod server;
 pub use server::ServerError;
 
 /// A boxed error source.
-type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub(crate) type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Every way a call to the BookWyrm API can fail.
 ///
@@ -95,7 +95,9 @@ impl BookWyrmClientError {
         match self {
             Self::Api(e) => RetryClass::of_status(e.status_code()),
             // A certificate or handshake failure does not heal by trying again.
-            Self::Transport(t) if t.is_tls() => RetryClass::Never,
+            Self::Transport(t) if t.is_tls() || t.kind() == TransportKind::TooLarge => {
+                RetryClass::Never
+            }
             Self::Transport(_) => RetryClass::Automatic,
             Self::Timeout(t) if t.kind() == TimeoutKind::Connect => RetryClass::Automatic,
             Self::Timeout(_) => RetryClass::ByCaller,
@@ -190,6 +192,25 @@ impl BookWyrmClientError {
             kind,
             source,
         })
+    }
+
+    /// A transport failure met after `delivered` events of a stream: the message says so, and
+    /// whether the connection was reset, instead of a generic "broke while reading".
+    pub(crate) fn after_events(self, delivered: u64) -> Self {
+        match self {
+            Self::Transport(mut t) if delivered > 0 && t.kind == TransportKind::Other => {
+                let how =
+                    if io_kind_in(t.source.as_ref()) == Some(std::io::ErrorKind::ConnectionReset) {
+                        "the connection was reset"
+                    } else {
+                        "the connection broke"
+                    };
+                let events = if delivered == 1 { "event" } else { "events" };
+                t.context = format!("{how} after {delivered} {events} of the stream had arrived");
+                Self::Transport(t)
+            }
+            other => other,
+        }
     }
 
     /// A deadline of `kind` passed; `after` is the configured limit, when known.
@@ -512,6 +533,27 @@ pub enum TransportKind {
     /// The connection broke or the exchange failed after it was made. Retried only before any
     /// response byte reached the caller.
     Other,
+    /// A non-streaming answer's body is larger than the client's cap
+    /// ([`Config::max_response_body`](crate::Config::max_response_body)); the message names
+    /// the cap. Never retried: the same answer would come again.
+    TooLarge,
+}
+
+/// The kind of the first `io::Error` in `error`'s chain.
+fn io_kind_in(error: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return match io.get_ref() {
+                Some(inner) if io.kind() == std::io::ErrorKind::Other => {
+                    io_kind_in(inner).or(Some(io.kind()))
+                }
+                _ => Some(io.kind()),
+            };
+        }
+        next = e.source();
+    }
+    None
 }
 
 /// The reason a TLS library gave, when a `rustls` error is anywhere in `error`'s chain (an

@@ -30,7 +30,8 @@ pub mod types;
 
 pub use client::{
     AsyncBookWyrmClient, ClientBuilder, Config, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT, ENV_API_KEY, ENV_API_URL, ENV_CA_CERT,
+    DEFAULT_MAX_RESPONSE_BODY, DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT, ENV_API_KEY,
+    ENV_API_URL, ENV_CA_CERT,
 };
 pub use collect::{Accumulator, Observer};
 pub use error::{

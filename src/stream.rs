@@ -420,7 +420,7 @@ impl<E: StreamEvent> Stream for EventStream<E> {
                         continue;
                     }
                     this.finish();
-                    return Poll::Ready(Some(Err(e)));
+                    return Poll::Ready(Some(Err(e.after_events(this.delivered))));
                 }
                 Poll::Ready(None) => {
                     // An event not ended by a blank line is not dispatched (WHATWG), but it is

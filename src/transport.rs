@@ -15,7 +15,8 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::{BookWyrmClientError, TimeoutKind, TransportKind};
 
-pub(crate) mod h1;
+pub(crate) mod direct;
+mod pool;
 mod response;
 mod shared;
 mod stats;
@@ -47,6 +48,8 @@ pub(crate) struct CallContext {
     /// The request body, serialized once for all attempts (see `ops::call::SharedBody`); it
     /// replaces the body the generated operation serialized from its stand-in value.
     pub(crate) body: Option<Bytes>,
+    /// The cap on a non-streaming answer's body (`None` for streams).
+    pub(crate) max_body: Option<usize>,
     pub(crate) captured: Arc<Mutex<Option<Captured>>>,
     /// The slot under the client's concurrency cap, held as long as any clone of this context
     /// (a stream's body keeps one).
@@ -64,7 +67,7 @@ pub(crate) enum Captured {
         headers: HeaderMap,
         body: Bytes,
     },
-    /// The direct stream transport ([`h1`]) failed.
+    /// The direct transport ([`direct`]) failed.
     Failed(BookWyrmClientError),
 }
 
@@ -124,18 +127,22 @@ impl CallContext {
             tracing::debug!(method = %request.method(), url = %request.url(), %body, "sending");
         }
         let response = match self.shared.direct() {
-            Some(direct) if self.streaming && direct.handles(&request) => {
+            Some(direct) if direct.handles(&request) => {
                 self.shared.counters.sent_direct();
-                match direct.execute(request, self.shared.connect_timeout).await {
+                let deadline = request.timeout().map(|t| tokio::time::Instant::now() + *t);
+                let body = self.body.clone();
+                match direct
+                    .execute(
+                        request,
+                        body,
+                        self.shared.connect_timeout,
+                        deadline,
+                        &self.shared.counters,
+                    )
+                    .await
+                {
                     Ok(response) => response,
-                    Err(failure) => {
-                        let error = self.map_direct(failure);
-                        *self.captured.lock().expect("capture lock") =
-                            Some(Captured::Failed(error));
-                        let mut stand_in = http::Response::new(Bytes::new());
-                        *stand_in.status_mut() = http::StatusCode::BAD_GATEWAY;
-                        return Ok(reqwest::Response::from(stand_in));
-                    }
+                    Err(failure) => return Ok(self.fail(self.map_direct(failure))),
                 }
             }
             _ => {
@@ -150,7 +157,13 @@ impl CallContext {
         );
         self.shared.note_deprecation(response.headers());
         if response.status().is_success() {
-            return Ok(response);
+            return Ok(match self.max_body {
+                Some(cap) => match capped(response, cap) {
+                    Ok(response) => response,
+                    Err(error) => self.fail(error),
+                },
+                None => response,
+            });
         }
         let status = response.status();
         let version = response.version();
@@ -168,6 +181,15 @@ impl CallContext {
         Ok(reqwest::Response::from(rebuilt))
     }
 
+    /// Keeps `error` for [`take_failure`](Self::take_failure) and gives the generated code a
+    /// stand-in answer, whose own error `map_error` then replaces with `error`.
+    fn fail(&self, error: BookWyrmClientError) -> reqwest::Response {
+        *self.captured.lock().expect("capture lock") = Some(Captured::Failed(error));
+        let mut stand_in = http::Response::new(Bytes::new());
+        *stand_in.status_mut() = http::StatusCode::BAD_GATEWAY;
+        reqwest::Response::from(stand_in)
+    }
+
     /// The error of a non-2xx answer this call received (a [`BookWyrmApiError`]), or the
     /// failure of the direct stream transport, if any.
     pub(crate) fn take_failure(&self) -> Option<BookWyrmClientError> {
@@ -182,8 +204,8 @@ impl CallContext {
     }
 
     /// Maps a failure of the direct stream transport onto our error type.
-    fn map_direct(&self, failure: h1::Failure) -> BookWyrmClientError {
-        use h1::Failure as F;
+    fn map_direct(&self, failure: direct::Failure) -> BookWyrmClientError {
+        use direct::Failure as F;
         match failure {
             F::Connect(e) => BookWyrmClientError::transport_of(
                 TransportKind::Connect,
@@ -194,6 +216,7 @@ impl CallContext {
                 BookWyrmClientError::timeout(TimeoutKind::Connect, self.shared.connect_timeout)
             }
             F::Exchange(e) => BookWyrmClientError::transport("the HTTP exchange failed", e),
+            F::Timeout => BookWyrmClientError::timeout(TimeoutKind::Total, self.total_timeout),
         }
     }
 
@@ -227,6 +250,9 @@ impl CallContext {
 
     /// Maps a reqwest failure onto a timeout or a transport error.
     pub(crate) fn map_reqwest(&self, e: reqwest::Error) -> BookWyrmClientError {
+        if let Some(cap) = find_too_large(&e) {
+            return too_large(cap, e);
+        }
         if e.is_timeout() {
             let (kind, after) = if e.is_connect() {
                 (TimeoutKind::Connect, self.shared.connect_timeout)
@@ -255,4 +281,84 @@ impl CallContext {
         };
         BookWyrmClientError::transport_of(kind, context, e)
     }
+}
+
+/// The error a capped body yields past its cap; found again in the error's chain by
+/// [`CallContext::map_reqwest`].
+#[derive(Debug)]
+struct TooLarge(usize);
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "more than {} bytes", self.0)
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
+/// The cap of a [`TooLarge`] anywhere in `error`'s chain (`io::Error`s opened too).
+fn find_too_large(error: &(dyn std::error::Error + 'static)) -> Option<usize> {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(TooLarge(cap)) = e.downcast_ref::<TooLarge>() {
+            return Some(*cap);
+        }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            if let Some(cap) = find_too_large(inner) {
+                return Some(cap);
+            }
+        }
+        next = e.source();
+    }
+    None
+}
+
+fn too_large(cap: usize, source: impl Into<crate::error::Source>) -> BookWyrmClientError {
+    BookWyrmClientError::transport_of(
+        TransportKind::TooLarge,
+        format!(
+            "the answer is larger than the client's cap of {cap} bytes (ClientBuilder::max_response_body)"
+        ),
+        source,
+    )
+}
+
+/// `response` with its body cut off at `cap` bytes: past it, reading fails with
+/// [`TooLarge`]. An answer whose `Content-Length` announces more is refused before its body is
+/// read.
+fn capped(
+    response: reqwest::Response,
+    cap: usize,
+) -> Result<reqwest::Response, BookWyrmClientError> {
+    use futures_util::StreamExt;
+    let announced = response
+        .headers()
+        .get(reqwest::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(len) = announced.filter(|&len| len > cap as u64) {
+        return Err(too_large(
+            cap,
+            format!("Content-Length announces {len} bytes"),
+        ));
+    }
+    let status = response.status();
+    let version = response.version();
+    let headers = response.headers().clone();
+    let mut left = cap;
+    let body = response.bytes_stream().map(move |chunk| {
+        let chunk = chunk.map_err(std::io::Error::other)?;
+        left = left
+            .checked_sub(chunk.len())
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, TooLarge(cap)))?;
+        Ok::<_, std::io::Error>(chunk)
+    });
+    let mut rebuilt = http::Response::new(reqwest::Body::wrap_stream(body));
+    *rebuilt.status_mut() = status;
+    *rebuilt.version_mut() = version;
+    *rebuilt.headers_mut() = headers;
+    Ok(reqwest::Response::from(rebuilt))
 }

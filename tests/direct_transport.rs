@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bookwyrm::{AsyncBookWyrmClient, BookWyrmClientError, PhrasalRequest, PhrasalStreamEvent};
@@ -325,5 +327,126 @@ async fn a_silent_server_ends_in_an_idle_timeout() {
     assert!(
         matches!(item, Some(Err(ref e)) if e.is_timeout()),
         "{item:?}"
+    );
+}
+
+/// A server that answers every request with `head`, then writes `[` and `{"x":1},` forever
+/// (until the client goes away); it returns the bytes it managed to write.
+async fn endless_json_server(head: &'static str) -> (String, Arc<AtomicU64>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let written = Arc::new(AtomicU64::new(0));
+    let w = written.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let w = w.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await; // the request (small)
+                if sock.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunked = head.contains("chunked");
+                let piece = "{\"x\":1},".repeat(1000);
+                let piece = if chunked {
+                    format!("{:x}\r\n{piece}\r\n", piece.len())
+                } else {
+                    piece
+                };
+                let _ = sock
+                    .write_all(if chunked { b"1\r\n[\r\n" } else { b"[" })
+                    .await;
+                while sock.write_all(piece.as_bytes()).await.is_ok() {
+                    w.fetch_add(piece.len() as u64, Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    (url, written)
+}
+
+#[tokio::test]
+async fn json_answers_are_read_under_a_cap() {
+    use bookwyrm::{CitationRequest, TextSpan, TransportKind};
+    let call = |url: String, cap: Option<usize>| async move {
+        let mut b = AsyncBookWyrmClient::builder()
+            .base_url(url)
+            .api_key("sk-raw")
+            .retry_policy(bookwyrm::RetryPolicy::none());
+        if let Some(cap) = cap {
+            b = b.max_response_body(cap);
+        }
+        let client = b.build().unwrap();
+        let request = CitationRequest::from_chunks(vec![TextSpan::new(0, "x")], "q");
+        tokio::time::timeout(Duration::from_secs(20), client.get_citations(request))
+            .await
+            .expect("no hang")
+            .expect_err("refused")
+    };
+    // 1.5 GB announced: refused from the head, before the body is read (the default cap).
+    let (url, written) = endless_json_server(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1500000000\r\n\r\n",
+    )
+    .await;
+    let err = call(url, None).await;
+    match &err {
+        BookWyrmClientError::Transport(t) => assert_eq!(t.kind(), TransportKind::TooLarge),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .contains(&format!("cap of {} bytes", 64 << 20)),
+        "{err}"
+    );
+    assert!(!err.is_retryable());
+    assert!(
+        written.load(Ordering::SeqCst) < 64 << 20,
+        "the client stopped reading at once"
+    );
+    // No length announced (chunked, never ending): cut off at the cap.
+    let (url, written) = endless_json_server(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+    )
+    .await;
+    let err = call(url, Some(1 << 20)).await;
+    match &err {
+        BookWyrmClientError::Transport(t) => assert_eq!(t.kind(), TransportKind::TooLarge),
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("cap of 1048576 bytes"), "{err}");
+    let sent = written.load(Ordering::SeqCst);
+    assert!(sent >= 1 << 20, "read up to the cap: {sent}");
+    assert!(sent < 16 << 20, "stopped near the cap: {sent}");
+}
+
+#[tokio::test]
+async fn a_reset_mid_stream_says_so_and_how_many_events_had_arrived() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = sock.read(&mut buf).await;
+        let reply = chunked(&[SPAN_A], "");
+        sock.write_all(&reply).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Linger 0: closing sends a TCP reset instead of a clean end.
+        sock.set_zero_linger().unwrap();
+        drop(sock);
+    });
+    let client = client_for(&url);
+    let mut s = client
+        .stream_process_text(PhrasalRequest::from_text("x"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.next().await,
+        Some(Ok(PhrasalStreamEvent::TextSpan(_)))
+    ));
+    let err = s.next().await.unwrap().unwrap_err();
+    assert!(matches!(err, BookWyrmClientError::Transport(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "the connection was reset after 1 event of the stream had arrived"
     );
 }

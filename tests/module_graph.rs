@@ -131,8 +131,10 @@ fn the_transport_and_the_layers_below_it_do_not_know_the_client() {
         "event",
         "stream",
         "transport",
-        "transport::h1",
+        "transport::direct",
+        "transport::pool",
         "transport::shared",
+        "transport::stats",
         "transport::response",
     ] {
         let deps = &g[low];

@@ -531,7 +531,13 @@ async fn a_reset_mid_stream_is_a_transport_error_after_the_delivered_events() {
     assert_eq!(items.len(), 3, "{items:?}");
     assert!(items[0].is_ok() && items[1].is_ok());
     match &items[2] {
-        Err(e @ BookWyrmClientError::Transport(_)) => assert!(e.is_retryable()),
+        Err(e @ BookWyrmClientError::Transport(_)) => {
+            assert!(e.is_retryable());
+            assert_eq!(
+                e.to_string(),
+                "the connection broke after 2 events of the stream had arrived"
+            );
+        }
         other => panic!("{other:?}"),
     }
 }

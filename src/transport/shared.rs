@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue};
 
-use super::h1::Direct;
+use super::direct::Direct;
 use super::response::deprecation_notice;
 use super::stats::Counters;
 use crate::error::BookWyrmClientError;
@@ -26,8 +26,8 @@ pub(crate) struct Shared {
     limiter: Option<Arc<tokio::sync::Semaphore>>,
     /// Fixed when the client is built (the connection pool's setting).
     pub(crate) connect_timeout: Option<Duration>,
-    /// The transport of event streams that reads the socket in the polling task, when usable
-    /// (see [`crate::h1`]).
+    /// The transport that drives hyper's HTTP/1 connections in the reading task and keeps them
+    /// between requests, when usable (see [`super::direct`]).
     direct: Option<Direct>,
     /// Which path carried each request.
     pub(crate) counters: Counters,
@@ -88,6 +88,12 @@ impl Shared {
         self.deprecation.lock().expect("deprecation lock").clone()
     }
 
+    /// How this client's requests were carried so far.
+    pub(crate) fn transport_stats(&self) -> super::TransportStats {
+        let idle = self.direct.as_ref().map_or(0, Direct::idle_connections);
+        self.counters.snapshot(idle)
+    }
+
     /// Whether the client was closed.
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
@@ -112,6 +118,9 @@ impl Shared {
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
         self.http.lock().expect("http lock").take();
+        if let Some(direct) = &self.direct {
+            direct.close();
+        }
         if let Some(limiter) = &self.limiter {
             limiter.close(); // calls waiting for a slot fail as closed
         }

@@ -2,10 +2,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// How many requests of one client each path carried: the direct stream transport (the socket
-/// read in the task that polls the stream) or reqwest (JSON calls, uploads, and streams when a
-/// proxy is configured or [`direct_streams(false)`](crate::ClientBuilder::direct_streams)).
-/// Counts every attempt, retries included. A snapshot: read it again to see later requests.
+/// How a client's requests were carried: how many each path took — the direct transport
+/// (hyper's HTTP/1 connection, driven by the task that reads the response, kept between
+/// requests) or reqwest (multipart uploads, and everything when a proxy is configured, a
+/// `reqwest::Client` of your own is used, or
+/// [`direct_streams(false)`](crate::ClientBuilder::direct_streams)) — and how many connections
+/// and TLS sessions the direct transport set up and reused. Counts every attempt, retries
+/// included. A snapshot: read it again to see later requests.
 ///
 /// ```
 /// # async fn run() -> Result<(), bookwyrm::BookWyrmClientError> {
@@ -27,6 +30,14 @@ pub struct TransportStats {
     pub direct: u64,
     /// Requests sent through reqwest.
     pub reqwest: u64,
+    /// Connections the direct transport opened (TCP connects that succeeded).
+    pub connections: u64,
+    /// TLS sessions the direct transport set up (handshakes completed).
+    pub tls_handshakes: u64,
+    /// Requests the direct transport sent on a connection kept from an earlier request.
+    pub reused: u64,
+    /// Connections waiting in the pool now, for the next request.
+    pub idle: u64,
 }
 
 /// The live counters behind [`TransportStats`].
@@ -34,6 +45,9 @@ pub struct TransportStats {
 pub(crate) struct Counters {
     direct: AtomicU64,
     reqwest: AtomicU64,
+    connections: AtomicU64,
+    tls_handshakes: AtomicU64,
+    reused: AtomicU64,
 }
 
 impl Counters {
@@ -45,10 +59,28 @@ impl Counters {
         self.reqwest.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn snapshot(&self) -> TransportStats {
+    pub(crate) fn connected(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn tls_handshake(&self) {
+        self.tls_handshakes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn reused(&self) {
+        self.reused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counters, with `idle` connections in the pool now.
+    pub(crate) fn snapshot(&self, idle: usize) -> TransportStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         TransportStats {
-            direct: self.direct.load(Ordering::Relaxed),
-            reqwest: self.reqwest.load(Ordering::Relaxed),
+            direct: get(&self.direct),
+            reqwest: get(&self.reqwest),
+            connections: get(&self.connections),
+            tls_handshakes: get(&self.tls_handshakes),
+            reused: get(&self.reused),
+            idle: idle as u64,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Exit codes and the one line printed for an error.
 
-use bookwyrm::BookWyrmClientError;
+use bookwyrm::{BookWyrmClientError, TransportKind};
 
 /// Success.
 pub const EXIT_OK: u8 = 0;
@@ -97,7 +97,7 @@ impl From<BookWyrmClientError> for CliError {
                         .to_string(),
                 ),
             ),
-            BookWyrmClientError::Transport(_) => (
+            BookWyrmClientError::Transport(t) if t.kind() == TransportKind::Connect => (
                 EXIT_FAILED,
                 Some("is the server reachable? (--base-url / BOOKWYRM_API_URL)".to_string()),
             ),

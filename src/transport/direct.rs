@@ -1,0 +1,469 @@
+//! The direct transport: requests over hyper's own HTTP/1 connection
+//! (`hyper::client::conn::http1`), driven by the task that reads the response, and kept in the
+//! client's [`Pool`] between requests.
+//!
+//! Why it exists: hyper's pooled client (inside reqwest) runs each connection as a task of its
+//! own and hands the body over one chunk at a time. A server sends one chunk per event, so when
+//! the stream is polled from another thread than the connection task (the body of every
+//! `#[tokio::main]`: `block_on` of a multi-thread runtime), every event costs cross-thread
+//! wake-ups. hyper's lower-level connection spawns nothing: whoever polls its `Connection`
+//! future drives it. Here that is the response body's own poll, so reading a stream costs no
+//! hand-off at all; the protocol (heads, chunked and length framing, trailers, 1xx answers) is
+//! hyper's.
+//!
+//! The generated operation still builds the request and the hooks still set its headers; only
+//! its execution is taken over ([`crate::transport::CallContext::send`]), for requests whose
+//! body is in memory, on a client whose `reqwest::Client` the SDK built itself and with no proxy
+//! configured in the environment. Everything else (multipart uploads, proxies, a caller's own
+//! `reqwest::Client`) goes through reqwest.
+//!
+//! Reuse: a response read to its end gives its connection back to the pool; the next request to
+//! the same scheme, host and port takes it. A pooled connection found closed is dropped, and a
+//! request that hyper hands back unwritten (the connection closed as it was taken) is sent again
+//! on a fresh connection: the server never sees it twice. A response dropped before its end
+//! closes its connection.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_core::Stream;
+use http_body_util::Full;
+use hyper::body::Body as _;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+use super::pool::{Http1, Key, Pool};
+use super::stats::Counters;
+
+/// The environment variables through which reqwest picks up a proxy.
+const PROXY_VARS: [&str; 6] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+/// Largest response head hyper may buffer (status line and headers).
+const MAX_HEAD: usize = 64 * 1024;
+
+/// How a failed exchange failed, for the caller to turn into its error type.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The TCP connection (or TLS session) could not be set up.
+    Connect(io::Error),
+    /// Connecting took longer than the connect timeout.
+    ConnectTimeout,
+    /// The request could not be written or the response head not read.
+    Exchange(io::Error),
+    /// The call's deadline passed before the response head arrived.
+    Timeout,
+}
+
+/// The direct transport of one client (shared by its handles), with its idle connections.
+pub(crate) struct Direct {
+    /// Extra trusted roots, besides the platform's.
+    roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    tls: OnceLock<Result<tokio_rustls::TlsConnector, String>>,
+    pool: Arc<Pool>,
+}
+
+impl fmt::Debug for Direct {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Direct")
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Direct {
+    /// The direct transport, unless a proxy is configured in the environment (reqwest honours
+    /// those; this transport does not speak to proxies).
+    pub(crate) fn unless_proxied(
+        roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    ) -> Option<Self> {
+        let proxied = PROXY_VARS
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
+        if proxied {
+            tracing::debug!("a proxy is configured: requests go through reqwest");
+            return None;
+        }
+        Some(Self {
+            roots,
+            tls: OnceLock::new(),
+            pool: Arc::default(),
+        })
+    }
+
+    /// Whether this transport can execute `request`: http(s), body in memory (or none).
+    pub(crate) fn handles(&self, request: &reqwest::Request) -> bool {
+        matches!(request.url().scheme(), "http" | "https")
+            && request.url().host_str().is_some()
+            && request.body().is_none_or(|b| b.as_bytes().is_some())
+    }
+
+    /// Closes the idle connections; connections of responses still being read close when
+    /// those end.
+    pub(crate) fn close(&self) {
+        self.pool.close();
+    }
+
+    /// How many connections wait in the pool now.
+    pub(crate) fn idle_connections(&self) -> usize {
+        self.pool.idle_count()
+    }
+
+    fn tls(&self) -> Result<tokio_rustls::TlsConnector, Failure> {
+        self.tls
+            .get_or_init(|| {
+                let provider = rustls::crypto::CryptoProvider::get_default()
+                    .cloned()
+                    .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+                // The same verifier reqwest builds: the platform's roots plus the extra ones.
+                let verifier = if self.roots.is_empty() {
+                    rustls_platform_verifier::Verifier::new(provider.clone())
+                } else {
+                    rustls_platform_verifier::Verifier::new_with_extra_roots(
+                        self.roots.iter().cloned(),
+                        provider.clone(),
+                    )
+                }
+                .map_err(|e| e.to_string())?;
+                let mut config = rustls::ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .map_err(|e| e.to_string())?
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(verifier))
+                    .with_no_client_auth();
+                config.alpn_protocols = vec![b"http/1.1".to_vec()];
+                Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+            })
+            .clone()
+            .map_err(|e| Failure::Connect(io::Error::other(e)))
+    }
+
+    /// A new connection to `key`: TCP, TLS for https, then hyper's HTTP/1 handshake (which
+    /// only sets up state; it sends nothing).
+    async fn connect(&self, key: &Key, counters: &Counters) -> Result<Http1, Failure> {
+        let host = key.host.trim_matches(['[', ']']);
+        let tcp = TcpStream::connect((host, key.port))
+            .await
+            .map_err(Failure::Connect)?;
+        counters.connected();
+        tcp.set_nodelay(true).map_err(Failure::Connect)?;
+        let conn = if key.https {
+            let name = rustls::pki_types::ServerName::try_from(host)
+                .map_err(|e| Failure::Connect(io::Error::new(io::ErrorKind::InvalidInput, e)))?
+                .to_owned();
+            let tls = self
+                .tls()?
+                .connect(name, tcp)
+                .await
+                .map_err(Failure::Connect)?;
+            counters.tls_handshake();
+            Conn::Tls(Box::new(tls))
+        } else {
+            Conn::Plain(tcp)
+        };
+        let (send, driver) = hyper::client::conn::http1::Builder::new()
+            .max_header_size(MAX_HEAD)
+            .handshake(TokioIo::new(conn))
+            .await
+            .map_err(|e| Failure::Connect(io::Error::other(e)))?;
+        Ok(Http1 {
+            send,
+            driver: Box::pin(driver),
+        })
+    }
+
+    /// Sends `request` on a pooled connection to its host, or a new one, and reads the
+    /// response head; the body is read as the returned response's body is polled (which drives
+    /// the connection). A response read to its end gives the connection back to the pool.
+    ///
+    /// `body` is the request's body when the caller holds it as [`Bytes`] already (it is then
+    /// not copied); `deadline` bounds the whole exchange, body included.
+    pub(crate) async fn execute(
+        &self,
+        request: reqwest::Request,
+        body: Option<Bytes>,
+        connect_timeout: Option<Duration>,
+        deadline: Option<tokio::time::Instant>,
+        counters: &Counters,
+    ) -> Result<reqwest::Response, Failure> {
+        match deadline {
+            Some(at) => tokio::time::timeout_at(
+                at,
+                self.execute_within(request, body, connect_timeout, deadline, counters),
+            )
+            .await
+            .map_err(|_| Failure::Timeout)?,
+            None => {
+                self.execute_within(request, body, connect_timeout, None, counters)
+                    .await
+            }
+        }
+    }
+
+    async fn execute_within(
+        &self,
+        request: reqwest::Request,
+        body: Option<Bytes>,
+        connect_timeout: Option<Duration>,
+        deadline: Option<tokio::time::Instant>,
+        counters: &Counters,
+    ) -> Result<reqwest::Response, Failure> {
+        let url = request.url();
+        let key = Key {
+            https: url.scheme() == "https",
+            host: url.host_str().unwrap_or_default().to_string(),
+            port: url.port_or_known_default().unwrap_or(80),
+        };
+        let mut request = Some(to_hyper(request, body));
+        loop {
+            let (mut conn, pooled) = match self.pool.take(&key) {
+                Some(conn) => {
+                    counters.reused();
+                    (conn, true)
+                }
+                None => {
+                    let connect = self.connect(&key, counters);
+                    let conn = match connect_timeout {
+                        Some(limit) => tokio::time::timeout(limit, connect)
+                            .await
+                            .map_err(|_| Failure::ConnectTimeout)??,
+                        None => connect.await?,
+                    };
+                    (conn, false)
+                }
+            };
+            let req = request.take().expect("a request to send");
+            match exchange(&mut conn, req).await {
+                Ok(response) => {
+                    let (head, body) = response.into_parts();
+                    let body = DrivenBody {
+                        conn: Some(conn),
+                        driver_done: false,
+                        body,
+                        pool: self.pool.clone(),
+                        key,
+                        deadline: deadline.map(|at| Box::pin(tokio::time::sleep_until(at))),
+                    };
+                    return Ok(reqwest::Response::from(http::Response::from_parts(
+                        head,
+                        reqwest::Body::wrap_stream(body),
+                    )));
+                }
+                // The request never left: the pooled connection had closed. Send it again on
+                // another connection (the server has not seen it).
+                Err(Unsent(Some(req), e)) if pooled => {
+                    tracing::debug!(error = %e, "a pooled connection was closed: reconnecting");
+                    request = Some(req);
+                }
+                Err(Unsent(_, e)) => return Err(Failure::Exchange(io::Error::other(e))),
+            }
+        }
+    }
+}
+
+/// A failed exchange, with the request when hyper handed it back unwritten.
+struct Unsent(Option<http::Request<Full<Bytes>>>, hyper::Error);
+
+/// Waits until `conn` takes a request, sends `req` and reads the response head, driving the
+/// connection all along.
+async fn exchange(
+    conn: &mut Http1,
+    req: http::Request<Full<Bytes>>,
+) -> Result<http::Response<Incoming>, Unsent> {
+    let Http1 { send, driver } = conn;
+    let mut driver_done = false;
+    // Drive the connection until it is ready for a request (a pooled one may still be
+    // finishing the previous exchange), or until it turns out closed.
+    let ready = std::future::poll_fn(|cx| {
+        if !driver_done && driver.as_mut().poll(cx).is_ready() {
+            driver_done = true;
+        }
+        send.poll_ready(cx)
+    })
+    .await;
+    if let Err(e) = ready {
+        return Err(Unsent(Some(req), e));
+    }
+    let mut response = std::pin::pin!(send.try_send_request(req));
+    std::future::poll_fn(|cx| {
+        if !driver_done && driver.as_mut().poll(cx).is_ready() {
+            driver_done = true;
+        }
+        response.as_mut().poll(cx)
+    })
+    .await
+    .map_err(|mut e| Unsent(e.take_message(), e.into_error()))
+}
+
+/// The reqwest request as hyper's: origin-form target, a `Host` header, the body in memory.
+fn to_hyper(request: reqwest::Request, body: Option<Bytes>) -> http::Request<Full<Bytes>> {
+    let url = request.url();
+    let target = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    let host = match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_string(),
+    };
+    let body = body.or_else(|| {
+        request
+            .body()
+            .and_then(reqwest::Body::as_bytes)
+            .map(Bytes::copy_from_slice)
+    });
+    let mut out = http::Request::new(Full::new(body.unwrap_or_default()));
+    *out.method_mut() = request.method().clone();
+    *out.uri_mut() = target
+        .parse()
+        .unwrap_or_else(|_| http::Uri::from_static("/"));
+    let headers = out.headers_mut();
+    if let Ok(host) = http::HeaderValue::from_str(&host) {
+        headers.insert(http::header::HOST, host);
+    }
+    for (name, value) in request.headers() {
+        if !matches!(
+            name.as_str(),
+            "host" | "content-length" | "transfer-encoding" | "connection"
+        ) {
+            headers.append(name, value.clone());
+        }
+    }
+    out
+}
+
+/// A response body read by whoever polls it: each poll first drives the connection (reads the
+/// socket, de-frames), then takes what hyper decoded. At its end the connection goes back to
+/// the pool; dropped before that, the connection closes with it.
+struct DrivenBody {
+    conn: Option<Http1>,
+    /// The connection's driver finished (closed or failed): it is not polled again, nor pooled.
+    driver_done: bool,
+    body: Incoming,
+    pool: Arc<Pool>,
+    key: Key,
+    /// The call's deadline (JSON calls; streams have none).
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Stream for DrivenBody {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(conn) = this.conn.as_mut() {
+                if !this.driver_done && conn.driver.as_mut().poll(cx).is_ready() {
+                    this.driver_done = true;
+                }
+            }
+            return match Pin::new(&mut this.body).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) if !data.is_empty() => Poll::Ready(Some(Ok(data))),
+                    _ => continue, // trailers, or an empty frame
+                },
+                Poll::Ready(Some(Err(e))) => {
+                    this.conn = None;
+                    Poll::Ready(Some(Err(io::Error::other(e))))
+                }
+                Poll::Ready(None) => {
+                    if let Some(conn) = this.conn.take() {
+                        if !this.driver_done {
+                            this.pool.put(this.key.clone(), conn);
+                        }
+                    }
+                    Poll::Ready(None)
+                }
+                Poll::Pending => match this.deadline.as_mut().map(|d| d.as_mut().poll(cx)) {
+                    Some(Poll::Ready(())) => {
+                        this.conn = None;
+                        this.deadline = None;
+                        Poll::Ready(Some(Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "the call's deadline passed while reading the response",
+                        ))))
+                    }
+                    _ => Poll::Pending,
+                },
+            };
+        }
+    }
+}
+
+/// A plain or TLS connection.
+pub(crate) enum Conn {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Conn::Plain(s) => s.is_write_vectored(),
+            Conn::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
