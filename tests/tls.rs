@@ -173,3 +173,32 @@ fn bad_root_certificates_are_validation_errors() {
         assert!(err.to_string().contains(needle), "{err}");
     }
 }
+
+#[tokio::test]
+async fn one_tls_session_serves_streams_and_calls_one_after_another() {
+    let pki = pki("127.0.0.1", false);
+    let emu = https_emulator(&pki).await;
+    let client = builder(&emu.base_url())
+        .add_root_certificate(&pki.ca_pem)
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        let phrases = client
+            .stream_process_text(PhrasalRequest::from_text("One. Two."))
+            .await
+            .unwrap()
+            .collect_phrases()
+            .await
+            .unwrap();
+        assert_eq!(phrases.len(), 2);
+        client
+            .summarize(bookwyrm::SummarizeRequest::from_content("One. Two."))
+            .await
+            .unwrap();
+    }
+    let stats = client.transport_stats();
+    assert_eq!((stats.direct, stats.reqwest), (10, 0));
+    assert_eq!((stats.connections, stats.tls_handshakes, stats.reused), (1, 1, 9));
+    assert_eq!(emu.stats().connections(), 1, "one TLS connection for ten requests");
+    assert_eq!(emu.stats().requests(), 10);
+}
