@@ -14,8 +14,10 @@
 //! (consumer in a spawned task), `blocking` (the blocking client), `cli-json` and `cli-table`
 //! (`bookwyrm phrasal`, stdout a pipe), `1000-streams` (1,000 concurrent phrasal streams of the
 //! story on one client, the text shared by the tasks; `1000-streams-cloned`: each task given its
-//! own copy up front; `python-1000-streams`: the same with the Python client), `1m-events` and `1m-events-slow` (one million events; the slow consumer
-//! sleeps 1 ms every 1,000 events).
+//! own copy up front; `python-1000-streams`: the same with the Python client), `1m-events` and
+//! `1m-events-slow` (one million events; the slow consumer sleeps 1 ms every 1,000 events),
+//! `2000-calls-{tokio-main,current-thread,spawned}` (2,000 small `get_citations` calls one
+//! after another; `python-2000-calls`: the same with the Python client).
 //!
 //! A plain bench binary (no criterion): it builds and starts the release emulator in another
 //! process with the fault `synthetic-events=N` (one HTTP chunk per event, as a FastAPI server
@@ -29,14 +31,20 @@
 //! interpreter named by `BENCH_PYTHON` (a virtualenv with `pip install bookwyrm==0.1.21`).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bookwyrm::{AsyncBookWyrmClient, PhrasalRequest, PhrasalStreamEvent};
 
+#[path = "support/mod.rs"]
+mod support;
+use support::{build_binaries, release_dir, Server};
+
 /// The text sent with every synthetic request (the server ignores it).
 const PROMPT: &str = "Synthetic load.";
+/// Small calls in the `2000-calls-*` cases.
+const CALLS: u64 = 2_000;
 
 fn main() {
     if let Ok(case) = std::env::var("BENCH_CHILD") {
@@ -139,6 +147,23 @@ fn main() {
             c
         });
     }
+    // 2,000 small JSON calls one after another (get_citations of one short chunk), in each
+    // shape; the count printed is of calls, each checked.
+    if let Ok(python) = std::env::var("BENCH_PYTHON") {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/python/small_calls.py");
+        run("python-2000-calls", &plain.url, CALLS, &move || {
+            let mut c = Command::new(&python);
+            c.arg(&script).env("BENCH_CALLS", CALLS.to_string());
+            c
+        });
+    }
+    for (name, case) in [
+        ("2000-calls-tokio-main", "calls-tokio-main"),
+        ("2000-calls-current-thread", "calls-current-thread"),
+        ("2000-calls-spawned", "calls-spawned"),
+    ] {
+        run(name, &plain.url, CALLS, &child_case(case));
+    }
     // 1,000 concurrent streams of the story: every event counted (the child checks the count
     // against one stream's), none failed.
     run("1000-streams", &plain.url, 0, &child_case("concurrent"));
@@ -177,64 +202,6 @@ fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// `target/release`, the folder above this bench's `deps/`.
-fn release_dir() -> PathBuf {
-    let me = std::env::current_exe().expect("own path");
-    me.parent()
-        .and_then(Path::parent)
-        .expect("target/release/deps")
-        .to_path_buf()
-}
-
-fn build_binaries() {
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "-p",
-            "bookwyrm-emulator",
-            "-p",
-            "bookwyrm-cli",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("cargo build");
-    assert!(status.success(), "building the emulator and CLI failed");
-}
-
-/// An emulator in another process.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(release: &Path, args: &[&str]) -> Self {
-        let mut child = Command::new(release.join("bookwyrm-emulator"))
-            .args(["--port", "0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the emulator");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("emulator URL");
-        Self {
-            child,
-            url: line.trim().to_string(),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 struct Measured {
@@ -334,6 +301,15 @@ fn child(case: &str) {
         "spawned" => multi_thread()
             .block_on(async { tokio::spawn(consume(false, true)).await.expect("task") }),
         "blocking" => blocking(),
+        "calls-tokio-main" => multi_thread().block_on(small_calls()),
+        "calls-current-thread" => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(small_calls()),
+        "calls-spawned" => {
+            multi_thread().block_on(async { tokio::spawn(small_calls()).await.expect("task") })
+        }
         "concurrent" => multi_thread().block_on(concurrent(1000, false)),
         "concurrent-cloned" => multi_thread().block_on(concurrent(1000, true)),
         other => panic!("unknown case {other}"),
@@ -373,6 +349,25 @@ async fn consume(slow: bool, direct: bool) -> u64 {
     }
     std::hint::black_box(chars);
     n
+}
+
+/// [`CALLS`] small `get_citations` calls one after another on one client, each answer checked.
+async fn small_calls() -> u64 {
+    let client = AsyncBookWyrmClient::new().expect("client");
+    for _ in 0..CALLS {
+        let answer = client
+            .get_citations(bookwyrm::CitationRequest::from_chunks(
+                vec![bookwyrm::TextSpan::new(
+                    0,
+                    "The sky is blue over the valley.",
+                )],
+                "What colour is the sky?",
+            ))
+            .await
+            .expect("call");
+        assert_eq!(answer.total_citations, 1);
+    }
+    CALLS
 }
 
 #[cfg(feature = "blocking")]

@@ -198,7 +198,14 @@ async fn one_tls_session_serves_streams_and_calls_one_after_another() {
     }
     let stats = client.transport_stats();
     assert_eq!((stats.direct, stats.reqwest), (10, 0));
-    assert_eq!((stats.connections, stats.tls_handshakes, stats.reused), (1, 1, 9));
-    assert_eq!(emu.stats().connections(), 1, "one TLS connection for ten requests");
+    assert_eq!(
+        (stats.connections, stats.tls_handshakes, stats.reused),
+        (1, 1, 9)
+    );
+    assert_eq!(
+        emu.stats().connections(),
+        1,
+        "one TLS connection for ten requests"
+    );
     assert_eq!(emu.stats().requests(), 10);
 }
