@@ -275,8 +275,17 @@ impl Direct {
     }
 }
 
-/// A failed exchange, with the request when hyper handed it back unwritten.
-struct Unsent(Option<http::Request<Full<Bytes>>>, hyper::Error);
+/// A failed exchange, with the request when it was never written.
+struct Unsent(Option<http::Request<Full<Bytes>>>, crate::error::Source);
+
+/// The error of a connection whose driver finished (the server closed it) while a request
+/// waited for it or for its answer.
+fn closed_connection() -> crate::error::Source {
+    Box::new(io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        "the connection closed before a response",
+    ))
+}
 
 /// Waits until `conn` takes a request, sends `req` and reads the response head, driving the
 /// connection all along.
@@ -287,12 +296,13 @@ async fn exchange(
     let Http1 { send, driver } = conn;
     let mut driver_done = false;
     // Drive the connection until it is ready for a request (a pooled one may still be
-    // finishing the previous exchange), or until it turns out closed.
+    // finishing the previous exchange), or until it turns out closed: a finished driver takes
+    // no request (hyper would wait for it forever), and the request was not written.
     let ready = std::future::poll_fn(|cx| {
-        if !driver_done && driver.as_mut().poll(cx).is_ready() {
-            driver_done = true;
+        if driver.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Err(closed_connection()));
         }
-        send.poll_ready(cx)
+        send.poll_ready(cx).map_err(Into::into)
     })
     .await;
     if let Err(e) = ready {
@@ -300,13 +310,18 @@ async fn exchange(
     }
     let mut response = std::pin::pin!(send.try_send_request(req));
     std::future::poll_fn(|cx| {
-        if !driver_done && driver.as_mut().poll(cx).is_ready() {
-            driver_done = true;
+        let finished = !driver_done && driver.as_mut().poll(cx).is_ready();
+        driver_done |= finished;
+        match response.as_mut().poll(cx) {
+            // The driver is gone and left no answer: none will come.
+            Poll::Pending if driver_done => Poll::Ready(Err(Unsent(None, closed_connection()))),
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(r) => {
+                Poll::Ready(r.map_err(|mut e| Unsent(e.take_message(), e.into_error().into())))
+            }
         }
-        response.as_mut().poll(cx)
     })
     .await
-    .map_err(|mut e| Unsent(e.take_message(), e.into_error()))
 }
 
 /// The reqwest request as hyper's: origin-form target, a `Host` header, the body in memory.
@@ -387,6 +402,14 @@ impl Stream for DrivenBody {
                         }
                     }
                     Poll::Ready(None)
+                }
+                // The driver is gone and the body has not ended: nothing more will come.
+                Poll::Pending if this.driver_done => {
+                    this.conn = None;
+                    Poll::Ready(Some(Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the connection closed before the body ended",
+                    ))))
                 }
                 Poll::Pending => match this.deadline.as_mut().map(|d| d.as_mut().poll(cx)) {
                     Some(Poll::Ready(())) => {
