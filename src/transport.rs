@@ -126,28 +126,28 @@ impl CallContext {
             // Never headers: the Authorization header holds the key.
             tracing::debug!(method = %request.method(), url = %request.url(), %body, "sending");
         }
-        let response = match self.shared.direct() {
+        // The direct transport applies the body cap itself; reqwest's answers get it below.
+        let (response, capped_already) = match self.shared.direct() {
             Some(direct) if direct.handles(&request) => {
                 self.shared.counters.sent_direct();
                 let deadline = request.timeout().map(|t| tokio::time::Instant::now() + *t);
                 let body = self.body.clone();
+                let limits = direct::Limits {
+                    connect_timeout: self.shared.connect_timeout,
+                    deadline,
+                    max_body: self.max_body,
+                };
                 match direct
-                    .execute(
-                        request,
-                        body,
-                        self.shared.connect_timeout,
-                        deadline,
-                        &self.shared.counters,
-                    )
+                    .execute(request, body, limits, &self.shared.counters)
                     .await
                 {
-                    Ok(response) => response,
+                    Ok(response) => (response, true),
                     Err(failure) => return Ok(self.fail(self.map_direct(failure))),
                 }
             }
             _ => {
                 self.shared.counters.sent_via_reqwest();
-                self.http.execute(request).await?
+                (self.http.execute(request).await?, false)
             }
         };
         tracing::debug!(
@@ -157,7 +157,7 @@ impl CallContext {
         );
         self.shared.note_deprecation(response.headers());
         if response.status().is_success() {
-            return Ok(match self.max_body {
+            return Ok(match self.max_body.filter(|_| !capped_already) {
                 Some(cap) => match capped(response, cap) {
                     Ok(response) => response,
                     Err(error) => self.fail(error),
@@ -217,6 +217,9 @@ impl CallContext {
             }
             F::Exchange(e) => BookWyrmClientError::transport("the HTTP exchange failed", e),
             F::Timeout => BookWyrmClientError::timeout(TimeoutKind::Total, self.total_timeout),
+            F::TooLarge { cap, announced } => {
+                too_large(cap, format!("Content-Length announces {announced} bytes"))
+            }
         }
     }
 
@@ -286,7 +289,7 @@ impl CallContext {
 /// The error a capped body yields past its cap; found again in the error's chain by
 /// [`CallContext::map_reqwest`].
 #[derive(Debug)]
-struct TooLarge(usize);
+pub(crate) struct TooLarge(pub(crate) usize);
 
 impl std::fmt::Display for TooLarge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

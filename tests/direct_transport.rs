@@ -367,21 +367,32 @@ async fn endless_json_server(head: &'static str) -> (String, Arc<AtomicU64>) {
 
 #[tokio::test]
 async fn json_answers_are_read_under_a_cap() {
+    for direct in [true, false] {
+        answers_are_capped(direct).await;
+    }
+}
+
+/// The cap on the direct transport (`direct`) or through reqwest.
+async fn answers_are_capped(direct: bool) {
     use bookwyrm::{CitationRequest, TextSpan, TransportKind};
     let call = |url: String, cap: Option<usize>| async move {
         let mut b = AsyncBookWyrmClient::builder()
             .base_url(url)
             .api_key("sk-raw")
+            .direct_streams(direct)
             .retry_policy(bookwyrm::RetryPolicy::none());
         if let Some(cap) = cap {
             b = b.max_response_body(cap);
         }
         let client = b.build().unwrap();
         let request = CitationRequest::from_chunks(vec![TextSpan::new(0, "x")], "q");
-        tokio::time::timeout(Duration::from_secs(20), client.get_citations(request))
+        let err = tokio::time::timeout(Duration::from_secs(20), client.get_citations(request))
             .await
             .expect("no hang")
-            .expect_err("refused")
+            .expect_err("refused");
+        let stats = client.transport_stats();
+        assert_eq!((stats.direct > 0, stats.reqwest > 0), (direct, !direct));
+        err
     };
     // 1.5 GB announced: refused from the head, before the body is read (the default cap).
     let (url, written) = endless_json_server(

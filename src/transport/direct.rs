@@ -67,6 +67,19 @@ pub(crate) enum Failure {
     Exchange(io::Error),
     /// The call's deadline passed before the response head arrived.
     Timeout,
+    /// A successful answer's `Content-Length` announces more than the body cap.
+    TooLarge { cap: usize, announced: u64 },
+}
+
+/// What bounds one exchange.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Longest wait for a new connection.
+    pub(crate) connect_timeout: Option<Duration>,
+    /// The end of the whole exchange, body included (JSON calls; streams have none).
+    pub(crate) deadline: Option<tokio::time::Instant>,
+    /// The largest body a successful answer may have (JSON calls; streams have none).
+    pub(crate) max_body: Option<usize>,
 }
 
 /// The direct transport of one client (shared by its handles), with its idle connections.
@@ -191,26 +204,21 @@ impl Direct {
     /// the connection). A response read to its end gives the connection back to the pool.
     ///
     /// `body` is the request's body when the caller holds it as [`Bytes`] already (it is then
-    /// not copied); `deadline` bounds the whole exchange, body included.
+    /// not copied).
     pub(crate) async fn execute(
         &self,
         request: reqwest::Request,
         body: Option<Bytes>,
-        connect_timeout: Option<Duration>,
-        deadline: Option<tokio::time::Instant>,
+        limits: Limits,
         counters: &Counters,
     ) -> Result<reqwest::Response, Failure> {
-        match deadline {
-            Some(at) => tokio::time::timeout_at(
-                at,
-                self.execute_within(request, body, connect_timeout, deadline, counters),
-            )
-            .await
-            .map_err(|_| Failure::Timeout)?,
-            None => {
-                self.execute_within(request, body, connect_timeout, None, counters)
+        match limits.deadline {
+            Some(at) => {
+                tokio::time::timeout_at(at, self.execute_within(request, body, limits, counters))
                     .await
+                    .map_err(|_| Failure::Timeout)?
             }
+            None => self.execute_within(request, body, limits, counters).await,
         }
     }
 
@@ -218,8 +226,7 @@ impl Direct {
         &self,
         request: reqwest::Request,
         body: Option<Bytes>,
-        connect_timeout: Option<Duration>,
-        deadline: Option<tokio::time::Instant>,
+        limits: Limits,
         counters: &Counters,
     ) -> Result<reqwest::Response, Failure> {
         let url = request.url();
@@ -237,7 +244,7 @@ impl Direct {
                 }
                 None => {
                     let connect = self.connect(&key, counters);
-                    let conn = match connect_timeout {
+                    let conn = match limits.connect_timeout {
                         Some(limit) => tokio::time::timeout(limit, connect)
                             .await
                             .map_err(|_| Failure::ConnectTimeout)??,
@@ -250,13 +257,27 @@ impl Direct {
             match exchange(&mut conn, req).await {
                 Ok(response) => {
                     let (head, body) = response.into_parts();
+                    let max_body = limits.max_body.filter(|_| head.status.is_success());
+                    if let Some(cap) = max_body {
+                        let announced = head
+                            .headers
+                            .get(http::header::CONTENT_LENGTH)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.trim().parse::<u64>().ok());
+                        if let Some(announced) = announced.filter(|&n| n > cap as u64) {
+                            return Err(Failure::TooLarge { cap, announced });
+                        }
+                    }
                     let body = DrivenBody {
                         conn: Some(conn),
                         driver_done: false,
                         body,
                         pool: self.pool.clone(),
                         key,
-                        deadline: deadline.map(|at| Box::pin(tokio::time::sleep_until(at))),
+                        deadline: limits
+                            .deadline
+                            .map(|at| Box::pin(tokio::time::sleep_until(at))),
+                        cap: max_body.map(|cap| (cap, cap)),
                     };
                     return Ok(reqwest::Response::from(http::Response::from_parts(
                         head,
@@ -373,6 +394,8 @@ struct DrivenBody {
     key: Key,
     /// The call's deadline (JSON calls; streams have none).
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The body cap and the bytes still allowed under it (JSON calls; streams have none).
+    cap: Option<(usize, usize)>,
 }
 
 impl Stream for DrivenBody {
@@ -388,7 +411,20 @@ impl Stream for DrivenBody {
             }
             return match Pin::new(&mut this.body).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
-                    Ok(data) if !data.is_empty() => Poll::Ready(Some(Ok(data))),
+                    Ok(data) if !data.is_empty() => match &mut this.cap {
+                        Some((cap, left)) if data.len() > *left => {
+                            this.conn = None;
+                            Poll::Ready(Some(Err(io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                super::TooLarge(*cap),
+                            ))))
+                        }
+                        Some((_, left)) => {
+                            *left -= data.len();
+                            Poll::Ready(Some(Ok(data)))
+                        }
+                        None => Poll::Ready(Some(Ok(data))),
+                    },
                     _ => continue, // trailers, or an empty frame
                 },
                 Poll::Ready(Some(Err(e))) => {
