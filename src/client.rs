@@ -351,6 +351,7 @@ impl AsyncBookWyrmClient {
             body: None,
             max_body: (!streaming).then_some(self.config.max_response_body),
             captured: Arc::default(),
+            response_id: Arc::default(),
             _permit: permit,
         })
     }

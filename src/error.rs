@@ -15,6 +15,26 @@ pub use server::ServerError;
 /// A boxed error source.
 pub(crate) type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// Where a call had got to when an error happened: the request id of the response whose head
+/// had arrived, and how many attempts were made.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CallInfo {
+    pub(crate) request_id: Option<String>,
+    pub(crate) attempts: u32,
+}
+
+impl CallInfo {
+    /// Fills what is not known yet.
+    fn fill(&mut self, request_id: Option<&str>, attempts: u32) {
+        if self.request_id.is_none() {
+            self.request_id = request_id.map(str::to_string);
+        }
+        if self.attempts == 0 {
+            self.attempts = attempts;
+        }
+    }
+}
+
 /// Every way a call to the BookWyrm API can fail.
 ///
 /// `Display` is one readable sentence without the underlying cause; the cause is chained through
@@ -142,8 +162,87 @@ impl BookWyrmClientError {
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Self::Api(e) => e.request_id(),
-            _ => None,
+            Self::Transport(e) => e.info.request_id.as_deref(),
+            Self::Timeout(e) => e.info.request_id.as_deref(),
+            Self::Decode(e) => e.info.request_id.as_deref(),
+            Self::ServerEvent(e) => e.info.request_id.as_deref(),
+            Self::Validation(_) | Self::Closed | Self::BlockingInAsyncContext => None,
         }
+    }
+
+    /// How many attempts the call made before this error (retries included): 0 when it
+    /// failed before any request was sent (validation, a closed client).
+    ///
+    /// ```
+    /// # use bookwyrm::BookWyrmClientError;
+    /// # fn f(e: &BookWyrmClientError) {
+    /// eprintln!("{e} (request {:?}, {} attempts)", e.request_id(), e.attempts());
+    /// # }
+    /// assert_eq!(BookWyrmClientError::Closed.attempts(), 0);
+    /// ```
+    pub fn attempts(&self) -> u32 {
+        match self {
+            Self::Api(e) => e.attempts(),
+            Self::Transport(e) => e.info.attempts,
+            Self::Timeout(e) => e.info.attempts,
+            Self::Decode(e) => e.info.attempts,
+            Self::ServerEvent(e) => e.info.attempts,
+            Self::Validation(_) | Self::Closed | Self::BlockingInAsyncContext => 0,
+        }
+    }
+
+    /// Whether a stream ends after this error item. `false` only for an item the stream goes
+    /// on after: a malformed event (a [`Decode`](Self::Decode) error of one event's data) and
+    /// a server error event turned into an error by
+    /// [`errors_as_err`](crate::EventStream::errors_as_err) (the server decides whether more
+    /// comes). Everything else (a broken connection, a timeout, a decoder limit, a body cut
+    /// in the middle of an event) ends the stream. Outside streams it is always `true`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), bookwyrm::BookWyrmClientError> {
+    /// use bookwyrm::{AsyncBookWyrmClient, PhrasalRequest, StreamExt};
+    /// let client = AsyncBookWyrmClient::new()?;
+    /// let mut stream = client.stream_process_text(PhrasalRequest::from_text("One. Two.")).await?;
+    /// while let Some(item) = stream.next().await {
+    ///     match item {
+    ///         Ok(event) => println!("{event:?}"),
+    ///         Err(e) if !e.ends_stream() => eprintln!("skipped: {e}"), // more may follow
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn ends_stream(&self) -> bool {
+        match self {
+            Self::Decode(e) => !e.item_only,
+            Self::ServerEvent(_) => false,
+            _ => true,
+        }
+    }
+
+    /// Records the response's request id and the attempts made, where not known yet.
+    pub(crate) fn with_call(mut self, request_id: Option<&str>, attempts: u32) -> Self {
+        match &mut self {
+            Self::Api(e) => {
+                if attempts > 0 {
+                    e.attempts = attempts;
+                }
+            }
+            Self::Transport(e) => e.info.fill(request_id, attempts),
+            Self::Timeout(e) => e.info.fill(request_id, attempts),
+            Self::Decode(e) => e.info.fill(request_id, attempts),
+            Self::ServerEvent(e) => e.info.fill(request_id, attempts),
+            Self::Validation(_) | Self::Closed | Self::BlockingInAsyncContext => {}
+        }
+        self
+    }
+
+    /// Marks a decode error as one event's: the stream goes on after it.
+    pub(crate) fn item_only(mut self) -> Self {
+        if let Self::Decode(e) = &mut self {
+            e.item_only = true;
+        }
+        self
     }
 
     /// The API error, when the server answered with a non-2xx status.
@@ -191,6 +290,7 @@ impl BookWyrmClientError {
             context,
             kind,
             source,
+            info: CallInfo::default(),
         })
     }
 
@@ -215,7 +315,11 @@ impl BookWyrmClientError {
 
     /// A deadline of `kind` passed; `after` is the configured limit, when known.
     pub(crate) fn timeout(kind: TimeoutKind, after: Option<Duration>) -> Self {
-        Self::Timeout(TimeoutError { kind, after })
+        Self::Timeout(TimeoutError {
+            kind,
+            after,
+            info: CallInfo::default(),
+        })
     }
 
     pub(crate) fn decode(
@@ -227,6 +331,8 @@ impl BookWyrmClientError {
             what: what.into(),
             raw: raw.into(),
             source,
+            info: CallInfo::default(),
+            item_only: false,
         })
     }
 }
@@ -485,6 +591,7 @@ pub struct TransportError {
     context: String,
     kind: TransportKind,
     source: Source,
+    info: CallInfo,
 }
 
 impl TransportError {
@@ -619,6 +726,7 @@ pub enum TimeoutKind {
 pub struct TimeoutError {
     pub(crate) kind: TimeoutKind,
     pub(crate) after: Option<Duration>,
+    info: CallInfo,
 }
 
 impl TimeoutError {
@@ -678,6 +786,9 @@ pub struct DecodeError {
     what: String,
     raw: Bytes,
     source: Option<Source>,
+    info: CallInfo,
+    /// One event's data failed to decode: the stream goes on.
+    item_only: bool,
 }
 
 impl DecodeError {

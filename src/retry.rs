@@ -130,12 +130,9 @@ pub(crate) fn decide(policy: &RetryPolicy, error: &BookWyrmClientError, attempt:
     Decision::Retry { delay, reason }
 }
 
-/// Records how many attempts an error took, where the error can carry it.
-pub(crate) fn with_attempts(mut error: BookWyrmClientError, attempts: u32) -> BookWyrmClientError {
-    if let BookWyrmClientError::Api(api) = &mut error {
-        api.attempts = attempts;
-    }
-    error
+/// Records how many attempts an error took.
+pub(crate) fn with_attempts(error: BookWyrmClientError, attempts: u32) -> BookWyrmClientError {
+    error.with_call(None, attempts)
 }
 
 #[cfg(test)]

@@ -70,8 +70,12 @@ pub(crate) type Body = Pin<Box<dyn Stream<Item = Result<Bytes, BookWyrmClientErr
 
 /// A new attempt at opening the same stream, under way: the body and the last attempt number
 /// used.
-pub(crate) type Reopening =
-    Pin<Box<dyn std::future::Future<Output = Result<(Body, u32), BookWyrmClientError>> + Send>>;
+pub(crate) type Reopening = Pin<
+    Box<
+        dyn std::future::Future<Output = Result<(Body, Option<String>, u32), BookWyrmClientError>>
+            + Send,
+    >,
+>;
 
 /// Starts a new attempt at opening the same stream, numbered from its argument (with the
 /// call's retries).
@@ -89,18 +93,25 @@ struct Retry {
 /// `Stream<Item = Result<E, BookWyrmClientError>>`, `Send`, `Unpin` and fused. An item that
 /// is an `Err` is not necessarily the end: a malformed event is a [`BookWyrmClientError::Decode`]
 /// item after which the stream goes on. Transport failures, idle timeouts and decoder limits
-/// end it.
+/// end it. [`BookWyrmClientError::ends_stream`] says which; every error carries the
+/// response's [`request_id`](BookWyrmClientError::request_id) and the
+/// [`attempts`](BookWyrmClientError::attempts) made.
 ///
 /// ```no_run
-/// use futures_util::StreamExt;
 /// use bookwyrm::{AsyncBookWyrmClient, PhrasalRequest, PhrasalStreamEvent};
 ///
 /// # async fn run() -> Result<(), bookwyrm::BookWyrmClientError> {
 /// let client = AsyncBookWyrmClient::new()?;
 /// let mut stream = client.stream_process_text(PhrasalRequest::from_text("One. Two.")).await?;
-/// while let Some(event) = stream.next().await {
-///     if let PhrasalStreamEvent::TextSpan(span) = event? {
-///         println!("{}..{}: {}", span.start_char, span.end_char, span.text);
+/// while let Some(item) = stream.next().await {
+///     match item {
+///         Ok(PhrasalStreamEvent::TextSpan(span)) => {
+///             println!("{}..{}: {}", span.start_char, span.end_char, span.text)
+///         }
+///         Ok(_) => {}
+///         // A malformed event: keep reading, the next ones are good.
+///         Err(e) if !e.ends_stream() => eprintln!("skipped ({:?}): {e}", e.request_id()),
+///         Err(e) => return Err(e),
 ///     }
 /// }
 /// # Ok(()) }
@@ -120,6 +131,8 @@ pub struct EventStream<E> {
     /// Where malformed events go instead of the caller, when set.
     skipped: Option<MalformedEvents>,
     request_id: Option<String>,
+    /// Attempts made to open the stream (retries before its first event included).
+    attempts: u32,
     delivered: u64,
     _event: PhantomData<fn() -> E>,
 }
@@ -147,7 +160,9 @@ impl<E: StreamEvent> EventStream<E> {
         request_id: Option<String>,
         retry: Option<(Reopen, u32, RetryPolicy)>,
     ) -> Self {
+        let attempts = retry.as_ref().map_or(1, |(_, n, _)| n + 1);
         Self {
+            attempts,
             body: Some(body),
             retry: retry.map(|(reopen, attempts, policy)| Retry {
                 reopen,
@@ -172,7 +187,7 @@ impl<E: StreamEvent> EventStream<E> {
     /// replays). No idle timeout applies.
     ///
     /// ```
-    /// use futures_util::StreamExt;
+    /// use bookwyrm::StreamExt;
     /// use bookwyrm::{EventStream, PhrasalStreamEvent};
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
@@ -221,7 +236,7 @@ impl<E: StreamEvent> EventStream<E> {
     /// values (the stream still goes on after a recoverable one).
     ///
     /// ```no_run
-    /// # use futures_util::StreamExt;
+    /// # use bookwyrm::StreamExt;
     /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> Result<(), bookwyrm::BookWyrmClientError> {
     /// let mut stream = client
     ///     .stream_process_text(bookwyrm::PhrasalRequest::from_text("Hi."))
@@ -353,6 +368,8 @@ impl<E: StreamEvent> EventStream<E> {
                 Some(err) => Err(BookWyrmClientError::ServerEvent(Box::new(err))),
                 None => Ok(event),
             },
+            // One event's data did not decode: the stream goes on.
+            Err(e) => Err(e.item_only()),
             other => other,
         };
         Poll::Ready(Some(item))
@@ -362,15 +379,30 @@ impl<E: StreamEvent> EventStream<E> {
 impl<E: StreamEvent> Stream for EventStream<E> {
     type Item = Result<E, BookWyrmClientError>;
 
+    /// The next item; every error carries the stream's request id and attempts.
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
+        match this.poll_item(cx) {
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(
+                e.with_call(this.request_id.as_deref(), this.attempts)
+            ))),
+            other => other,
+        }
+    }
+}
+
+impl<E: StreamEvent> EventStream<E> {
+    fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<E, BookWyrmClientError>>> {
+        let this = self;
         loop {
             if let Some(reopening) = this.reopening.as_mut() {
                 match reopening.as_mut().poll(cx) {
                     Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Ok((body, attempts))) => {
+                    Poll::Ready(Ok((body, request_id, attempts))) => {
                         this.reopening = None;
                         this.body = Some(body);
+                        this.request_id = request_id;
+                        this.attempts = attempts + 1;
                         this.decoder = sse::Decoder::with_limits(this.limits.0, this.limits.1);
                         if let Some(r) = &mut this.retry {
                             r.attempts = attempts;
@@ -389,7 +421,10 @@ impl<E: StreamEvent> Stream for EventStream<E> {
                 Ok(Some(event)) => match E::decode(event.event, event.data) {
                     Decoded::Event(item) => match (item, &this.skipped) {
                         (Err(e), Some(skipped)) => {
-                            skipped.push(e);
+                            skipped.push(
+                                e.item_only()
+                                    .with_call(this.request_id.as_deref(), this.attempts),
+                            );
                             // Counted as handed out: a retry would send it again.
                             this.handed_out();
                             continue;

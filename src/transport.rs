@@ -51,6 +51,8 @@ pub(crate) struct CallContext {
     /// The cap on a non-streaming answer's body (`None` for streams).
     pub(crate) max_body: Option<usize>,
     pub(crate) captured: Arc<Mutex<Option<Captured>>>,
+    /// The request id of this attempt's response, once its head arrived (errors carry it).
+    pub(crate) response_id: Arc<std::sync::OnceLock<String>>,
     /// The slot under the client's concurrency cap, held as long as any clone of this context
     /// (a stream's body keeps one).
     pub(crate) _permit: Option<Arc<tokio::sync::OwnedSemaphorePermit>>,
@@ -150,11 +152,15 @@ impl CallContext {
                 (self.http.execute(request).await?, false)
             }
         };
+        let id = request_id(response.headers());
         tracing::debug!(
             status = response.status().as_u16(),
-            request_id = request_id(response.headers()),
+            request_id = id,
             "response headers received"
         );
+        if let Some(id) = id {
+            let _ = self.response_id.set(id.to_string());
+        }
         self.shared.note_deprecation(response.headers());
         if response.status().is_success() {
             return Ok(match self.max_body.filter(|_| !capped_already) {
@@ -223,8 +229,18 @@ impl CallContext {
         }
     }
 
-    /// Maps what the generated operation returned onto our error type.
+    /// The request id of this attempt's response, once its head arrived.
+    pub(crate) fn response_id(&self) -> Option<&str> {
+        self.response_id.get().map(String::as_str)
+    }
+
+    /// Maps what the generated operation returned onto our error type, with the response's
+    /// request id when its head had arrived.
     pub(crate) fn map_error<E>(&self, err: progenitor_client::Error<E>) -> BookWyrmClientError {
+        self.map_error_inner(err).with_call(self.response_id(), 0)
+    }
+
+    fn map_error_inner<E>(&self, err: progenitor_client::Error<E>) -> BookWyrmClientError {
         if let Some(failure) = self.take_failure() {
             return failure;
         }
@@ -251,8 +267,13 @@ impl CallContext {
         }
     }
 
-    /// Maps a reqwest failure onto a timeout or a transport error.
+    /// Maps a reqwest failure onto a timeout or a transport error, with the response's request
+    /// id when its head had arrived.
     pub(crate) fn map_reqwest(&self, e: reqwest::Error) -> BookWyrmClientError {
+        self.map_reqwest_inner(e).with_call(self.response_id(), 0)
+    }
+
+    fn map_reqwest_inner(&self, e: reqwest::Error) -> BookWyrmClientError {
         if let Some(cap) = find_too_large(&e) {
             return too_large(cap, e);
         }

@@ -461,3 +461,31 @@ async fn a_reset_mid_stream_says_so_and_how_many_events_had_arrived() {
         "the connection was reset after 1 event of the stream had arrived"
     );
 }
+
+#[tokio::test]
+async fn a_json_answer_that_does_not_decode_carries_its_request_id() {
+    let body = "{\"total_citations\": \"many\"}";
+    let reply = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-request-id: raw-9\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    for direct in [true, false] {
+        let url = raw_server(reply.clone().into_bytes(), false).await;
+        let client = AsyncBookWyrmClient::builder()
+            .base_url(&url)
+            .api_key("sk-raw")
+            .direct_streams(direct)
+            .build()
+            .unwrap();
+        let err = client
+            .get_citations(bookwyrm::CitationRequest::from_chunks(
+                vec![bookwyrm::TextSpan::new(0, "x")],
+                "q",
+            ))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, BookWyrmClientError::Decode(_)), "{err:?}");
+        assert_eq!(err.request_id(), Some("raw-9"), "direct: {direct}");
+        assert_eq!(err.attempts(), 1);
+    }
+}

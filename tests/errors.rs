@@ -387,3 +387,84 @@ async fn deprecation_is_visible_to_the_caller() {
         Some("Upgrade to 2026-01-01")
     );
 }
+
+/// The request id the emulator gave its latest request but `back` (it numbers its answers
+/// emu-1, emu-2, ... in the order requests arrive).
+fn emulator_id(emu: &bookwyrm_emulator::Emulator, back: usize) -> String {
+    format!("emu-{}", emu.stats().requests() as usize - back)
+}
+
+#[tokio::test]
+async fn every_error_after_a_response_head_carries_its_request_id_and_attempts() {
+    use bookwyrm::{PhrasalRequest, PhrasalStreamEvent, StreamExt};
+    let emu = common::emulator().await;
+    let fast = bookwyrm::RetryPolicy {
+        initial_backoff: Duration::from_millis(10),
+        ..bookwyrm::RetryPolicy::default()
+    };
+    // A wrong content type on a stream: a decode error, with the id of the answer that had it.
+    let err = common::faulty(&emu, "content-type=text/plain", fast.clone())
+        .stream_process_text(PhrasalRequest::from_text("One."))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BookWyrmClientError::Decode(_)), "{err:?}");
+    assert_eq!(err.request_id(), Some(emulator_id(&emu, 0).as_str()));
+    assert_eq!(err.attempts(), 1);
+    assert!(err.ends_stream());
+    // A reset in the middle of a stream: a transport error with the stream's id.
+    let c = common::faulty(&emu, "reset-after=2", fast.clone());
+    let items: Vec<_> = c
+        .stream_process_text(PhrasalRequest::from_text("A. B. C. D."))
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    let id = emulator_id(&emu, 0);
+    assert_eq!(items.len(), 3, "two events, then the error: {items:?}");
+    let err = items[2].as_ref().unwrap_err();
+    assert!(matches!(err, BookWyrmClientError::Transport(_)), "{err:?}");
+    assert_eq!((err.request_id(), err.attempts()), (Some(id.as_str()), 1));
+    assert!(err.ends_stream());
+    // A malformed event: an item the stream goes on after, with the id; then good events.
+    let c = common::faulty(&emu, "malformed-json", fast.clone());
+    let items: Vec<_> = c
+        .stream_process_text(PhrasalRequest::from_text("One. Two."))
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    let id = emulator_id(&emu, 0);
+    let err = items[0].as_ref().unwrap_err();
+    assert!(!err.ends_stream(), "{err:?}");
+    assert_eq!(err.request_id(), Some(id.as_str()));
+    let good = items
+        .iter()
+        .filter(|i| matches!(i, Ok(PhrasalStreamEvent::TextSpan(_))))
+        .count();
+    assert_eq!((items.len(), good), (4, 2), "{items:?}");
+    // A stalled stream: the idle timeout carries the id of the answer that went silent.
+    let c = AsyncBookWyrmClient::builder()
+        .base_url(emu.base_url())
+        .api_key(common::KEY)
+        .header("x-bookwyrm-fault", "stall-after=0;tag=s")
+        .stream_idle_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let mut s = c
+        .stream_process_text(PhrasalRequest::from_text("One."))
+        .await
+        .unwrap();
+    let id = emulator_id(&emu, 0);
+    let err = s.next().await.unwrap().unwrap_err();
+    assert!(matches!(err, BookWyrmClientError::Timeout(_)), "{err:?}");
+    assert_eq!((err.request_id(), err.attempts()), (Some(id.as_str()), 1));
+    // No answer at all, retried: no id, and the attempts made.
+    let err = common::faulty(&emu, "reset-before-headers", fast)
+        .summarize(bookwyrm::SummarizeRequest::from_content("One."))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BookWyrmClientError::Transport(_)), "{err:?}");
+    assert_eq!((err.request_id(), err.attempts()), (None, 3));
+    // Before any request: none.
+    assert_eq!(BookWyrmClientError::Closed.attempts(), 0);
+}

@@ -11,13 +11,33 @@ use std::fmt;
 /// assert_eq!(e.message(), "model overloaded");
 /// assert!(e.recoverable());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ServerError {
     event: String,
     message: String,
     error_type: Option<String>,
     recoverable: bool,
+    /// The stream's request id and attempts (not part of equality).
+    pub(crate) info: super::CallInfo,
 }
+
+impl PartialEq for ServerError {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            &self.event,
+            &self.message,
+            &self.error_type,
+            self.recoverable,
+        ) == (
+            &other.event,
+            &other.message,
+            &other.error_type,
+            other.recoverable,
+        )
+    }
+}
+
+impl Eq for ServerError {}
 
 impl ServerError {
     /// A server error.
@@ -37,6 +57,7 @@ impl ServerError {
             message: message.into(),
             error_type,
             recoverable,
+            info: super::CallInfo::default(),
         }
     }
 

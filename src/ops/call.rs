@@ -145,7 +145,7 @@ impl AsyncBookWyrmClient {
                     client
                         .with_retries(operation, true, first_attempt, |ctx| open(ctx))
                         .await
-                        .map(|(opened, n)| (opened.body, n))
+                        .map(|(opened, n)| (opened.body, opened.request_id, n))
                 }
                 .instrument(span),
             )
@@ -269,7 +269,8 @@ pub(crate) fn open_body(
             ),
             Bytes::new(),
             None,
-        ));
+        )
+        .with_call(request_id(headers).as_deref(), 0));
     }
     let mapper = ctx.clone();
     let body = body.map(move |r| r.map_err(|e| mapper.map_reqwest(e)));

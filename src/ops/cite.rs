@@ -429,7 +429,7 @@ impl AsyncBookWyrmClient {
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), bookwyrm::BookWyrmClientError> {
-    /// use futures_util::StreamExt;
+    /// use bookwyrm::StreamExt;
     /// use bookwyrm::{AsyncBookWyrmClient, CitationRequest, CitationStreamEvent};
     /// let client = AsyncBookWyrmClient::new()?;
     /// let request = CitationRequest::from_jsonl_url("https://example.com/book.jsonl", "Who is blind?");

@@ -251,7 +251,7 @@ impl AsyncBookWyrmClient {
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), bookwyrm::BookWyrmClientError> {
-    /// use futures_util::StreamExt;
+    /// use bookwyrm::StreamExt;
     /// let client = bookwyrm::AsyncBookWyrmClient::new()?;
     /// let mut s = client.stream_classify(bookwyrm::ClassifyRequest::from_text("a,b\n1,2\n")).await?;
     /// while let Some(e) = s.next().await {

@@ -374,7 +374,7 @@ impl AsyncBookWyrmClient {
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), bookwyrm::BookWyrmClientError> {
-    /// use futures_util::StreamExt;
+    /// use bookwyrm::StreamExt;
     /// use bookwyrm::{PdfExtractRequest, PdfStreamEvent};
     /// let client = bookwyrm::AsyncBookWyrmClient::new()?;
     /// let request = PdfExtractRequest::from_bytes(std::fs::read("r.pdf").unwrap()).start_page(1).num_pages(2);

@@ -222,7 +222,7 @@ impl AsyncBookWyrmClient {
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), bookwyrm::BookWyrmClientError> {
-    /// use futures_util::StreamExt;
+    /// use bookwyrm::StreamExt;
     /// let client = bookwyrm::AsyncBookWyrmClient::new()?;
     /// let mut s = client.stream_process_text(bookwyrm::PhrasalRequest::from_text("A. B.")).await?;
     /// while let Some(e) = s.next().await {

@@ -484,7 +484,7 @@ impl AsyncBookWyrmClient {
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), bookwyrm::BookWyrmClientError> {
-    /// use futures_util::StreamExt;
+    /// use bookwyrm::StreamExt;
     /// use bookwyrm::{SummarizeRequest, SummarizeStreamEvent};
     /// let client = bookwyrm::AsyncBookWyrmClient::new()?;
     /// let mut stream = client.stream_summarize(SummarizeRequest::from_content("Text.")).await?;

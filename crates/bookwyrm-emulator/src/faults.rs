@@ -29,6 +29,38 @@
 
 use std::time::Duration;
 
+/// The fault grammar and every directive with an example, as `bookwyrm-emulator --help` prints
+/// it.
+///
+/// ```
+/// assert!(bookwyrm_emulator::faults::HELP.contains("times=2"));
+/// ```
+pub const HELP: &str = "\
+Faults (with --allow-faults, per request in the `x-bookwyrm-fault` header; with --fault SPEC,
+for every request without that header). A SPEC is directives separated by `;`:
+
+  status=503              answer with this status and a JSON {\"detail\": ...} body
+  retry-after=2           with status: Retry-After in seconds (retry-after-ms=1500: in ms;
+                          retry-after-date: an HTTP date 2 s ahead)
+  reset-before-headers    close the connection without answering
+  delay-ms=500            wait before answering
+  reset-after=3           on a stream: close the connection abruptly after 3 events
+  stall-after=3           on a stream: send nothing more after 3 events (keep the connection)
+  truncate-after=3        on a stream: after 3 events, half of the next one, then a clean end
+  malformed-json          on a stream: first an event whose data is not JSON
+  unknown-event           on a stream: first an event named `mystery_event`
+  content-type=text/plain answer with this Content-Type
+  drip-ms=5               on a stream: one byte per interval
+  pause-ms=1500           on a stream: wait this long before each event (keepalives go on)
+  deprecation=Upgrade     add Deprecation and Warning headers with this message
+  synthetic-events=200000 on the phrasal stream: this many cheap synthetic events
+  times=2                 apply the fault only to the first 2 requests with this exact SPEC
+  tag=a                   no effect; makes otherwise equal SPECs (and their times) distinct
+
+Examples:
+  curl -H 'x-bookwyrm-fault: status=429;retry-after=1;times=1' ...
+  bookwyrm-emulator --fault 'synthetic-events=1000000'";
+
 /// The header that selects a fault.
 ///
 /// ```
@@ -133,5 +165,28 @@ impl Fault {
             }
         }
         Ok(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every directive `--help` lists is one `parse` takes, and the list is complete enough
+    /// to name each field of [`Fault`] that a directive sets.
+    #[test]
+    fn the_help_lists_directives_that_parse() {
+        let listed: Vec<&str> = HELP
+            .lines()
+            .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|d| !d.starts_with("curl") && !d.starts_with("bookwyrm"))
+            .collect();
+        assert!(listed.len() >= 16, "{listed:?}");
+        for d in &listed {
+            let spec = d.replace("=Upgrade", "=Upgrade soon");
+            assert!(Fault::parse(&spec).is_ok(), "{d} does not parse");
+        }
+        assert!(Fault::parse("no-such-thing").is_err());
     }
 }

@@ -4,7 +4,7 @@ use clap::Parser;
 
 /// A local, deterministic BookWyrm API for offline use and tests.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, after_help = bookwyrm_emulator::faults::HELP)]
 struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
@@ -15,7 +15,7 @@ struct Args {
     /// Accept this bearer API key (repeatable); when given, any other key gets 401.
     #[arg(long = "api-key")]
     api_keys: Vec<String>,
-    /// Honour the `x-bookwyrm-fault` request header (see the crate docs).
+    /// Honour the `x-bookwyrm-fault` request header (the faults are listed below).
     #[arg(long)]
     allow_faults: bool,
     /// Apply this fault to every request without an `x-bookwyrm-fault` header (implies
