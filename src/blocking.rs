@@ -325,6 +325,21 @@ impl BookWyrmClient {
         futures_util::FutureExt::now_or_never(self.inner.close()).expect("close does not wait");
     }
 
+    /// Closes the client and ends its work in flight now (every call and stream under way, on
+    /// any thread, ends with [`BookWyrmClientError::Closed`]); see
+    /// [`AsyncBookWyrmClient::close_now`].
+    ///
+    /// ```
+    /// let c = bookwyrm::AsyncBookWyrmClient::builder().build_blocking().unwrap();
+    /// c.close_now();
+    /// assert!(c.as_async().is_closed());
+    /// ```
+    pub fn close_now(&self) {
+        // Needs no I/O either.
+        futures_util::FutureExt::now_or_never(self.inner.close_now())
+            .expect("close_now does not wait");
+    }
+
     /// Runs `body` with the client and closes it afterwards, also on error or panic.
     ///
     /// ```

@@ -139,6 +139,11 @@ pub struct Config {
     /// Largest body of a non-streaming answer, in bytes; a larger one is a
     /// [`TransportKind::TooLarge`](crate::TransportKind::TooLarge) error.
     pub max_response_body: usize,
+    /// Total deadline of a stream, from its call to its last event (`None`: none, the
+    /// default; the idle timeout still applies).
+    pub stream_deadline: Option<Duration>,
+    /// Longest wait for a slot under `max_concurrent_requests` (`None`: as long as it takes).
+    pub slot_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -151,6 +156,8 @@ impl Default for Config {
             headers: HeaderMap::new(),
             retry: RetryPolicy::default(),
             max_response_body: DEFAULT_MAX_RESPONSE_BODY,
+            stream_deadline: None,
+            slot_timeout: None,
         }
     }
 }
@@ -302,6 +309,24 @@ impl AsyncBookWyrmClient {
         self.shared.close();
     }
 
+    /// Closes the client and ends its work in flight now: every call and stream under way on
+    /// any clone ends with [`BookWyrmClientError::Closed`] (a stream as its last item), their
+    /// connections are closed, and calls waiting for a concurrency slot fail the same way.
+    /// For a shutdown that must not wait behind a slow stream; [`close`](Self::close) lets
+    /// work in flight finish instead. Idempotent.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) {
+    /// // On SIGTERM: give in-flight work a moment, then end it.
+    /// client.close().await;
+    /// tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    /// client.close_now().await;
+    /// # }
+    /// ```
+    pub async fn close_now(&self) {
+        self.shared.close_now();
+    }
+
     /// Runs `body` with a clone of the client and closes the client afterwards, whatever the
     /// outcome: also when `body` returns an error, panics, or is cancelled (the Rust form of
     /// Python's `async with client:`).
@@ -335,7 +360,7 @@ impl AsyncBookWyrmClient {
     /// The context of one attempt of a call; waits for a slot under the concurrency cap.
     pub(crate) async fn call(&self, streaming: bool) -> Result<CallContext, BookWyrmClientError> {
         self.shared.http()?;
-        let permit = self.shared.permit().await?;
+        let permit = self.shared.permit(self.config.slot_timeout).await?;
         let http = self.shared.http()?;
         Ok(CallContext {
             shared: self.shared.clone(),
@@ -580,6 +605,42 @@ impl ClientBuilder {
     /// ```
     pub fn stream_idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
         self.config.stream_idle_timeout = timeout.into();
+        self
+    }
+
+    /// A total deadline for every stream, from the call to its last event (default: none).
+    /// When it passes, the stream's last item is a [`TimeoutKind::StreamDeadline`] error and
+    /// its connection is closed. Instead of wrapping a stream in `tokio::time::timeout`, which
+    /// drops it without saying why.
+    ///
+    /// [`TimeoutKind::StreamDeadline`]: crate::TimeoutKind::StreamDeadline
+    ///
+    /// ```
+    /// let b = bookwyrm::AsyncBookWyrmClient::builder()
+    ///     .stream_deadline(std::time::Duration::from_secs(300));
+    /// # drop(b);
+    /// ```
+    pub fn stream_deadline(mut self, deadline: impl Into<Option<Duration>>) -> Self {
+        self.config.stream_deadline = deadline.into();
+        self
+    }
+
+    /// The longest a call waits for a slot under
+    /// [`max_concurrent_requests`](Self::max_concurrent_requests) (default: as long as it
+    /// takes). Past it the call fails with [`TimeoutKind::Slot`] without sending anything: the
+    /// hold-up was the client's own queue, not the server. Waits for a slot are traced
+    /// (`bookwyrm` target, debug: how long; warn: when one gives up).
+    ///
+    /// [`TimeoutKind::Slot`]: crate::TimeoutKind::Slot
+    ///
+    /// ```
+    /// let b = bookwyrm::AsyncBookWyrmClient::builder()
+    ///     .max_concurrent_requests(4)
+    ///     .slot_timeout(std::time::Duration::from_secs(2));
+    /// # drop(b);
+    /// ```
+    pub fn slot_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.config.slot_timeout = timeout.into();
         self
     }
 

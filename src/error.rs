@@ -710,6 +710,14 @@ pub enum TimeoutKind {
     Idle,
     /// A non-streaming call took longer than its total timeout.
     Total,
+    /// A stream ran past its total deadline
+    /// ([`ClientBuilder::stream_deadline`](crate::ClientBuilder::stream_deadline)).
+    StreamDeadline,
+    /// The call waited longer than
+    /// [`ClientBuilder::slot_timeout`](crate::ClientBuilder::slot_timeout) for a slot under
+    /// [`max_concurrent_requests`](crate::ClientBuilder::max_concurrent_requests): the
+    /// client's own queue, not the server, was the hold-up. No request was sent.
+    Slot,
 }
 
 /// A deadline passed.
@@ -763,6 +771,10 @@ impl fmt::Display for TimeoutError {
             TimeoutKind::Connect => "connecting to the server timed out",
             TimeoutKind::Idle => "the server sent nothing for too long",
             TimeoutKind::Total => "the request timed out",
+            TimeoutKind::StreamDeadline => "the stream ran past its total deadline",
+            TimeoutKind::Slot => {
+                "no concurrency slot came free in time (max_concurrent_requests); nothing was sent"
+            }
         };
         match self.after {
             Some(d) => write!(f, "{what} (after {d:?})"),

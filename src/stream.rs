@@ -133,6 +133,12 @@ pub struct EventStream<E> {
     request_id: Option<String>,
     /// Attempts made to open the stream (retries before its first event included).
     attempts: u32,
+    /// Cancelled by the client's `close_now`: the stream ends with `Closed`.
+    cancel: Option<tokio_util::sync::CancellationToken>,
+    /// Waits for `cancel`, armed when the stream waits.
+    cancelled: Option<Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>>,
+    /// The stream's total deadline and its length.
+    deadline: Option<(Pin<Box<tokio::time::Sleep>>, Duration)>,
     delivered: u64,
     _event: PhantomData<fn() -> E>,
 }
@@ -163,6 +169,9 @@ impl<E: StreamEvent> EventStream<E> {
         let attempts = retry.as_ref().map_or(1, |(_, n, _)| n + 1);
         Self {
             attempts,
+            cancel: None,
+            cancelled: None,
+            deadline: None,
             body: Some(body),
             retry: retry.map(|(reopen, attempts, policy)| Retry {
                 reopen,
@@ -316,6 +325,45 @@ impl<E: StreamEvent> EventStream<E> {
         self.idle = None;
         self.retry = None;
         self.reopening = None;
+        self.cancel = None;
+        self.cancelled = None;
+        self.deadline = None;
+    }
+
+    /// Ends the stream with `Closed` when `cancel` is cancelled, and with a
+    /// [`TimeoutKind::StreamDeadline`] error at `deadline` (an instant and the configured
+    /// length).
+    pub(crate) fn ending_with(
+        mut self,
+        cancel: tokio_util::sync::CancellationToken,
+        deadline: Option<(tokio::time::Instant, Duration)>,
+    ) -> Self {
+        self.cancel = Some(cancel);
+        self.deadline = deadline.map(|(at, d)| (Box::pin(tokio::time::sleep_until(at)), d));
+        self
+    }
+
+    /// The error that ends the stream now, if its client was closed with `close_now` or its
+    /// deadline passed; polling registers for both.
+    fn ended(&mut self, cx: &mut Context<'_>) -> Option<BookWyrmClientError> {
+        if let Some(cancel) = &self.cancel {
+            let waiting = self
+                .cancelled
+                .get_or_insert_with(|| Box::pin(cancel.clone().cancelled_owned()));
+            if cancel.is_cancelled() || waiting.as_mut().poll(cx).is_ready() {
+                return Some(BookWyrmClientError::Closed);
+            }
+        }
+        if let Some((sleep, d)) = &mut self.deadline {
+            if sleep.as_mut().poll(cx).is_ready() {
+                tracing::warn!(target: "bookwyrm", deadline_ms = d.as_millis() as u64, "the stream's deadline passed");
+                return Some(BookWyrmClientError::timeout(
+                    TimeoutKind::StreamDeadline,
+                    Some(*d),
+                ));
+            }
+        }
+        None
     }
 
     /// After a failure of the connection: a new attempt when nothing was delivered yet and
@@ -394,10 +442,24 @@ impl<E: StreamEvent> Stream for EventStream<E> {
 impl<E: StreamEvent> EventStream<E> {
     fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<E, BookWyrmClientError>>> {
         let this = self;
+        let ending = this.cancel.as_ref().is_some_and(|c| c.is_cancelled())
+            || this.deadline.as_ref().is_some_and(|(s, _)| s.is_elapsed());
+        if ending && !this.is_terminated() {
+            if let Some(e) = this.ended(cx) {
+                this.finish();
+                return Poll::Ready(Some(Err(e)));
+            }
+        }
         loop {
             if let Some(reopening) = this.reopening.as_mut() {
                 match reopening.as_mut().poll(cx) {
-                    Poll::Pending => return Poll::Pending,
+                    Poll::Pending => {
+                        if let Some(e) = this.ended(cx) {
+                            this.finish();
+                            return Poll::Ready(Some(Err(e)));
+                        }
+                        return Poll::Pending;
+                    }
                     Poll::Ready(Ok((body, request_id, attempts))) => {
                         this.reopening = None;
                         this.body = Some(body);
@@ -471,6 +533,10 @@ impl<E: StreamEvent> EventStream<E> {
                     }));
                 }
                 Poll::Pending => {
+                    if let Some(e) = this.ended(cx) {
+                        this.finish();
+                        return Poll::Ready(Some(Err(e)));
+                    }
                     let Some(limit) = this.idle_timeout else {
                         return Poll::Pending;
                     };

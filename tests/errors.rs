@@ -468,3 +468,128 @@ async fn every_error_after_a_response_head_carries_its_request_id_and_attempts()
     // Before any request: none.
     assert_eq!(BookWyrmClientError::Closed.attempts(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_now_ends_streams_and_calls_in_flight() {
+    use bookwyrm::{PhrasalRequest, StreamExt};
+    let emu = common::emulator().await;
+    // A stalled stream (would wait two minutes for its idle timeout), a slow call, and a call
+    // queued behind them for the single slot.
+    let c = AsyncBookWyrmClient::builder()
+        .base_url(emu.base_url())
+        .api_key(common::KEY)
+        .max_concurrent_requests(2)
+        .build()
+        .unwrap();
+    let stalled = common::faulty(&emu, "stall-after=1", bookwyrm::RetryPolicy::none());
+    let mut s = stalled
+        .stream_process_text(PhrasalRequest::from_text("One. Two."))
+        .await
+        .unwrap();
+    assert!(s.next().await.unwrap().is_ok());
+    let slow = {
+        let c = c.clone();
+        tokio::spawn(async move {
+            c.with_header("x-bookwyrm-fault", "delay-ms=60000")
+                .unwrap()
+                .summarize(SummarizeRequest::from_content("One."))
+                .await
+        })
+    };
+    let slow2 = {
+        let c = c.clone();
+        tokio::spawn(async move {
+            c.with_header("x-bookwyrm-fault", "delay-ms=60000;tag=2")
+                .unwrap()
+                .summarize(SummarizeRequest::from_content("One."))
+                .await
+        })
+    };
+    while emu.stats().in_flight() < 3 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let queued = {
+        let c = c.clone();
+        tokio::spawn(async move { c.summarize(SummarizeRequest::from_content("One.")).await })
+    };
+    let next = tokio::spawn(async move { (s.next().await, s.next().await) });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    stalled.close_now().await;
+    c.close_now().await;
+    let (item, end) = tokio::time::timeout(Duration::from_secs(5), next)
+        .await
+        .expect("the stream ended at once")
+        .unwrap();
+    assert!(
+        matches!(item, Some(Err(BookWyrmClientError::Closed))),
+        "{item:?}"
+    );
+    assert!(end.is_none(), "fused after Closed");
+    for call in [slow, slow2, queued] {
+        let r = tokio::time::timeout(Duration::from_secs(5), call)
+            .await
+            .expect("the call ended at once")
+            .unwrap();
+        assert!(matches!(r, Err(BookWyrmClientError::Closed)), "{r:?}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The server saw the stream and the slow calls go; the queued call never reached it.
+    let mut waited = 0;
+    while emu.stats().in_flight() > 0 && waited < 500 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    assert_eq!(emu.stats().in_flight(), 0);
+    assert_eq!(emu.stats().requests(), 3);
+}
+
+#[tokio::test]
+async fn slot_waits_and_stream_deadlines_are_their_own_timeouts() {
+    use bookwyrm::{PhrasalRequest, StreamExt};
+    let emu = common::emulator().await;
+    let c = AsyncBookWyrmClient::builder()
+        .base_url(emu.base_url())
+        .api_key(common::KEY)
+        .max_concurrent_requests(1)
+        .slot_timeout(Duration::from_millis(200))
+        .stream_deadline(Duration::from_millis(600))
+        .header("x-bookwyrm-fault", "stall-after=1")
+        .build()
+        .unwrap();
+    // The stream holds the only slot; a call behind it gives up waiting for the slot.
+    let mut s = c
+        .stream_process_text(PhrasalRequest::from_text("One. Two."))
+        .await
+        .unwrap();
+    assert!(s.next().await.unwrap().is_ok());
+    let err = c
+        .summarize(SummarizeRequest::from_content("One."))
+        .await
+        .unwrap_err();
+    match &err {
+        BookWyrmClientError::Timeout(t) => {
+            assert_eq!(t.kind(), TimeoutKind::Slot);
+            assert_eq!(t.after(), Some(Duration::from_millis(200)));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("max_concurrent_requests"), "{err}");
+    assert_eq!(emu.stats().requests(), 1, "the queued call sent nothing");
+    // The stalled stream ends at its deadline (its idle timeout is two minutes).
+    let started = Instant::now();
+    match s.next().await {
+        Some(Err(BookWyrmClientError::Timeout(t))) => {
+            assert_eq!(t.kind(), TimeoutKind::StreamDeadline);
+            assert_eq!(t.after(), Some(Duration::from_millis(600)));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(s.next().await.is_none());
+    // Its slot is free again: the next call goes through.
+    let c = c.with_header("x-bookwyrm-fault", "tag=free").unwrap();
+    c.summarize(SummarizeRequest::from_content("One. Two."))
+        .await
+        .unwrap();
+}

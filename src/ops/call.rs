@@ -51,7 +51,12 @@ impl AsyncBookWyrmClient {
             let ctx = self.call(streaming).await?;
             let span = tracing::debug_span!("bookwyrm.attempt", operation, attempt = n + 1);
             let started = Instant::now();
-            let result = attempt(ctx).instrument(span.clone()).await;
+            let cancel = self.shared.cancelled();
+            let result = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => Err(BookWyrmClientError::Closed),
+                r = attempt(ctx).instrument(span.clone()) => r,
+            };
             let elapsed_ms = started.elapsed().as_millis() as u64;
             match result {
                 Ok(value) => {
@@ -73,7 +78,11 @@ impl AsyncBookWyrmClient {
                                 delay_ms = delay.as_millis() as u64,
                                 "retrying"
                             );
-                            tokio::time::sleep(delay).await;
+                            tokio::select! {
+                                biased;
+                                _ = cancel.cancelled() => return Err(BookWyrmClientError::Closed),
+                                _ = tokio::time::sleep(delay) => {}
+                            }
                             n += 1;
                         }
                         Decision::Stop => {
@@ -131,10 +140,19 @@ impl AsyncBookWyrmClient {
             ctx.body = body.clone();
             open(ctx)
         });
-        let (opened, attempts) = self
+        let started = tokio::time::Instant::now();
+        let opening = self
             .with_retries(operation, true, 0, |ctx| open(ctx))
-            .instrument(span.clone())
-            .await?;
+            .instrument(span.clone());
+        let (opened, attempts) = match self.config.stream_deadline {
+            Some(d) => tokio::time::timeout_at(started + d, opening)
+                .await
+                .map_err(|_| {
+                    tracing::warn!(target: "bookwyrm", operation, "the stream's deadline passed while it opened");
+                    BookWyrmClientError::timeout(TimeoutKind::StreamDeadline, Some(d))
+                })??,
+            None => opening.await?,
+        };
         let client = self.clone();
         let reopen: Reopen = Arc::new(move |first_attempt| {
             let client = client.clone();
@@ -156,6 +174,10 @@ impl AsyncBookWyrmClient {
             (self.config.max_sse_line, self.config.max_sse_event),
             opened.request_id,
             Some((reopen, attempts, self.config.retry.clone())),
+        )
+        .ending_with(
+            self.shared.cancelled().clone(),
+            self.config.stream_deadline.map(|d| (started + d, d)),
         ))
     }
 }

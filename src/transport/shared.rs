@@ -11,7 +11,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use super::direct::Direct;
 use super::response::deprecation_notice;
 use super::stats::Counters;
-use crate::error::BookWyrmClientError;
+use crate::error::{BookWyrmClientError, TimeoutKind};
 
 /// What every handle of one client shares.
 pub(crate) struct Shared {
@@ -31,6 +31,8 @@ pub(crate) struct Shared {
     direct: Option<Direct>,
     /// Which path carried each request.
     pub(crate) counters: Counters,
+    /// Cancelled by `close_now`: calls and streams in flight end with `Closed`.
+    cancel: tokio_util::sync::CancellationToken,
 }
 
 impl fmt::Debug for Shared {
@@ -69,6 +71,7 @@ impl Shared {
             connect_timeout,
             direct,
             counters: Counters::default(),
+            cancel: tokio_util::sync::CancellationToken::new(),
         }
     }
 
@@ -129,15 +132,47 @@ impl Shared {
     /// A slot under the concurrency cap (none needed without a cap).
     pub(crate) async fn permit(
         &self,
+        wait_at_most: Option<Duration>,
     ) -> Result<Option<Arc<tokio::sync::OwnedSemaphorePermit>>, BookWyrmClientError> {
-        match &self.limiter {
-            None => Ok(None),
-            Some(limiter) => limiter
-                .clone()
-                .acquire_owned()
-                .await
-                .map(|p| Some(Arc::new(p)))
-                .map_err(|_| BookWyrmClientError::Closed),
+        let Some(limiter) = &self.limiter else {
+            return Ok(None);
+        };
+        if let Ok(p) = limiter.clone().try_acquire_owned() {
+            return Ok(Some(Arc::new(p)));
         }
+        let started = std::time::Instant::now();
+        let acquire = limiter.clone().acquire_owned();
+        let permit = match wait_at_most {
+            Some(limit) => match tokio::time::timeout(limit, acquire).await {
+                Ok(p) => p,
+                Err(_) => {
+                    tracing::warn!(
+                        target: "bookwyrm",
+                        waited_ms = limit.as_millis() as u64,
+                        "no concurrency slot came free in time; the call was not sent"
+                    );
+                    return Err(BookWyrmClientError::timeout(TimeoutKind::Slot, Some(limit)));
+                }
+            },
+            None => acquire.await,
+        }
+        .map_err(|_| BookWyrmClientError::Closed)?;
+        tracing::debug!(
+            target: "bookwyrm",
+            waited_ms = started.elapsed().as_millis() as u64,
+            "waited for a concurrency slot"
+        );
+        Ok(Some(Arc::new(permit)))
+    }
+
+    /// The signal that ends work in flight ([`Self::close_now`]).
+    pub(crate) fn cancelled(&self) -> &tokio_util::sync::CancellationToken {
+        &self.cancel
+    }
+
+    /// Closes the client and ends its work in flight.
+    pub(crate) fn close_now(&self) {
+        self.close();
+        self.cancel.cancel();
     }
 }
