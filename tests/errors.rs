@@ -471,7 +471,7 @@ async fn every_error_after_a_response_head_carries_its_request_id_and_attempts()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_now_ends_streams_and_calls_in_flight() {
-    use bookwyrm::{PhrasalRequest, StreamExt};
+    use bookwyrm::PhrasalRequest;
     let emu = common::emulator().await;
     // A stalled stream (would wait two minutes for its idle timeout), a slow call, and a call
     // queued behind them for the single slot.
@@ -546,7 +546,7 @@ async fn close_now_ends_streams_and_calls_in_flight() {
 
 #[tokio::test]
 async fn slot_waits_and_stream_deadlines_are_their_own_timeouts() {
-    use bookwyrm::{PhrasalRequest, StreamExt};
+    use bookwyrm::PhrasalRequest;
     let emu = common::emulator().await;
     let c = AsyncBookWyrmClient::builder()
         .base_url(emu.base_url())
