@@ -1,0 +1,169 @@
+//! A small web service over the SDK: the reference a service author copies.
+//!
+//! - one shared client (cheap to clone; its connections are kept between requests);
+//! - `POST /chunk` (a text body): the phrasal spans, collected, as JSON;
+//! - `POST /ask?q=...` (a text body): citations forwarded as NDJSON while they arrive;
+//! - SDK errors mapped to HTTP statuses, with the API's request id in a header;
+//! - graceful shutdown on Ctrl-C: stop accepting, let streams finish for a few seconds, then
+//!   end what is still running (`close_now`).
+//!
+//! ```sh
+//! cargo run --example axum_service            # against the emulator, started in-process
+//! curl -d 'One. Two. Three.' localhost:3000/chunk
+//! curl -d @data/country-of-the-blind.txt 'localhost:3000/ask?q=Who+is+Nunez'
+//! ```
+//! With `BOOKWYRM_API_URL` and `BOOKWYRM_API_KEY` set, it talks to that server instead.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use bookwyrm::{
+    AsyncBookWyrmClient, BookWyrmClientError, CitationRequest, CitationStreamEvent, PhrasalRequest,
+    StreamExt, TextSpan,
+};
+
+/// How long streams in flight may run on after a shutdown signal.
+const GRACE: Duration = Duration::from_secs(5);
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Without a configured server, the emulator on loopback stands in for the API.
+    let _emulator;
+    let client = if std::env::var_os("BOOKWYRM_API_URL").is_some() {
+        AsyncBookWyrmClient::new()?
+    } else {
+        let emulator = bookwyrm_emulator::Emulator::builder().start().await?;
+        let client = AsyncBookWyrmClient::builder()
+            .base_url(emulator.base_url())
+            .build()?;
+        _emulator = emulator;
+        client
+    };
+    let app = Router::new()
+        .route("/chunk", post(chunk))
+        .route("/ask", post(ask))
+        .with_state(client.clone());
+    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    eprintln!("listening on http://{addr}");
+    let shutdown = {
+        let client = client.clone();
+        async move {
+            let _ = tokio::signal::ctrl_c().await;
+            eprintln!("shutting down: {GRACE:?} for streams in flight");
+            client.close().await; // new calls fail with Closed (mapped to 503)
+            let client = client.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(GRACE).await;
+                client.close_now().await; // whatever still runs ends now
+            });
+        }
+    };
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// `POST /chunk`: the text's phrases with their offsets, as one JSON array.
+async fn chunk(State(client): State<AsyncBookWyrmClient>, text: String) -> Response {
+    let spans = async {
+        client
+            .stream_process_text(PhrasalRequest::from_text(text))
+            .await?
+            .collect_phrases()
+            .await
+    };
+    match spans.await {
+        Ok(spans) => axum::Json(spans).into_response(),
+        Err(e) => error_response(&e),
+    }
+}
+
+/// The question of `POST /ask`.
+#[derive(serde::Deserialize)]
+struct Ask {
+    q: String,
+}
+
+/// `POST /ask?q=...`: the text split into paragraphs, and citations answering `q` forwarded
+/// as NDJSON lines as they arrive. An error before the first citation is an HTTP status; one
+/// after it is a last `{"error": ...}` line (the status is sent by then).
+async fn ask(
+    State(client): State<AsyncBookWyrmClient>,
+    Query(Ask { q }): Query<Ask>,
+    text: String,
+) -> Response {
+    // Paragraphs of the text with its line ends made `\n` (offsets count in that text).
+    let text = text.replace("\r\n", "\n");
+    let mut offset = 0;
+    let chunks: Vec<TextSpan> = text
+        .split("\n\n")
+        .filter_map(|p| {
+            let start = offset;
+            offset += p.chars().count() + 2;
+            (!p.trim().is_empty()).then(|| TextSpan::new(start as u64, p))
+        })
+        .collect();
+    let stream = match client
+        .stream_citations(CitationRequest::from_chunks(chunks, q))
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return error_response(&e),
+    };
+    let lines = stream.filter_map(|item| async move {
+        match item {
+            Ok(CitationStreamEvent::Citation(c)) => Some(Ok::<_, std::io::Error>(line(&c))),
+            Ok(_) => None,
+            // A malformed event: the stream goes on; skip it.
+            Err(e) if !e.ends_stream() => None,
+            Err(e) => Some(Ok(line(&serde_json::json!({
+                "error": e.to_string(),
+                "request_id": e.request_id(),
+            })))),
+        }
+    });
+    let mut response = Response::new(Body::from_stream(lines));
+    response.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/x-ndjson"),
+    );
+    response
+}
+
+fn line(value: &impl serde::Serialize) -> String {
+    let mut s = serde_json::to_string(value).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// An SDK error as this service's answer: the caller's mistakes are 4xx, the API's trouble is
+/// 502/503/504, and the API's request id goes along for support.
+fn error_response(e: &BookWyrmClientError) -> Response {
+    let status = match e {
+        BookWyrmClientError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        BookWyrmClientError::Api(api) if api.status_code() == 429 => StatusCode::TOO_MANY_REQUESTS,
+        BookWyrmClientError::Api(api) if api.status_code() == 422 => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        BookWyrmClientError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+        BookWyrmClientError::Closed => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_GATEWAY,
+    };
+    let body = serde_json::json!({
+        "error": e.to_string(),
+        "retryable": e.is_retryable(),
+        "attempts": e.attempts(),
+    });
+    let mut response = (status, axum::Json(body)).into_response();
+    if let Some(id) = e.request_id().and_then(|id| HeaderValue::from_str(id).ok()) {
+        response.headers_mut().insert("x-upstream-request-id", id);
+    }
+    response
+}
