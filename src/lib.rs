@@ -9,6 +9,16 @@
 //! - [`jsonl`]: JSON Lines of text spans; [`pdf_text`]: PDF text with one box per character.
 //! - [`AsyncBookWyrmClient`]: the client; its operations live in `ops/`.
 //! - `blocking` (feature `blocking`): `blocking::BookWyrmClient`, the same operations, blocking.
+//!
+//! # Features
+//!
+//! - `blocking`: the blocking client.
+//! - `metrics`: call and stream metrics through the [`metrics`](https://docs.rs/metrics)
+//!   facade; install any recorder (Prometheus, OpenTelemetry, ...) in your program. Names
+//!   (OpenTelemetry HTTP-client style): `bookwyrm.client.request.duration` (s; labels
+//!   `operation`, `streaming`, `outcome`), `bookwyrm.client.stream.time_to_first_event` (s),
+//!   `bookwyrm.client.stream.events`, `bookwyrm.client.retries` (labels `operation`),
+//!   `bookwyrm.client.slot.wait.duration` (s).
 
 #[cfg(feature = "blocking")]
 pub mod blocking;
@@ -25,6 +35,7 @@ pub mod pdf_text;
 mod retry;
 pub mod sse;
 mod stream;
+mod telemetry;
 mod transport;
 pub mod types;
 

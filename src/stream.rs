@@ -139,6 +139,8 @@ pub struct EventStream<E> {
     cancelled: Option<Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>>,
     /// The stream's total deadline and its length.
     deadline: Option<(Pin<Box<tokio::time::Sleep>>, Duration)>,
+    /// Its metrics (feature `metrics`), reported when it ends or is dropped.
+    meter: Option<crate::telemetry::StreamMeter>,
     delivered: u64,
     _event: PhantomData<fn() -> E>,
 }
@@ -172,6 +174,7 @@ impl<E: StreamEvent> EventStream<E> {
             cancel: None,
             cancelled: None,
             deadline: None,
+            meter: None,
             body: Some(body),
             retry: retry.map(|(reopen, attempts, policy)| Retry {
                 reopen,
@@ -343,6 +346,12 @@ impl<E: StreamEvent> EventStream<E> {
         self
     }
 
+    /// Reports this stream's metrics to `meter` (feature `metrics`).
+    pub(crate) fn measured(mut self, meter: crate::telemetry::StreamMeter) -> Self {
+        self.meter = Some(meter);
+        self
+    }
+
     /// The error that ends the stream now, if its client was closed with `close_now` or its
     /// deadline passed; polling registers for both.
     fn ended(&mut self, cx: &mut Context<'_>) -> Option<BookWyrmClientError> {
@@ -377,6 +386,9 @@ impl<E: StreamEvent> EventStream<E> {
         };
         match crate::retry::decide(&retry.policy, error, retry.attempts) {
             crate::retry::Decision::Retry { delay, reason } => {
+                if let Some(meter) = &self.meter {
+                    crate::telemetry::retried(meter.operation());
+                }
                 tracing::warn!(
                     target: "bookwyrm",
                     attempt = retry.attempts + 1,
@@ -430,12 +442,21 @@ impl<E: StreamEvent> Stream for EventStream<E> {
     /// The next item; every error carries the stream's request id and attempts.
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        match this.poll_item(cx) {
+        let item = match this.poll_item(cx) {
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(
                 e.with_call(this.request_id.as_deref(), this.attempts)
             ))),
             other => other,
+        };
+        if let (Poll::Ready(item), Some(meter)) = (&item, &mut this.meter) {
+            match item {
+                Some(Ok(_)) => meter.event(),
+                Some(Err(e)) if e.ends_stream() => meter.end(Some(e)),
+                Some(Err(_)) => {}
+                None => meter.end(None),
+            }
         }
+        item
     }
 }
 

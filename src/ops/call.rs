@@ -18,6 +18,7 @@ use crate::event::StreamEvent;
 use crate::generated;
 use crate::retry::{decide, with_attempts, Decision};
 use crate::stream::{Body, EventStream, Reopen};
+use crate::telemetry;
 use crate::transport::{request_id, CallContext};
 
 /// A stream's response, up to its headers: the body and what the stream keeps of the rest.
@@ -78,6 +79,7 @@ impl AsyncBookWyrmClient {
                                 delay_ms = delay.as_millis() as u64,
                                 "retrying"
                             );
+                            telemetry::retried(operation);
                             tokio::select! {
                                 biased;
                                 _ = cancel.cancelled() => return Err(BookWyrmClientError::Closed),
@@ -108,17 +110,21 @@ impl AsyncBookWyrmClient {
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
     {
         let span = tracing::info_span!("bookwyrm.call", operation, streaming = false);
-        self.with_retries(operation, false, 0, |ctx| {
-            let fut = call(ctx.generated());
-            async move {
-                fut.await
-                    .map(ResponseValue::into_inner)
-                    .map_err(|e| ctx.map_error(e))
-            }
-        })
-        .instrument(span)
-        .await
-        .map(|(value, _)| value)
+        let started = Instant::now();
+        let result = self
+            .with_retries(operation, false, 0, |ctx| {
+                let fut = call(ctx.generated());
+                async move {
+                    fut.await
+                        .map(ResponseValue::into_inner)
+                        .map_err(|e| ctx.map_error(e))
+                }
+            })
+            .instrument(span)
+            .await
+            .map(|(value, _)| value);
+        telemetry::call_done(operation, false, started.elapsed(), result.as_ref().err());
+        result
     }
 
     /// Opens a stream with retries before its first event: `open` makes one attempt; the
@@ -141,6 +147,7 @@ impl AsyncBookWyrmClient {
             open(ctx)
         });
         let started = tokio::time::Instant::now();
+        let mut meter = telemetry::StreamMeter::new(operation, started.into_std());
         let opening = self
             .with_retries(operation, true, 0, |ctx| open(ctx))
             .instrument(span.clone());
@@ -150,9 +157,11 @@ impl AsyncBookWyrmClient {
                 .map_err(|_| {
                     tracing::warn!(target: "bookwyrm", operation, "the stream's deadline passed while it opened");
                     BookWyrmClientError::timeout(TimeoutKind::StreamDeadline, Some(d))
-                })??,
-            None => opening.await?,
-        };
+                })
+                .and_then(|r| r),
+            None => opening.await,
+        }
+        .inspect_err(|e| meter.end(Some(e)))?;
         let client = self.clone();
         let reopen: Reopen = Arc::new(move |first_attempt| {
             let client = client.clone();
@@ -178,7 +187,8 @@ impl AsyncBookWyrmClient {
         .ending_with(
             self.shared.cancelled().clone(),
             self.config.stream_deadline.map(|d| (started + d, d)),
-        ))
+        )
+        .measured(meter))
     }
 }
 

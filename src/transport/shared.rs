@@ -162,6 +162,7 @@ impl Shared {
             waited_ms = started.elapsed().as_millis() as u64,
             "waited for a concurrency slot"
         );
+        crate::telemetry::slot_waited(started.elapsed());
         Ok(Some(Arc::new(permit)))
     }
 
