@@ -377,6 +377,8 @@ impl AsyncBookWyrmClient {
             max_body: (!streaming).then_some(self.config.max_response_body),
             captured: Arc::default(),
             response_id: Arc::default(),
+            #[cfg(feature = "otel")]
+            otel: opentelemetry::Context::current(),
             _permit: permit,
         })
     }

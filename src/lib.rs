@@ -19,6 +19,8 @@
 //!   `operation`, `streaming`, `outcome`), `bookwyrm.client.stream.time_to_first_event` (s),
 //!   `bookwyrm.client.stream.events`, `bookwyrm.client.retries` (labels `operation`),
 //!   `bookwyrm.client.slot.wait.duration` (s).
+//! - `otel`: W3C trace context on every request, from the OpenTelemetry context current when
+//!   the call is made, through the global propagator (no exporter chosen for you).
 
 #[cfg(feature = "blocking")]
 pub mod blocking;

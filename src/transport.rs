@@ -53,6 +53,10 @@ pub(crate) struct CallContext {
     pub(crate) captured: Arc<Mutex<Option<Captured>>>,
     /// The request id of this attempt's response, once its head arrived (errors carry it).
     pub(crate) response_id: Arc<std::sync::OnceLock<String>>,
+    /// The OpenTelemetry context current when the attempt began (feature `otel`): its trace
+    /// context goes out as `traceparent` / `tracestate`.
+    #[cfg(feature = "otel")]
+    pub(crate) otel: opentelemetry::Context,
     /// The slot under the client's concurrency cap, held as long as any clone of this context
     /// (a stream's body keeps one).
     pub(crate) _permit: Option<Arc<tokio::sync::OwnedSemaphorePermit>>,
@@ -99,6 +103,8 @@ impl CallContext {
         if let Some(auth) = &self.shared.authorization {
             headers.insert(reqwest::header::AUTHORIZATION, auth.clone());
         }
+        #[cfg(feature = "otel")]
+        inject_trace_context(&self.otel, headers);
         if self.streaming {
             headers.insert(
                 reqwest::header::ACCEPT,
@@ -385,4 +391,25 @@ fn capped(
     *rebuilt.version_mut() = version;
     *rebuilt.headers_mut() = headers;
     Ok(reqwest::Response::from(rebuilt))
+}
+
+/// Writes `cx`'s trace context into `headers` through the global propagator (W3C
+/// `traceparent` / `tracestate` with the usual `TraceContextPropagator`; nothing when no
+/// propagator was set or the context has no span).
+#[cfg(feature = "otel")]
+fn inject_trace_context(cx: &opentelemetry::Context, headers: &mut HeaderMap) {
+    struct Injector<'a>(&'a mut HeaderMap);
+    impl opentelemetry::propagation::Injector for Injector<'_> {
+        fn set(&mut self, key: &str, value: String) {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(key.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
+                self.0.insert(name, value);
+            }
+        }
+    }
+    opentelemetry::global::get_text_map_propagator(|p| {
+        p.inject_context(cx, &mut Injector(headers));
+    });
 }
