@@ -109,26 +109,8 @@ async fn raw_server(reply: Vec<u8>, hold: bool) -> String {
         while let Ok((mut sock, _)) = listener.accept().await {
             let reply = reply.clone();
             tokio::spawn(async move {
-                let mut seen = Vec::new();
-                let mut buf = [0u8; 4096];
-                // Read the head and a Content-Length body.
-                loop {
-                    let n = sock.read(&mut buf).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    seen.extend_from_slice(&buf[..n]);
-                    let text = String::from_utf8_lossy(&seen).to_string();
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let len: usize = text
-                            .lines()
-                            .find_map(|l| l.strip_prefix("content-length: "))
-                            .and_then(|v| v.trim().parse().ok())
-                            .unwrap_or(0);
-                        if seen.len() >= end + 4 + len {
-                            break;
-                        }
-                    }
+                if !common::read_request(&mut sock, &mut Vec::new()).await {
+                    return;
                 }
                 let _ = sock.write_all(&reply).await;
                 if hold {

@@ -563,10 +563,15 @@ async fn slot_waits_and_stream_deadlines_are_their_own_timeouts() {
         .await
         .unwrap();
     assert!(s.next().await.unwrap().is_ok());
-    let err = c
-        .summarize(SummarizeRequest::from_content("One."))
-        .await
-        .unwrap_err();
+    // (Bounded: without a slot timeout the call would wait for the stream, which only ends
+    // when polled.)
+    let err = tokio::time::timeout(
+        Duration::from_secs(5),
+        c.summarize(SummarizeRequest::from_content("One.")),
+    )
+    .await
+    .expect("the wait for a slot is bounded")
+    .unwrap_err();
     match &err {
         BookWyrmClientError::Timeout(t) => {
             assert_eq!(t.kind(), TimeoutKind::Slot);

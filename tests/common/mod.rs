@@ -108,3 +108,29 @@ pub fn describe(r: &RecordedRequest) -> String {
     out.push_str(&body);
     out
 }
+
+/// For raw test servers: reads from `sock` until `seen` holds one whole request (a head and a
+/// `Content-Length` body), removes it from `seen` and returns `true`; `false` when the peer
+/// closed first.
+pub async fn read_request(sock: &mut tokio::net::TcpStream, seen: &mut Vec<u8>) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(seen).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let len: usize = text[..end]
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if seen.len() >= end + 4 + len {
+                seen.drain(..end + 4 + len);
+                return true;
+            }
+        }
+        match sock.read(&mut buf).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+}
