@@ -364,12 +364,7 @@ fn capped(
     cap: usize,
 ) -> Result<reqwest::Response, BookWyrmClientError> {
     use futures_util::StreamExt;
-    let announced = response
-        .headers()
-        .get(reqwest::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if let Some(len) = announced.filter(|&len| len > cap as u64) {
+    if let Some(len) = response::announced_over(response.headers(), cap) {
         return Err(too_large(
             cap,
             format!("Content-Length announces {len} bytes"),

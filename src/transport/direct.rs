@@ -259,12 +259,8 @@ impl Direct {
                     let (head, body) = response.into_parts();
                     let max_body = limits.max_body.filter(|_| head.status.is_success());
                     if let Some(cap) = max_body {
-                        let announced = head
-                            .headers
-                            .get(http::header::CONTENT_LENGTH)
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(|v| v.trim().parse::<u64>().ok());
-                        if let Some(announced) = announced.filter(|&n| n > cap as u64) {
+                        if let Some(announced) = super::response::announced_over(&head.headers, cap)
+                        {
                             return Err(Failure::TooLarge { cap, announced });
                         }
                     }

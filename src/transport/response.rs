@@ -97,6 +97,18 @@ pub(super) fn api_error(status: u16, headers: &HeaderMap, body: &[u8]) -> BookWy
     }
 }
 
+/// The body length a `Content-Length` header announces above `cap`, if it does.
+pub(crate) fn announced_over(headers: &HeaderMap, cap: usize) -> Option<u64> {
+    headers
+        .get(reqwest::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|&len| len > cap as u64)
+}
+
 /// The request id header, when present.
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
     ["x-request-id", "request-id"]

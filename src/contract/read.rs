@@ -1,0 +1,326 @@
+//! Reading an OpenAPI 3.0 or 3.1 document into the [`Contract`] model: `$ref`s resolved,
+//! `allOf` merged, nullability from any of its spellings.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::{Contract, ContractError, Operation, Schema, Shape, EMBEDDED_JSON};
+
+const METHODS: [&str; 7] = ["get", "post", "put", "patch", "delete", "head", "options"];
+const MAX_DEPTH: usize = 64;
+
+impl Contract {
+    /// The contract this SDK was built from.
+    ///
+    /// ```
+    /// assert_eq!(bookwyrm::contract::Contract::embedded().operations.len(), 9);
+    /// ```
+    pub fn embedded() -> Self {
+        Self::from_json_str(EMBEDDED_JSON).unwrap_or(Self {
+            operations: BTreeMap::new(),
+        })
+    }
+
+    /// Reads an OpenAPI 3.0 or 3.1 document given as JSON text.
+    ///
+    /// ```
+    /// let err = bookwyrm::contract::Contract::from_json_str("{").unwrap_err();
+    /// assert!(err.to_string().starts_with("not JSON"));
+    /// ```
+    pub fn from_json_str(text: &str) -> Result<Self, ContractError> {
+        let doc: Value =
+            serde_json::from_str(text).map_err(|e| ContractError(format!("not JSON: {e}")))?;
+        Self::from_value(&doc)
+    }
+
+    /// Reads an OpenAPI 3.0 or 3.1 document.
+    ///
+    /// ```
+    /// let doc = serde_json::json!({"openapi": "3.1.0", "paths": {}});
+    /// assert!(bookwyrm::contract::Contract::from_value(&doc).unwrap().operations.is_empty());
+    /// let swagger = serde_json::json!({"swagger": "2.0", "paths": {}});
+    /// assert!(bookwyrm::contract::Contract::from_value(&swagger).is_err());
+    /// ```
+    pub fn from_value(doc: &Value) -> Result<Self, ContractError> {
+        let Some(root) = doc.as_object() else {
+            return Err(ContractError(
+                "not an OpenAPI document: the top level is not an object".into(),
+            ));
+        };
+        let version = match root.get("openapi") {
+            Some(Value::String(v)) => v.clone(),
+            Some(_) => return Err(ContractError("`openapi` is not a string".into())),
+            None if root.contains_key("swagger") => {
+                return Err(ContractError(
+                    "a Swagger 2.0 document: OpenAPI 3.0 or 3.1 is needed".into(),
+                ))
+            }
+            None => {
+                return Err(ContractError(
+                    "not an OpenAPI document: no `openapi` version field".into(),
+                ))
+            }
+        };
+        if !(version.starts_with("3.0") || version.starts_with("3.1")) {
+            return Err(ContractError(format!(
+                "OpenAPI {version} is not supported (3.0 or 3.1)"
+            )));
+        }
+        let paths = match root.get("paths") {
+            Some(Value::Object(p)) => p,
+            Some(_) => return Err(ContractError("`paths` is not an object".into())),
+            None => return Err(ContractError("no `paths` in the document".into())),
+        };
+        let reader = Reader { doc };
+        let mut operations = BTreeMap::new();
+        for (path, item) in paths {
+            let Some(item) = item.as_object() else {
+                return Err(ContractError(format!("path `{path}` is not an object")));
+            };
+            for method in METHODS {
+                let Some(op) = item.get(method) else { continue };
+                let op = reader.operation(path, method, op)?;
+                operations.insert(format!("{} {path}", op.method), op);
+            }
+        }
+        Ok(Self { operations })
+    }
+}
+
+struct Reader<'a> {
+    doc: &'a Value,
+}
+
+impl Reader<'_> {
+    fn operation(&self, path: &str, method: &str, op: &Value) -> Result<Operation, ContractError> {
+        let at = |what: &str| format!("{} {path}: {what}", method.to_uppercase());
+        let op = op
+            .as_object()
+            .ok_or_else(|| ContractError(at("not an object")))?;
+        let mut streaming = op.contains_key("x-bookwyrm-stream");
+        let request = match op.get("requestBody") {
+            Some(body) => {
+                let body = self.deref(body, 0)?;
+                let content = body.get("content").and_then(Value::as_object);
+                let media = content.and_then(|c| {
+                    ["application/json", "multipart/form-data"]
+                        .iter()
+                        .find_map(|m| c.get(*m))
+                });
+                match media.and_then(|m| m.get("schema")) {
+                    Some(schema) => Some(self.schema(schema, 0)?),
+                    None => None,
+                }
+            }
+            None => None,
+        };
+        let mut responses = BTreeMap::new();
+        if let Some(rs) = op.get("responses").and_then(Value::as_object) {
+            for (status, response) in rs {
+                if !status.starts_with('2') {
+                    continue;
+                }
+                let response = self.deref(response, 0)?;
+                let Some(content) = response.get("content").and_then(Value::as_object) else {
+                    continue;
+                };
+                if content.contains_key("text/event-stream") {
+                    streaming = true;
+                    continue;
+                }
+                if let Some(schema) = content
+                    .get("application/json")
+                    .and_then(|m| m.get("schema"))
+                {
+                    responses.insert(status.clone(), self.schema(schema, 0)?);
+                }
+            }
+        }
+        Ok(Operation {
+            method: method.to_uppercase(),
+            path: path.to_string(),
+            operation_id: op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            streaming,
+            request,
+            responses,
+        })
+    }
+
+    /// Follows a local `$ref` (`#/...`) to what it points at.
+    fn deref<'v>(&'v self, value: &'v Value, depth: usize) -> Result<&'v Value, ContractError> {
+        let Some(reference) = value.get("$ref").and_then(Value::as_str) else {
+            return Ok(value);
+        };
+        if depth > MAX_DEPTH {
+            return Err(ContractError(format!(
+                "`$ref` chain too deep at {reference}"
+            )));
+        }
+        let pointer = reference.strip_prefix('#').ok_or_else(|| {
+            ContractError(format!(
+                "`$ref` outside the document is not supported: {reference}"
+            ))
+        })?;
+        let target = self
+            .doc
+            .pointer(pointer)
+            .ok_or_else(|| ContractError(format!("`$ref` to nothing: {reference}")))?;
+        self.deref(target, depth + 1)
+    }
+
+    fn schema(&self, value: &Value, depth: usize) -> Result<Schema, ContractError> {
+        if depth > MAX_DEPTH {
+            // A recursive schema: compared to this depth only.
+            return Ok(Schema {
+                shape: Shape::Any,
+                nullable: true,
+            });
+        }
+        let value = self.deref(value, depth)?;
+        let Some(map) = value.as_object() else {
+            return Ok(Schema {
+                shape: Shape::Any,
+                nullable: value.as_bool() != Some(false),
+            });
+        };
+        let mut nullable = map.get("nullable").and_then(Value::as_bool) == Some(true);
+        // allOf: one schema (FastAPI wraps a $ref to add a description) or a merge of objects.
+        if let Some(Value::Array(parts)) = map.get("allOf") {
+            let mut merged = Schema {
+                shape: Shape::Any,
+                nullable: false,
+            };
+            for part in parts {
+                let part = self.schema(part, depth + 1)?;
+                merged = merge(merged, part);
+            }
+            merged.nullable |= nullable;
+            return Ok(merged);
+        }
+        for key in ["anyOf", "oneOf"] {
+            if let Some(Value::Array(members)) = map.get(key) {
+                let mut kept = Vec::new();
+                for m in members {
+                    if is_null_type(m) {
+                        nullable = true;
+                    } else {
+                        kept.push(self.schema(m, depth + 1)?);
+                    }
+                }
+                let mut schema = match kept.len() {
+                    0 => Schema {
+                        shape: Shape::Any,
+                        nullable: true,
+                    },
+                    1 => kept.remove(0),
+                    _ => Schema {
+                        shape: Shape::OneOf(kept),
+                        nullable: false,
+                    },
+                };
+                schema.nullable |= nullable;
+                return Ok(schema);
+            }
+        }
+        let mut types: Vec<&str> = match map.get("type") {
+            Some(Value::String(t)) => vec![t.as_str()],
+            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        if types.contains(&"null") {
+            nullable = true;
+            types.retain(|t| *t != "null");
+        }
+        if let Some(Value::Array(values)) = map.get("enum") {
+            let values: Vec<Value> = values.iter().filter(|v| !v.is_null()).cloned().collect();
+            nullable |= values.len() < map["enum"].as_array().map_or(0, Vec::len);
+            return Ok(Schema {
+                shape: Shape::Enum {
+                    values,
+                    open: map.get("x-bookwyrm-open").and_then(Value::as_bool) == Some(true),
+                },
+                nullable,
+            });
+        }
+        let shape = match types.as_slice() {
+            ["object"] | [] if map.contains_key("properties") => {
+                let mut properties = BTreeMap::new();
+                if let Some(Value::Object(props)) = map.get("properties") {
+                    for (name, prop) in props {
+                        properties.insert(name.clone(), self.schema(prop, depth + 1)?);
+                    }
+                }
+                let required = map
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .map(|r| {
+                        r.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Shape::Object {
+                    properties,
+                    required,
+                }
+            }
+            ["object"] => Shape::Object {
+                properties: BTreeMap::new(),
+                required: BTreeSet::new(),
+            },
+            ["array"] => Shape::Array(Box::new(match map.get("items") {
+                Some(items) => self.schema(items, depth + 1)?,
+                None => Schema {
+                    shape: Shape::Any,
+                    nullable: true,
+                },
+            })),
+            [t @ ("string" | "integer" | "number" | "boolean")] => Shape::Scalar(t.to_string()),
+            _ => Shape::Any,
+        };
+        Ok(Schema { shape, nullable })
+    }
+}
+
+fn is_null_type(v: &Value) -> bool {
+    v.get("type").and_then(Value::as_str) == Some("null")
+}
+
+/// The merge of two `allOf` parts: objects unite their properties; otherwise the more precise.
+fn merge(a: Schema, b: Schema) -> Schema {
+    match (a.shape, b.shape) {
+        (Shape::Any, shape) | (shape, Shape::Any) => Schema {
+            shape,
+            nullable: a.nullable && b.nullable,
+        },
+        (
+            Shape::Object {
+                mut properties,
+                mut required,
+            },
+            Shape::Object {
+                properties: p2,
+                required: r2,
+            },
+        ) => {
+            properties.extend(p2);
+            required.extend(r2);
+            Schema {
+                shape: Shape::Object {
+                    properties,
+                    required,
+                },
+                nullable: a.nullable && b.nullable,
+            }
+        }
+        (shape, _) => Schema {
+            shape,
+            nullable: a.nullable,
+        },
+    }
+}
