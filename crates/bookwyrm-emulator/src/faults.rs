@@ -8,6 +8,8 @@
 //! | `status=503` | answer with this status and a JSON `{"detail": ...}` body |
 //! | `retry-after=2` / `retry-after-ms=1500` / `retry-after-date` | with `status`: that header (`retry-after-date`: an HTTP date 2 s ahead) |
 //! | `reset-before-headers` | close the connection without answering |
+//! | `reset-after-bytes=N` | let exactly N bytes of the answer through (its head included), then reset the connection |
+//! | `close-after-bytes=N` | the same, then close the connection cleanly |
 //! | `delay-ms=500` | wait before answering |
 //! | `reset-after=3` | on a stream: close the connection abruptly after 3 events |
 //! | `stall-after=3` | on a stream: send nothing more after 3 events (keep the connection) |
@@ -43,6 +45,9 @@ for every request without that header). A SPEC is directives separated by `;`:
   retry-after=2           with status: Retry-After in seconds (retry-after-ms=1500: in ms;
                           retry-after-date: an HTTP date 2 s ahead)
   reset-before-headers    close the connection without answering
+  reset-after-bytes=200   let exactly 200 bytes of the answer through (head included; on
+                          HTTPS, bytes of the TLS stream), then reset the connection
+  close-after-bytes=200   the same, then close the connection cleanly
   delay-ms=500            wait before answering
   reset-after=3           on a stream: close the connection abruptly after 3 events
   stall-after=3           on a stream: send nothing more after 3 events (keep the connection)
@@ -87,6 +92,10 @@ pub struct Fault {
     pub retry_after_date: bool,
     /// Close without answering.
     pub reset_before_headers: bool,
+    /// Reset the connection after this many bytes of the answer (head included).
+    pub reset_after_bytes: Option<u64>,
+    /// Close the connection cleanly after this many bytes of the answer (head included).
+    pub close_after_bytes: Option<u64>,
     /// Wait before answering.
     pub delay: Option<Duration>,
     /// Reset after this many events.
@@ -142,6 +151,8 @@ impl Fault {
                 "retry-after-ms" => f.retry_after_ms = Some(num(value)?),
                 "retry-after-date" => f.retry_after_date = true,
                 "reset-before-headers" => f.reset_before_headers = true,
+                "reset-after-bytes" => f.reset_after_bytes = Some(num(value)?),
+                "close-after-bytes" => f.close_after_bytes = Some(num(value)?),
                 "delay-ms" => f.delay = Some(Duration::from_millis(num(value)?)),
                 "reset-after" => f.reset_after = Some(num(value)?),
                 "stall-after" => f.stall_after = Some(num(value)?),

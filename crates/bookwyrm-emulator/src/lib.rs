@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 pub mod algo;
+mod cut;
 pub mod faults;
 mod handlers;
 mod server;

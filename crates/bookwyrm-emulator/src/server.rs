@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 use hyper_util::rt::TokioIo;
 use tower::ServiceExt;
 
+use crate::cut::{Cut, CutMode, CutPoint};
 use crate::faults::{Fault, FAULT_HEADER};
 use crate::{bump, AppState};
 
@@ -92,8 +93,11 @@ pub(crate) async fn serve(
                         }
                     }
                     let _open = Open(state.clone());
+                    // Byte-offset faults cut the connection itself (crate::cut).
+                    let point = CutPoint::new();
+                    let io = Cut::new(io, point.clone());
                     let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                        handle(state.clone(), router.clone(), req.map(Body::new))
+                        handle(state.clone(), router.clone(), point.clone(), req.map(Body::new))
                     });
                     let http = hyper::server::conn::http1::Builder::new().keep_alive(true).clone();
                     match tls {
@@ -118,10 +122,11 @@ pub(crate) async fn serve(
 async fn handle(
     state: Arc<AppState>,
     router: axum::Router,
+    cut: Arc<CutPoint>,
     req: Request<Body>,
 ) -> Result<Response<Body>, ResetConnection> {
     let id = state.stats.requests.fetch_add(1, Ordering::SeqCst) + 1;
-    let mut response = answer(state, router, req).await?;
+    let mut response = answer(state, router, cut, req).await?;
     if let Ok(v) = HeaderValue::from_str(&format!("emu-{id}")) {
         response.headers_mut().insert("x-request-id", v);
     }
@@ -131,6 +136,7 @@ async fn handle(
 async fn answer(
     state: Arc<AppState>,
     router: axum::Router,
+    cut: Arc<CutPoint>,
     mut req: Request<Body>,
 ) -> Result<Response<Body>, ResetConnection> {
     let guard = InFlight::new(state.clone());
@@ -194,6 +200,12 @@ async fn answer(
                     let seen = state.fault_seen(spec);
                     if f.times.is_none_or(|t| seen < t) {
                         bump(&state.stats.faults_applied);
+                        if let Some(n) = f.reset_after_bytes {
+                            cut.arm(n, CutMode::Reset);
+                        }
+                        if let Some(n) = f.close_after_bytes {
+                            cut.arm(n, CutMode::Close);
+                        }
                         fault = f;
                     }
                 }
