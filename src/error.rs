@@ -663,19 +663,27 @@ fn io_kind_in(error: &(dyn std::error::Error + 'static)) -> Option<std::io::Erro
     None
 }
 
-/// The reason a TLS library gave, when a `rustls` error is anywhere in `error`'s chain (an
-/// `io::Error` hides its inner error from `source()`, so it is opened too).
+/// The reason a TLS library gave, when a `rustls` error is anywhere in `error`'s chain.
 fn tls_reason(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    find_in_chain::<rustls::Error>(error).map(ToString::to_string)
+}
+
+/// The first error of type `T` in `error`'s chain; an `io::Error` hides its inner error from
+/// `source()`, so it is opened too.
+pub(crate) fn find_in_chain<'e, T: std::error::Error + 'static>(
+    error: &'e (dyn std::error::Error + 'static),
+) -> Option<&'e T> {
     let mut next = Some(error);
     while let Some(e) = next {
-        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return Some(tls.to_string());
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
         }
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if let Some(inner) = io.get_ref() {
-                if let Some(reason) = tls_reason(inner) {
-                    return Some(reason);
-                }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            if let Some(found) = find_in_chain::<T>(inner) {
+                return Some(found);
             }
         }
         next = e.source();

@@ -352,9 +352,15 @@ impl<E: StreamEvent> EventStream<E> {
         self
     }
 
-    /// The error that ends the stream now, if its client was closed with `close_now` or its
-    /// deadline passed; polling registers for both.
+    /// The error that ends the stream now (and the stream ended), if its client was closed
+    /// with `close_now` or its deadline passed; polling registers for both.
     fn ended(&mut self, cx: &mut Context<'_>) -> Option<BookWyrmClientError> {
+        let error = self.ending(cx)?;
+        self.finish();
+        Some(error)
+    }
+
+    fn ending(&mut self, cx: &mut Context<'_>) -> Option<BookWyrmClientError> {
         if let Some(cancel) = &self.cancel {
             let waiting = self
                 .cancelled
@@ -467,7 +473,6 @@ impl<E: StreamEvent> EventStream<E> {
             || this.deadline.as_ref().is_some_and(|(s, _)| s.is_elapsed());
         if ending && !this.is_terminated() {
             if let Some(e) = this.ended(cx) {
-                this.finish();
                 return Poll::Ready(Some(Err(e)));
             }
         }
@@ -476,7 +481,6 @@ impl<E: StreamEvent> EventStream<E> {
                 match reopening.as_mut().poll(cx) {
                     Poll::Pending => {
                         if let Some(e) = this.ended(cx) {
-                            this.finish();
                             return Poll::Ready(Some(Err(e)));
                         }
                         return Poll::Pending;
@@ -555,7 +559,6 @@ impl<E: StreamEvent> EventStream<E> {
                 }
                 Poll::Pending => {
                     if let Some(e) = this.ended(cx) {
-                        this.finish();
                         return Poll::Ready(Some(Err(e)));
                     }
                     let Some(limit) = this.idle_timeout else {

@@ -229,9 +229,7 @@ impl CallContext {
             }
             F::Exchange(e) => BookWyrmClientError::transport("the HTTP exchange failed", e),
             F::Timeout => BookWyrmClientError::timeout(TimeoutKind::Total, self.total_timeout),
-            F::TooLarge { cap, announced } => {
-                too_large(cap, format!("Content-Length announces {announced} bytes"))
-            }
+            F::TooLarge { cap, announced } => too_large_announced(cap, announced),
         }
     }
 
@@ -280,7 +278,7 @@ impl CallContext {
     }
 
     fn map_reqwest_inner(&self, e: reqwest::Error) -> BookWyrmClientError {
-        if let Some(cap) = find_too_large(&e) {
+        if let Some(&TooLarge(cap)) = crate::error::find_in_chain::<TooLarge>(&e) {
             return too_large(cap, e);
         }
         if e.is_timeout() {
@@ -314,7 +312,7 @@ impl CallContext {
 }
 
 /// The error a capped body yields past its cap; found again in the error's chain by
-/// [`CallContext::map_reqwest`].
+/// [`CallContext::map_reqwest`] (`error::find_in_chain`).
 #[derive(Debug)]
 pub(crate) struct TooLarge(pub(crate) usize);
 
@@ -326,26 +324,6 @@ impl std::fmt::Display for TooLarge {
 
 impl std::error::Error for TooLarge {}
 
-/// The cap of a [`TooLarge`] anywhere in `error`'s chain (`io::Error`s opened too).
-fn find_too_large(error: &(dyn std::error::Error + 'static)) -> Option<usize> {
-    let mut next = Some(error);
-    while let Some(e) = next {
-        if let Some(TooLarge(cap)) = e.downcast_ref::<TooLarge>() {
-            return Some(*cap);
-        }
-        if let Some(inner) = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(std::io::Error::get_ref)
-        {
-            if let Some(cap) = find_too_large(inner) {
-                return Some(cap);
-            }
-        }
-        next = e.source();
-    }
-    None
-}
-
 fn too_large(cap: usize, source: impl Into<crate::error::Source>) -> BookWyrmClientError {
     BookWyrmClientError::transport_of(
         TransportKind::TooLarge,
@@ -354,6 +332,11 @@ fn too_large(cap: usize, source: impl Into<crate::error::Source>) -> BookWyrmCli
         ),
         source,
     )
+}
+
+/// An answer whose `Content-Length` announces `len` bytes, over `cap`.
+fn too_large_announced(cap: usize, len: u64) -> BookWyrmClientError {
+    too_large(cap, format!("Content-Length announces {len} bytes"))
 }
 
 /// `response` with its body cut off at `cap` bytes: past it, reading fails with
@@ -365,10 +348,7 @@ fn capped(
 ) -> Result<reqwest::Response, BookWyrmClientError> {
     use futures_util::StreamExt;
     if let Some(len) = response::announced_over(response.headers(), cap) {
-        return Err(too_large(
-            cap,
-            format!("Content-Length announces {len} bytes"),
-        ));
+        return Err(too_large_announced(cap, len));
     }
     let status = response.status();
     let version = response.version();
