@@ -144,6 +144,8 @@ pub struct Config {
     pub stream_deadline: Option<Duration>,
     /// Longest wait for a slot under `max_concurrent_requests` (`None`: as long as it takes).
     pub slot_timeout: Option<Duration>,
+    /// When a stream broken after its first event goes on where it stopped.
+    pub resume: crate::resume::ResumePolicy,
 }
 
 impl Default for Config {
@@ -158,6 +160,7 @@ impl Default for Config {
             max_response_body: DEFAULT_MAX_RESPONSE_BODY,
             stream_deadline: None,
             slot_timeout: None,
+            resume: crate::resume::ResumePolicy::default(),
         }
     }
 }
@@ -689,6 +692,20 @@ impl ClientBuilder {
     /// ```
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.config.retry = policy;
+        self
+    }
+
+    /// When a stream that broke after its first event goes on where it stopped (default: up to
+    /// 5 resumes in a row for PDF extraction, phrasal chunking with offsets and classify; see
+    /// [`ResumePolicy`](crate::ResumePolicy)). Resumes wait the retry policy's backoff.
+    ///
+    /// ```
+    /// let b = bookwyrm::AsyncBookWyrmClient::builder()
+    ///     .resume_policy(bookwyrm::ResumePolicy::default().max_resumes(10).cite(true));
+    /// # drop(b);
+    /// ```
+    pub fn resume_policy(mut self, policy: crate::resume::ResumePolicy) -> Self {
+        self.config.resume = policy;
         self
     }
 

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+mod interrupted;
 mod server;
+pub use interrupted::{InterruptReason, Interrupted, ResumePoint};
 pub use server::ServerError;
 
 /// A boxed error source.
@@ -68,6 +70,10 @@ pub enum BookWyrmClientError {
     Decode(DecodeError),
     /// The stream carried a server error event (only from [`crate::EventStream::errors_as_err`]).
     ServerEvent(Box<ServerError>),
+    /// A stream broke after some of its events and did not go on by itself (see
+    /// [`ResumePolicy`](crate::ResumePolicy)): what was delivered, where it stopped, and the
+    /// error that broke it as its [`cause`](crate::Interrupted::cause).
+    Interrupted(Box<Interrupted>),
     /// The client was closed with [`crate::AsyncBookWyrmClient::close`].
     Closed,
     /// The blocking client was called inside an async runtime, where blocking would stall the
@@ -85,6 +91,7 @@ impl BookWyrmClientError {
     pub fn status_code(&self) -> Option<u16> {
         match self {
             Self::Api(e) => Some(e.status_code()),
+            Self::Interrupted(e) => e.cause.status_code(),
             _ => None,
         }
     }
@@ -122,6 +129,8 @@ impl BookWyrmClientError {
             Self::Timeout(t) if t.kind() == TimeoutKind::Connect => RetryClass::Automatic,
             Self::Timeout(_) => RetryClass::ByCaller,
             Self::ServerEvent(e) if e.recoverable() => RetryClass::ByCaller,
+            // The caller can resume it from its resume point.
+            Self::Interrupted(_) => RetryClass::ByCaller,
             Self::ServerEvent(_)
             | Self::Validation(_)
             | Self::Decode(_)
@@ -166,6 +175,7 @@ impl BookWyrmClientError {
             Self::Timeout(e) => e.info.request_id.as_deref(),
             Self::Decode(e) => e.info.request_id.as_deref(),
             Self::ServerEvent(e) => e.info.request_id.as_deref(),
+            Self::Interrupted(e) => e.cause.request_id(),
             Self::Validation(_) | Self::Closed | Self::BlockingInAsyncContext => None,
         }
     }
@@ -187,6 +197,7 @@ impl BookWyrmClientError {
             Self::Timeout(e) => e.info.attempts,
             Self::Decode(e) => e.info.attempts,
             Self::ServerEvent(e) => e.info.attempts,
+            Self::Interrupted(e) => e.cause.attempts(),
             Self::Validation(_) | Self::Closed | Self::BlockingInAsyncContext => 0,
         }
     }
@@ -232,6 +243,10 @@ impl BookWyrmClientError {
             Self::Timeout(e) => e.info.fill(request_id, attempts),
             Self::Decode(e) => e.info.fill(request_id, attempts),
             Self::ServerEvent(e) => e.info.fill(request_id, attempts),
+            Self::Interrupted(e) => {
+                let cause = std::mem::replace(&mut e.cause, Self::Closed);
+                e.cause = cause.with_call(request_id, attempts);
+            }
             Self::Validation(_) | Self::Closed | Self::BlockingInAsyncContext => {}
         }
         self
@@ -346,6 +361,7 @@ impl fmt::Display for BookWyrmClientError {
             Self::Timeout(e) => e.fmt(f),
             Self::Decode(e) => e.fmt(f),
             Self::ServerEvent(e) => e.fmt(f),
+            Self::Interrupted(e) => e.fmt(f),
             Self::Closed => f.write_str("the client is closed"),
             Self::BlockingInAsyncContext => f.write_str(
                 "the blocking client was called inside an async runtime; use AsyncBookWyrmClient there",
@@ -360,6 +376,7 @@ impl std::error::Error for BookWyrmClientError {
             Self::Transport(e) => Some(e),
             Self::Decode(e) => Some(e),
             Self::Api(e) => Some(e),
+            Self::Interrupted(e) => Some(&e.cause),
             _ => None,
         }
     }

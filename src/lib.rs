@@ -34,6 +34,8 @@ mod generated;
 pub mod jsonl;
 mod ops;
 pub mod pdf_text;
+mod reopen;
+mod resume;
 mod retry;
 pub mod sse;
 mod stream;
@@ -48,8 +50,8 @@ pub use client::{
 };
 pub use collect::{Accumulator, Observer};
 pub use error::{
-    BookWyrmApiError, BookWyrmClientError, DecodeError, ServerError, TimeoutError, TimeoutKind,
-    TransportError, TransportKind, ValidationError,
+    BookWyrmApiError, BookWyrmClientError, DecodeError, InterruptReason, Interrupted, ResumePoint,
+    ServerError, TimeoutError, TimeoutKind, TransportError, TransportKind, ValidationError,
 };
 pub use event::{Decoded, StreamEvent, UnknownEvent};
 pub use events::{OperationInfo, OPERATIONS};
@@ -60,6 +62,7 @@ pub use ops::phrasal::{PhrasalRequest, PhrasalSource};
 pub use ops::summarize::{
     StructuredSummary, SummarizeRequest, SummarizeSource, SummaryStyle, MAX_SUMMARY_TOKENS,
 };
+pub use resume::ResumePolicy;
 pub use retry::RetryPolicy;
 pub use stream::{EventStream, MalformedEvents};
 pub use transport::{TransportStats, CLIENT_DATE};

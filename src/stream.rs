@@ -14,7 +14,10 @@ use bytes::Bytes;
 use futures_core::stream::{FusedStream, Stream};
 
 use crate::error::{BookWyrmClientError, TimeoutKind};
+use crate::error::{InterruptReason, Interrupted};
 use crate::event::{Decoded, StreamEvent};
+use crate::reopen::{Body, Reopen, Reopening};
+use crate::resume::{Accept, Break, Plan, ResumePolicy, Resumer};
 use crate::retry::RetryPolicy;
 use crate::sse;
 
@@ -65,21 +68,21 @@ impl MalformedEvents {
     }
 }
 
-/// The response body, with transport failures already mapped.
-pub(crate) type Body = Pin<Box<dyn Stream<Item = Result<Bytes, BookWyrmClientError>> + Send>>;
-
-/// A new attempt at opening the same stream, under way: the body and the last attempt number
-/// used.
-pub(crate) type Reopening = Pin<
-    Box<
-        dyn std::future::Future<Output = Result<(Body, Option<String>, u32), BookWyrmClientError>>
-            + Send,
-    >,
->;
-
-/// Starts a new attempt at opening the same stream, numbered from its argument (with the
-/// call's retries).
-pub(crate) type Reopen = std::sync::Arc<dyn Fn(u32) -> Reopening + Send + Sync>;
+/// What a stream needs to resume itself after events were delivered (see [`crate::resume`]).
+struct Resume<E> {
+    resumer: Box<dyn Resumer<E>>,
+    /// Resumes allowed in a row without a new event.
+    max_in_a_row: u32,
+    in_a_row: u32,
+    /// Resumes made.
+    total: u32,
+    /// Waits between resumes.
+    backoff: RetryPolicy,
+    /// An `error` event was delivered: what follows is not resumed.
+    stopped: bool,
+    /// The error that broke the stream, kept while a resume is under way.
+    cause: Option<BookWyrmClientError>,
+}
 
 /// What a stream needs to retry itself before its first event.
 struct Retry {
@@ -141,6 +144,8 @@ pub struct EventStream<E> {
     deadline: Option<(Pin<Box<tokio::time::Sleep>>, Duration)>,
     /// Its metrics (feature `metrics`), reported when it ends or is dropped.
     meter: Option<crate::telemetry::StreamMeter>,
+    /// Resumes after a break (when the client's policy allows them).
+    resume: Option<Resume<E>>,
     delivered: u64,
     _event: PhantomData<fn() -> E>,
 }
@@ -156,6 +161,7 @@ impl<E> fmt::Debug for EventStream<E> {
             .field("last_event_id", &self.decoder.last_event_id())
             .field("request_id", &self.request_id)
             .field("delivered", &self.delivered)
+            .field("resumes", &self.resume.as_ref().map_or(0, |r| r.total))
             .finish_non_exhaustive()
     }
 }
@@ -175,6 +181,7 @@ impl<E: StreamEvent> EventStream<E> {
             cancelled: None,
             deadline: None,
             meter: None,
+            resume: None,
             body: Some(body),
             retry: retry.map(|(reopen, attempts, policy)| Retry {
                 reopen,
@@ -323,6 +330,40 @@ impl<E: StreamEvent> EventStream<E> {
         self.delivered
     }
 
+    /// How many times the stream resumed after a break (see
+    /// [`ResumePolicy`](crate::ResumePolicy)).
+    ///
+    /// ```
+    /// let s = bookwyrm::EventStream::<bookwyrm::PhrasalStreamEvent>::from_byte_stream(
+    ///     futures_util::stream::empty::<Result<bytes::Bytes, std::io::Error>>(),
+    /// );
+    /// assert_eq!(s.resumes(), 0);
+    /// ```
+    pub fn resumes(&self) -> u32 {
+        self.resume.as_ref().map_or(0, |r| r.total)
+    }
+
+    /// Resumes this stream with `resumer` after a break, as `policy` allows, waiting
+    /// `backoff`'s delays.
+    pub(crate) fn resuming(
+        mut self,
+        resumer: impl Resumer<E> + 'static,
+        (policy, backoff): (&ResumePolicy, &RetryPolicy),
+    ) -> Self {
+        if policy.enabled() {
+            self.resume = Some(Resume {
+                resumer: Box::new(resumer),
+                max_in_a_row: policy.max_resumes,
+                in_a_row: 0,
+                total: 0,
+                backoff: backoff.clone(),
+                stopped: false,
+                cause: None,
+            });
+        }
+        self
+    }
+
     fn finish(&mut self) {
         self.body = None;
         self.idle = None;
@@ -331,6 +372,10 @@ impl<E: StreamEvent> EventStream<E> {
         self.cancel = None;
         self.cancelled = None;
         self.deadline = None;
+        if let Some(r) = &mut self.resume {
+            r.stopped = true;
+            r.resumer = Box::new(crate::resume::NotResumable("the stream has ended"));
+        }
     }
 
     /// Ends the stream with `Closed` when `cancel` is cancelled, and with a
@@ -417,6 +462,92 @@ impl<E: StreamEvent> EventStream<E> {
         }
     }
 
+    /// The stream broke (`how`, with `cause`): a resume under way (`None`: poll on), or the
+    /// stream's last item. Only a stream that delivered events resumes.
+    #[allow(clippy::type_complexity)]
+    fn interrupt(
+        &mut self,
+        cause: BookWyrmClientError,
+        how: Break,
+    ) -> Option<Poll<Option<Result<E, BookWyrmClientError>>>> {
+        let delivered = self.delivered;
+        // Before the first event the retry policy alone decides (`try_reopen`).
+        let Some(r) = self.resume.as_mut().filter(|r| !r.stopped && delivered > 0) else {
+            self.finish();
+            return Some(match how {
+                Break::EndedEarly => Poll::Ready(None),
+                Break::Failed => Poll::Ready(Some(Err(cause.after_events(delivered)))),
+            });
+        };
+        let reopen = match r.resumer.plan(how) {
+            Plan::Finish(last) => {
+                tracing::debug!(target: "bookwyrm", "the stream broke after its last result; finished without a new request");
+                self.finish();
+                return Some(match last {
+                    Some(event) => self.deliver(Ok(event)),
+                    None => Poll::Ready(None),
+                });
+            }
+            Plan::Cannot(why) => {
+                return Some(self.interrupted(cause, InterruptReason::NotResumable(why)))
+            }
+            Plan::Reopen(_) if r.in_a_row >= r.max_in_a_row => {
+                return Some(self.interrupted(cause, InterruptReason::TooManyResumes))
+            }
+            Plan::Reopen(reopen) => reopen,
+        };
+        let mut delay = r.backoff.backoff(r.in_a_row);
+        if r.backoff.jitter {
+            delay = delay.mul_f64(1.0 - rand::random::<f64>() * 0.25);
+        }
+        r.in_a_row += 1;
+        r.total += 1;
+        tracing::warn!(
+            target: "bookwyrm",
+            resume = r.total,
+            from = %r.resumer.point(),
+            delivered,
+            delay_ms = delay.as_millis() as u64,
+            cause = %cause,
+            "resuming the stream"
+        );
+        if let Some(meter) = &self.meter {
+            crate::telemetry::resumed(meter.operation());
+        }
+        r.cause = Some(cause.after_events(delivered));
+        self.body = None;
+        self.idle = None;
+        self.idle_armed = false;
+        self.reopening = Some(Box::pin(async move {
+            tokio::time::sleep(delay).await;
+            reopen(0).await
+        }));
+        None
+    }
+
+    /// Ends the stream with an [`Interrupted`] error.
+    fn interrupted(
+        &mut self,
+        cause: BookWyrmClientError,
+        reason: InterruptReason,
+    ) -> Poll<Option<Result<E, BookWyrmClientError>>> {
+        let r = self.resume.as_mut().expect("only called when resuming");
+        let error = Interrupted {
+            cause: cause.after_events(self.delivered),
+            reason,
+            delivered: self.delivered,
+            resumes: r.total,
+            point: r.resumer.point(),
+        };
+        self.finish();
+        Poll::Ready(Some(Err(BookWyrmClientError::Interrupted(Box::new(error)))))
+    }
+
+    /// Whether a reopening under way is a resume (else a retry before the first event).
+    fn resuming_now(&self) -> bool {
+        self.resume.as_ref().is_some_and(|r| r.cause.is_some())
+    }
+
     /// Counts an item as handed out. From then on the stream is never retried: what a retry
     /// needed (the request body, held by `reopen`) is let go.
     fn handed_out(&mut self) {
@@ -487,12 +618,27 @@ impl<E: StreamEvent> EventStream<E> {
                     }
                     Poll::Ready(Ok((body, request_id, attempts))) => {
                         this.reopening = None;
+                        if let Some(r) = &mut this.resume {
+                            r.cause = None;
+                        }
                         this.body = Some(body);
                         this.request_id = request_id;
                         this.attempts = attempts + 1;
                         this.decoder = sse::Decoder::with_limits(this.limits.0, this.limits.1);
                         if let Some(r) = &mut this.retry {
                             r.attempts = attempts;
+                        }
+                    }
+                    Poll::Ready(Err(e)) if this.resuming_now() => {
+                        this.reopening = None;
+                        let r = this.resume.as_mut().expect("resuming");
+                        r.cause = None;
+                        if e.status_code().is_some() {
+                            return this.interrupted(e, InterruptReason::ErrorStatus);
+                        }
+                        match this.interrupt(e, Break::Failed) {
+                            Some(item) => return item,
+                            None => continue,
                         }
                     }
                     Poll::Ready(Err(e)) => {
@@ -516,6 +662,35 @@ impl<E: StreamEvent> EventStream<E> {
                             this.handed_out();
                             continue;
                         }
+                        (Ok(event), _) => match this.resume.as_mut() {
+                            Some(r) if !r.stopped => {
+                                if event.server_error().is_some() {
+                                    // Never resumed after an error event.
+                                    r.stopped = true;
+                                    return this.deliver(Ok(event));
+                                }
+                                match r.resumer.accept(event) {
+                                    Accept::New(event) => {
+                                        r.in_a_row = 0;
+                                        return this.deliver(Ok(event));
+                                    }
+                                    Accept::Pass(event) => return this.deliver(Ok(event)),
+                                    Accept::Hold => continue,
+                                    Accept::Diverged(how) => {
+                                        let cause = r.cause.take().unwrap_or_else(|| {
+                                            BookWyrmClientError::decode(
+                                                "the resumed stream",
+                                                Bytes::new(),
+                                                None,
+                                            )
+                                        });
+                                        return this
+                                            .interrupted(cause, InterruptReason::Diverged(how));
+                                    }
+                                }
+                            }
+                            _ => return this.deliver(Ok(event)),
+                        },
                         (item, _) => return this.deliver(item),
                     },
                     Decoded::Ignored => continue,
@@ -541,21 +716,43 @@ impl<E: StreamEvent> EventStream<E> {
                     if this.try_reopen(&e) {
                         continue;
                     }
-                    this.finish();
-                    return Poll::Ready(Some(Err(e.after_events(this.delivered))));
+                    match this.interrupt(e, Break::Failed) {
+                        Some(item) => return item,
+                        None => continue,
+                    }
                 }
                 Poll::Ready(None) => {
                     // An event not ended by a blank line is not dispatched (WHATWG), but it is
                     // not dropped silently either: the stream's last item says it was cut.
-                    let unfinished = this.decoder.unfinished();
-                    this.finish();
-                    return Poll::Ready(unfinished.map(|raw| {
-                        Err(BookWyrmClientError::decode(
+                    let cut = this.decoder.unfinished().map(|raw| {
+                        BookWyrmClientError::decode(
                             "the event stream: it ended in the middle of an event",
                             Bytes::from(raw),
                             None,
-                        ))
-                    }));
+                        )
+                    });
+                    let early = this
+                        .resume
+                        .as_ref()
+                        .is_some_and(|r| !r.stopped && !r.resumer.complete());
+                    let step = match cut {
+                        Some(e) => this.interrupt(e, Break::Failed),
+                        None if early => this.interrupt(
+                            BookWyrmClientError::transport(
+                                "the stream ended before its operation's final event",
+                                std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
+                            ),
+                            Break::EndedEarly,
+                        ),
+                        None => {
+                            this.finish();
+                            Some(Poll::Ready(None))
+                        }
+                    };
+                    match step {
+                        Some(item) => return item,
+                        None => continue,
+                    }
                 }
                 Poll::Pending => {
                     if let Some(e) = this.ended(cx) {
@@ -571,16 +768,14 @@ impl<E: StreamEvent> EventStream<E> {
                         sleep.as_mut().reset(tokio::time::Instant::now() + limit);
                         this.idle_armed = true;
                     }
-                    return match sleep.as_mut().poll(cx) {
-                        Poll::Ready(()) => {
-                            this.finish();
-                            Poll::Ready(Some(Err(BookWyrmClientError::timeout(
-                                TimeoutKind::Idle,
-                                Some(limit),
-                            ))))
-                        }
-                        Poll::Pending => Poll::Pending,
-                    };
+                    if sleep.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    let silent = BookWyrmClientError::timeout(TimeoutKind::Idle, Some(limit));
+                    match this.interrupt(silent, Break::Failed) {
+                        Some(item) => return item,
+                        None => continue,
+                    }
                 }
             }
         }

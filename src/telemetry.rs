@@ -8,10 +8,11 @@
 //! | `bookwyrm.client.stream.time_to_first_event` | histogram | s | `operation` |
 //! | `bookwyrm.client.stream.events` | counter | events | `operation` |
 //! | `bookwyrm.client.retries` | counter | retries | `operation` |
+//! | `bookwyrm.client.stream.resumes` | counter | resumes | `operation` |
 //! | `bookwyrm.client.slot.wait.duration` | histogram | s | |
 //!
 //! `outcome` is `ok`, or the kind of error: `api_<status>`, `transport`, `timeout`, `decode`,
-//! `server_event`, `closed`, `validation`; for a stream dropped before its end, `dropped`. A
+//! `server_event`, `interrupted`, `closed`, `validation`; for a stream dropped before its end, `dropped`. A
 //! stream's duration runs from its call to its end
 //! (or its drop); its events are counted once, when it ends.
 
@@ -28,6 +29,7 @@ fn outcome(error: Option<&BookWyrmClientError>) -> String {
         Some(BookWyrmClientError::Timeout(_)) => "timeout".into(),
         Some(BookWyrmClientError::Decode(_)) => "decode".into(),
         Some(BookWyrmClientError::ServerEvent(_)) => "server_event".into(),
+        Some(BookWyrmClientError::Interrupted(_)) => "interrupted".into(),
         Some(BookWyrmClientError::Closed) => "closed".into(),
         Some(_) => "validation".into(),
     }
@@ -60,6 +62,14 @@ fn record_call(operation: &'static str, streaming: bool, elapsed: Duration, outc
 pub(crate) fn retried(operation: &'static str) {
     #[cfg(feature = "metrics")]
     metrics::counter!("bookwyrm.client.retries", "operation" => operation).increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = operation;
+}
+
+/// A stream of `operation` resumed after a break.
+pub(crate) fn resumed(operation: &'static str) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!("bookwyrm.client.stream.resumes", "operation" => operation).increment(1);
     #[cfg(not(feature = "metrics"))]
     let _ = operation;
 }

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use bookwyrm::blocking::BookWyrmClient;
 use bookwyrm::{
     AsyncBookWyrmClient, BookWyrmClientError, CitationRequest, ClassifyRequest, PdfExtractRequest,
-    PdfStreamEvent, PhrasalRequest, PhrasalStreamEvent, RetryPolicy, SummarizeRequest, TextSpan,
-    TimeoutKind,
+    PdfStreamEvent, PhrasalRequest, PhrasalStreamEvent, ResumePolicy, RetryPolicy,
+    SummarizeRequest, TextSpan, TimeoutKind,
 };
 
 struct Env {
@@ -29,7 +29,17 @@ fn client(env: &Env, fault: Option<&str>) -> BookWyrmClient {
 }
 
 fn client_idle(env: &Env, fault: Option<&str>, idle: Duration) -> BookWyrmClient {
+    client_with(env, fault, idle, ResumePolicy::default())
+}
+
+fn client_with(
+    env: &Env,
+    fault: Option<&str>,
+    idle: Duration,
+    resume: ResumePolicy,
+) -> BookWyrmClient {
     let mut b = AsyncBookWyrmClient::builder()
+        .resume_policy(resume)
         .base_url(env.emu.base_url())
         .api_key(common::KEY)
         .retry_policy(RetryPolicy {
@@ -179,7 +189,8 @@ fn retries_and_their_limits() {
 #[test]
 fn stream_failures_as_iterator_items() {
     let env = env();
-    let items: Vec<_> = client(&env, Some("reset-after=2"))
+    let off = || ResumePolicy::none();
+    let items: Vec<_> = client_with(&env, Some("reset-after=2"), Duration::from_secs(10), off())
         .stream_process_text(PhrasalRequest::from_text("One. Two. Three."))
         .unwrap()
         .collect();
@@ -187,9 +198,36 @@ fn stream_failures_as_iterator_items() {
     assert!(matches!(items[0], Ok(PhrasalStreamEvent::TextSpan(_))));
     assert!(matches!(items[2], Err(BookWyrmClientError::Transport(_))));
 
-    let mut stalled = client_idle(&env, Some("stall-after=1"), Duration::from_millis(800))
-        .stream_process_text(PhrasalRequest::from_text("One. Two."))
-        .unwrap();
+    // Resumed (the default): every span once, the rest of the text asked for.
+    env.emu.recorded(true);
+    let items: Vec<_> = client(&env, Some("truncate-after=2;times=1"))
+        .stream_process_text(PhrasalRequest::from_text("One. Two. Three."))
+        .unwrap()
+        .map(|e| match e.unwrap() {
+            PhrasalStreamEvent::TextSpan(s) => {
+                format!("{}..{} {}", s.start_char, s.end_char, s.text)
+            }
+            other => format!("{other:?}"),
+        })
+        .filter(|e| !e.starts_with("Progress"))
+        .collect();
+    assert_eq!(items, ["0..4 One.", "5..9 Two.", "10..16 Three."]);
+    let texts: Vec<String> = env
+        .emu
+        .recorded(true)
+        .iter()
+        .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["text"].to_string())
+        .collect();
+    assert_eq!(texts, [r#""One. Two. Three.""#, r#"" Three.""#]);
+
+    let mut stalled = client_with(
+        &env,
+        Some("stall-after=1"),
+        Duration::from_millis(800),
+        off(),
+    )
+    .stream_process_text(PhrasalRequest::from_text("One. Two."))
+    .unwrap();
     assert!(stalled.next().unwrap().is_ok());
     match stalled.next() {
         Some(Err(BookWyrmClientError::Timeout(t))) => assert_eq!(t.kind(), TimeoutKind::Idle),

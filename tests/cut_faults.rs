@@ -16,7 +16,7 @@ async fn run(
     emu: &bookwyrm_emulator::Emulator,
     fault: &str,
 ) -> Result<Vec<String>, BookWyrmClientError> {
-    let client = common::faulty(emu, fault, RetryPolicy::none());
+    let client = common::no_resume(common::faulty(emu, fault, RetryPolicy::none()));
     let fut = async {
         let mut s = client
             .stream_process_text(PhrasalRequest::from_text(TEXT))
@@ -82,7 +82,11 @@ async fn a_cut_leaves_a_prefix_of_the_events_and_times_applies() {
     let full = run(&emu, "tag=uncut").await.expect("the uncut stream");
     // The events delivered before a cut are the first events of the uncut stream.
     for n in [150u64, 250, 350, 450] {
-        let client = common::faulty(&emu, &format!("reset-after-bytes={n}"), RetryPolicy::none());
+        let client = common::no_resume(common::faulty(
+            &emu,
+            &format!("reset-after-bytes={n}"),
+            RetryPolicy::none(),
+        ));
         let Ok(mut s) = client
             .stream_process_text(PhrasalRequest::from_text(TEXT))
             .await

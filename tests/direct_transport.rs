@@ -127,6 +127,7 @@ fn client_for(url: &str) -> AsyncBookWyrmClient {
         .base_url(url)
         .api_key("sk-raw")
         .retry_policy(bookwyrm::RetryPolicy::none())
+        .resume_policy(bookwyrm::ResumePolicy::none())
         .stream_idle_timeout(Duration::from_secs(2))
         .build()
         .unwrap()

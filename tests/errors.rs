@@ -412,7 +412,7 @@ async fn every_error_after_a_response_head_carries_its_request_id_and_attempts()
     assert_eq!(err.attempts(), 1);
     assert!(err.ends_stream());
     // A reset in the middle of a stream: a transport error with the stream's id.
-    let c = common::faulty(&emu, "reset-after=2", fast.clone());
+    let c = common::no_resume(common::faulty(&emu, "reset-after=2", fast.clone()));
     let items: Vec<_> = c
         .stream_process_text(PhrasalRequest::from_text("A. B. C. D."))
         .await

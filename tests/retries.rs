@@ -163,7 +163,7 @@ async fn multipart_bodies_are_rebuilt_for_each_attempt() {
 #[tokio::test]
 async fn a_stream_reset_after_events_is_an_error_and_nothing_is_delivered_twice() {
     let emu = common::emulator().await;
-    let c = common::faulty(&emu, "reset-after=2", fast());
+    let c = common::no_resume(common::faulty(&emu, "reset-after=2", fast()));
     let items: Vec<_> = c
         .stream_process_text(PhrasalRequest::from_text("One. Two. Three. Four."))
         .await

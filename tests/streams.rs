@@ -378,8 +378,10 @@ async fn a_corrupt_pdf_is_an_error_event() {
     assert_eq!(err.status_code(), Some(422));
 }
 
+/// A client whose requests carry `fault`, resuming off: these tests are of the failures a
+/// stream reports (`tests/resume.rs` has the resumes).
 fn faulty(emu: &bookwyrm_emulator::Emulator, fault: &str) -> AsyncBookWyrmClient {
-    common::faulty(emu, fault, bookwyrm::RetryPolicy::default())
+    common::no_resume(common::faulty(emu, fault, bookwyrm::RetryPolicy::default()))
 }
 
 #[tokio::test]

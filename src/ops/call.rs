@@ -16,8 +16,10 @@ use crate::client::AsyncBookWyrmClient;
 use crate::error::{BookWyrmClientError, TimeoutKind};
 use crate::event::StreamEvent;
 use crate::generated;
+use crate::reopen::{Body, Reopen};
+use crate::resume::restart::{Restart, Restartable};
 use crate::retry::{decide, with_attempts, Decision};
-use crate::stream::{Body, EventStream, Reopen};
+use crate::stream::EventStream;
 use crate::telemetry;
 use crate::transport::{request_id, CallContext};
 
@@ -141,11 +143,7 @@ impl AsyncBookWyrmClient {
         F: Fn(CallContext) -> OpenFuture + Send + Sync + 'static,
     {
         let span = tracing::info_span!("bookwyrm.call", operation, streaming = true);
-        let body = body.map(|b| b.0);
-        let open = Arc::new(move |mut ctx: CallContext| {
-            ctx.body = body.clone();
-            open(ctx)
-        });
+        let open = with_body(body, open);
         let started = tokio::time::Instant::now();
         let mut meter = telemetry::StreamMeter::new(operation, started.into_std());
         let opening = self
@@ -162,21 +160,7 @@ impl AsyncBookWyrmClient {
             None => opening.await,
         }
         .inspect_err(|e| meter.end(Some(e)))?;
-        let client = self.clone();
-        let reopen: Reopen = Arc::new(move |first_attempt| {
-            let client = client.clone();
-            let open = open.clone();
-            let span = span.clone();
-            Box::pin(
-                async move {
-                    client
-                        .with_retries(operation, true, first_attempt, |ctx| open(ctx))
-                        .await
-                        .map(|(opened, n)| (opened.body, opened.request_id, n))
-                }
-                .instrument(span),
-            )
-        });
+        let reopen = self.reopener(operation, span, open);
         Ok(EventStream::new(
             opened.body,
             self.config.stream_idle_timeout,
@@ -193,6 +177,40 @@ impl AsyncBookWyrmClient {
 }
 
 impl AsyncBookWyrmClient {
+    /// Opens the same stream again with `open` (with the call's retries, numbered from the
+    /// argument), in `span`.
+    fn reopener(&self, operation: &'static str, span: tracing::Span, open: Open) -> Reopen {
+        let client = self.clone();
+        Arc::new(move |first_attempt| {
+            let client = client.clone();
+            let open = open.clone();
+            Box::pin(
+                async move {
+                    client
+                        .with_retries(operation, true, first_attempt, |ctx| open(ctx))
+                        .await
+                        .map(|(opened, n)| (opened.body, opened.request_id, n))
+                }
+                .instrument(span.clone()),
+            )
+        })
+    }
+
+    /// A new request of a stream being resumed (the rest of its work): one attempt is `open`,
+    /// with `body` as its JSON body when given.
+    pub(crate) fn resume_request<F>(
+        &self,
+        operation: &'static str,
+        body: Option<SharedBody>,
+        open: F,
+    ) -> Reopen
+    where
+        F: Fn(CallContext) -> OpenFuture + Send + Sync + 'static,
+    {
+        let span = tracing::info_span!("bookwyrm.call", operation, streaming = true, resume = true);
+        self.reopener(operation, span, with_body(body, open))
+    }
+
     /// Opens a generated streaming operation whose JSON body `wire` is serialized once for
     /// all attempts ([`SharedBody`]): `strip` empties the large fields of the stand-in value
     /// the generated operation `call` is then given (its own serialization is replaced by the
@@ -214,12 +232,85 @@ impl AsyncBookWyrmClient {
     {
         let shared = SharedBody::of(&wire)?;
         strip(&mut wire); // assignment drops the large fields now
-        let wire = Arc::new(wire);
-        self.run_stream(operation, Some(shared), move |ctx| {
-            let c = ctx.generated();
-            open_generated(ctx, call(c, wire.clone()))
-        })
-        .await
+        self.run_stream(operation, Some(shared), generated_open(wire, call))
+            .await
+    }
+}
+
+impl AsyncBookWyrmClient {
+    /// How this handle's streams resume, and the backoff they wait.
+    pub(crate) fn resume_policies(
+        &self,
+    ) -> (&crate::resume::ResumePolicy, &crate::retry::RetryPolicy) {
+        (&self.config.resume, &self.config.retry)
+    }
+
+    /// [`run_generated_stream`](Self::run_generated_stream) for an operation that starts
+    /// again when its stream breaks ([`Restart`]): the serialized body is kept for the
+    /// stream's life.
+    pub(crate) async fn run_restartable_stream<Ev, W, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        mut wire: W,
+        strip: impl FnOnce(&mut W),
+        call: F,
+    ) -> Result<EventStream<Ev>, BookWyrmClientError>
+    where
+        Ev: StreamEvent + Restartable,
+        W: serde::Serialize + Send + Sync + 'static,
+        F: Fn(generated::Client, Arc<W>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ResponseValue<ByteStream>, progenitor_client::Error<E>>>
+            + Send
+            + 'static,
+    {
+        let shared = SharedBody::of(&wire)?;
+        strip(&mut wire);
+        let open = Arc::new(generated_open(wire, call));
+        let first = open.clone();
+        let stream = self
+            .run_stream(operation, Some(shared.clone()), move |ctx| first(ctx))
+            .await?;
+        let client = self.clone();
+        let again = move || {
+            let open = open.clone();
+            client.resume_request(operation, Some(shared.clone()), move |ctx| open(ctx))
+        };
+        Ok(stream.resuming(Restart::with(Box::new(again)), self.resume_policies()))
+    }
+}
+
+/// One attempt at opening a stream, given the attempt's context.
+pub(crate) type Open = Arc<dyn Fn(CallContext) -> OpenFuture + Send + Sync>;
+
+/// `open`, sending `body` (when given) as every attempt's JSON body.
+fn with_body<F>(body: Option<SharedBody>, open: F) -> Open
+where
+    F: Fn(CallContext) -> OpenFuture + Send + Sync + 'static,
+{
+    let body = body.map(|b| b.0);
+    Arc::new(move |mut ctx: CallContext| {
+        ctx.body = body.clone();
+        open(ctx)
+    })
+}
+
+/// One attempt of the generated operation `call` with the stand-in value `wire` (its body is
+/// replaced by the [`SharedBody`] the attempt's context carries).
+pub(crate) fn generated_open<W, E, F, Fut>(
+    wire: W,
+    call: F,
+) -> impl Fn(CallContext) -> OpenFuture + Send + Sync + 'static
+where
+    W: Send + Sync + 'static,
+    F: Fn(generated::Client, Arc<W>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<ResponseValue<ByteStream>, progenitor_client::Error<E>>>
+        + Send
+        + 'static,
+{
+    let wire = Arc::new(wire);
+    move |ctx| {
+        let c = ctx.generated();
+        open_generated(ctx, call(c, wire.clone()))
     }
 }
 
@@ -228,11 +319,12 @@ impl AsyncBookWyrmClient {
 /// the stream can no longer be retried (after its first event). The generated operation is
 /// called with a stand-in value without the large fields; the hooks send these bytes instead
 /// of the stand-in's (`CallContext::prepare`).
+#[derive(Clone)]
 pub(crate) struct SharedBody(Bytes);
 
 impl SharedBody {
     /// Serializes `wire` the way the generated operation would (`serde_json`).
-    fn of<T: serde::Serialize>(wire: &T) -> Result<Self, BookWyrmClientError> {
+    pub(crate) fn of<T: serde::Serialize>(wire: &T) -> Result<Self, BookWyrmClientError> {
         serde_json::to_vec(wire)
             .map(|mut v| {
                 v.shrink_to_fit();

@@ -6,6 +6,9 @@ use crate::client::AsyncBookWyrmClient;
 use crate::collect::Accumulator;
 use crate::error::BookWyrmClientError;
 use crate::ops::call::not_blank;
+use crate::ops::call::{generated_open, SharedBody};
+use crate::resume::cite::CiteResumer;
+use crate::resume::NotResumable;
 use crate::stream::EventStream;
 use crate::types::{self, CitationStreamEvent, ModelStrength, Question, TextSpan};
 
@@ -457,12 +460,51 @@ impl AsyncBookWyrmClient {
                 Ok::<_, std::io::Error>(sse),
             ])));
         }
-        self.run_generated_stream(
-            "stream_citations",
-            wire,
-            |w| (w.chunks, w.jsonl_content) = (None, None),
-            |c, body| async move { c.stream_citations(&body).await },
-        )
-        .await
+        let open = |wire: types::CitationRequest| {
+            generated_open(
+                wire,
+                |c, body| async move { c.stream_citations(&body).await },
+            )
+        };
+        if !self.config.resume.cite {
+            let stream = self
+                .run_generated_stream(
+                    "stream_citations",
+                    wire,
+                    |w| (w.chunks, w.jsonl_content) = (None, None),
+                    |c, body| async move { c.stream_citations(&body).await },
+                )
+                .await?;
+            return Ok(stream.resuming(
+                NotResumable("citations are scored against the range asked for; ResumePolicy::cite asks for the remaining chunks"),
+                self.resume_policies(),
+            ));
+        }
+        // Resumable: the whole body is kept (shared) for the rest's requests.
+        let (start, limit) = (wire.start, wire.limit.map(|l| l.get()));
+        let body = SharedBody::of(&wire)?;
+        let whole = std::sync::Arc::new(wire.clone());
+        let mut stand_in = wire;
+        (stand_in.chunks, stand_in.jsonl_content) = (None, None);
+        let first = open(stand_in.clone());
+        let stream = self
+            .run_stream("stream_citations", Some(body), first)
+            .await?;
+        let client = self.clone();
+        let rest = move |from: u64, limit: Option<u64>| {
+            let mut rest = (*whole).clone();
+            rest.start = from;
+            rest.limit = limit.and_then(std::num::NonZeroU64::new);
+            let mut stand_in = stand_in.clone();
+            (stand_in.start, stand_in.limit) = (rest.start, rest.limit);
+            match SharedBody::of(&rest) {
+                Ok(body) => client.resume_request("stream_citations", Some(body), open(stand_in)),
+                Err(e) => crate::reopen::refused("start", e.to_string()),
+            }
+        };
+        Ok(stream.resuming(
+            CiteResumer::new(start, limit, Box::new(rest)),
+            self.resume_policies(),
+        ))
     }
 }

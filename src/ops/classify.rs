@@ -277,7 +277,8 @@ impl AsyncBookWyrmClient {
             content_base64,
             filename: request.filename.clone(),
         };
-        self.run_generated_stream(
+        // Short: a break starts it again (transparently).
+        self.run_restartable_stream(
             "stream_classify",
             wire,
             |w| w.content_base64 = String::new(),

@@ -2,6 +2,7 @@
 //! multipart; `POST /extract-structure-json/sse` for a URL) and `extract_pdf`, which collects
 //! the stream.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use base64::Engine as _;
@@ -10,7 +11,8 @@ use bytes::Bytes;
 use crate::client::AsyncBookWyrmClient;
 use crate::collect::Accumulator;
 use crate::error::BookWyrmClientError;
-use crate::ops::call::{not_blank, open_body, send_handwritten};
+use crate::ops::call::{generated_open, not_blank, open_body, send_handwritten, Open, SharedBody};
+use crate::resume::pdf::PdfResumer;
 use crate::stream::EventStream;
 use crate::types::{self, PdfStreamEvent};
 
@@ -257,6 +259,44 @@ impl PdfExtractRequest {
     }
 }
 
+/// One attempt of `request`: the operation, its JSON body (for a URL) and how to open it
+/// (bytes go as multipart, the form built anew for every attempt).
+fn attempt(
+    request: Arc<PdfExtractRequest>,
+) -> Result<(&'static str, Option<SharedBody>, Open), BookWyrmClientError> {
+    match &request.source {
+        PdfSource::Url(url) => {
+            let wire = types::PdfExtractUrlRequest {
+                enable_layout_detection: request.enable_layout_detection,
+                force_ocr: request.force_ocr_effective(),
+                lang: (!request.lang.is_empty()).then(|| request.lang.clone()),
+                num_pages: request.num_pages.and_then(std::num::NonZeroU64::new),
+                pdf_url: url.clone(),
+                start_page: request.start_page.and_then(std::num::NonZeroU64::new),
+            };
+            let body = SharedBody::of(&wire)?;
+            let open = generated_open(wire, |c, body| async move {
+                c.stream_extract_pdf_url(&body).await
+            });
+            Ok(("stream_extract_pdf_url", Some(body), Arc::new(open)))
+        }
+        PdfSource::Bytes(bytes) => {
+            let bytes = bytes.clone();
+            let open = move |ctx: crate::transport::CallContext| {
+                let (request, bytes) = (request.clone(), bytes.clone());
+                Box::pin(async move {
+                    let response =
+                        send_handwritten(&ctx, |http, base| request.multipart(&bytes, http, base))
+                            .await?;
+                    let headers = response.headers().clone();
+                    open_body(&ctx, &headers, response.bytes_stream())
+                }) as crate::ops::call::OpenFuture
+            };
+            Ok(("stream_extract_pdf_upload", None, Arc::new(open)))
+        }
+    }
+}
+
 /// A whole extraction: every page, with what the stream said about it (Python's documented but
 /// missing `PDFExtractResponse`).
 ///
@@ -391,42 +431,30 @@ impl AsyncBookWyrmClient {
         request: PdfExtractRequest,
     ) -> Result<EventStream<PdfStreamEvent>, BookWyrmClientError> {
         request.validate()?;
-        match &request.source {
-            PdfSource::Url(url) => {
-                let wire = types::PdfExtractUrlRequest {
-                    enable_layout_detection: request.enable_layout_detection,
-                    force_ocr: request.force_ocr_effective(),
-                    lang: (!request.lang.is_empty()).then(|| request.lang.clone()),
-                    num_pages: request.num_pages.and_then(std::num::NonZeroU64::new),
-                    pdf_url: url.clone(),
-                    start_page: request.start_page.and_then(std::num::NonZeroU64::new),
-                };
-                self.run_generated_stream(
-                    "stream_extract_pdf_url",
-                    wire,
-                    |_| {}, // nothing large to let go of
-                    |c, body| async move { c.stream_extract_pdf_url(&body).await },
-                )
-                .await
+        let request = Arc::new(request);
+        let (operation, body, open) = attempt(request.clone())?;
+        let stream = self
+            .run_stream(operation, body, move |ctx| open(ctx))
+            .await?;
+        let client = self.clone();
+        let (start, asked) = (request.start_page, request.num_pages);
+        // The pages from `start` on, `count` of them (0: all): the request's own bytes (shared,
+        // not copied) with another page range.
+        let rest = move |start: u64, count: u64| {
+            let mut rest = (*request).clone();
+            rest.start_page = Some(start);
+            rest.num_pages = (count > 0).then_some(count);
+            match attempt(Arc::new(rest)) {
+                Ok((operation, body, open)) => {
+                    client.resume_request(operation, body, move |ctx| open(ctx))
+                }
+                Err(e) => crate::reopen::refused("start_page", e.to_string()),
             }
-            PdfSource::Bytes(bytes) => {
-                let bytes = bytes.clone();
-                let request = std::sync::Arc::new(request);
-                self.run_stream("stream_extract_pdf_upload", None, move |ctx| {
-                    let (request, bytes) = (request.clone(), bytes.clone());
-                    Box::pin(async move {
-                        // The multipart body is built anew for every attempt.
-                        let response = send_handwritten(&ctx, |http, base| {
-                            request.multipart(&bytes, http, base)
-                        })
-                        .await?;
-                        let headers = response.headers().clone();
-                        open_body(&ctx, &headers, response.bytes_stream())
-                    })
-                })
-                .await
-            }
-        }
+        };
+        Ok(stream.resuming(
+            PdfResumer::new(start, asked, Box::new(rest)),
+            self.resume_policies(),
+        ))
     }
 
     /// Extracts a PDF and returns every page at once: [`stream_extract_pdf`](Self::stream_extract_pdf)

@@ -1,9 +1,12 @@
 //! Phrasal chunking: `stream_process_text` (`POST /phrasal/sse`).
 
+use std::sync::Arc;
+
 use crate::client::AsyncBookWyrmClient;
 use crate::collect::Accumulator;
 use crate::error::BookWyrmClientError;
-use crate::ops::call::not_blank;
+use crate::ops::call::{generated_open, not_blank, SharedBody};
+use crate::resume::phrasal::PhrasalResumer;
 use crate::stream::EventStream;
 use crate::types::{self, PhrasalStreamEvent, ResponseFormat};
 
@@ -20,6 +23,9 @@ use crate::types::{self, PhrasalStreamEvent, ResponseFormat};
 pub enum PhrasalSource {
     /// The text itself.
     Text(String),
+    /// The text, shared with the caller: neither the request nor a resume copies it (see
+    /// [`PhrasalRequest::from_shared_text`]).
+    Shared(Arc<str>),
     /// A URL the server fetches the text from.
     Url(String),
 }
@@ -66,6 +72,21 @@ impl PhrasalRequest {
     /// ```
     pub fn from_text(text: impl Into<String>) -> Self {
         Self::new(PhrasalSource::Text(text.into()))
+    }
+
+    /// Split this text, shared with the caller: many requests of one text hold it once, and a
+    /// stream keeps it for a resume (see [`ResumePolicy`](crate::ResumePolicy)) without a copy.
+    /// Prefer it when the caller keeps the text anyway.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) -> bookwyrm::Result<()> {
+    /// let book: std::sync::Arc<str> = std::fs::read_to_string("book.txt").unwrap().into();
+    /// let r = bookwyrm::PhrasalRequest::from_shared_text(book.clone());
+    /// let answer = client.stream_process_text(r).await?.collect_phrases().await?;
+    /// # let _ = answer; Ok(()) }
+    /// ```
+    pub fn from_shared_text(text: impl Into<Arc<str>>) -> Self {
+        Self::new(PhrasalSource::Shared(text.into()))
     }
 
     /// Split the text at this URL.
@@ -118,7 +139,11 @@ impl PhrasalRequest {
         self
     }
 
-    pub(crate) fn into_wire(self) -> Result<types::ProcessTextRequest, BookWyrmClientError> {
+    /// Checks the request; the text (shared) and the stand-in value the generated operation
+    /// is given (the body sent is [`PhrasalBody`]'s).
+    fn into_parts(
+        self,
+    ) -> Result<(Option<Arc<str>>, types::ProcessTextRequest), BookWyrmClientError> {
         let chunk_size = match self.chunk_size {
             Some(n) => Some(std::num::NonZeroU64::new(n).ok_or_else(|| {
                 BookWyrmClientError::validation("chunk_size", "chunk_size must be > 0")
@@ -126,26 +151,50 @@ impl PhrasalRequest {
             None => None,
         };
         let (text, text_url) = match self.source {
-            PhrasalSource::Text(t) => {
-                if t.is_empty() {
-                    return Err(BookWyrmClientError::validation(
-                        "text",
-                        "text cannot be empty",
-                    ));
-                }
-                (Some(t), None)
-            }
+            PhrasalSource::Text(t) => (Some(Arc::from(t)), None),
+            PhrasalSource::Shared(t) => (Some(t), None),
             PhrasalSource::Url(u) => {
                 not_blank("text_url", &u, "text_url cannot be empty")?;
                 (None, Some(u))
             }
         };
-        Ok(types::ProcessTextRequest {
+        if text.as_deref() == Some("") {
+            return Err(BookWyrmClientError::validation(
+                "text",
+                "text cannot be empty",
+            ));
+        }
+        let wire = types::ProcessTextRequest {
             chunk_size,
             response_format: self.response_format,
-            text,
+            text: None,
             text_url,
-        })
+        };
+        Ok((text, wire))
+    }
+}
+
+/// The JSON body of a phrasal request, serialized from the shared text without copying it
+/// first: the fields, order and omissions of the generated `ProcessTextRequest`.
+#[derive(serde::Serialize)]
+struct PhrasalBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chunk_size: Option<std::num::NonZeroU64>,
+    response_format: ResponseFormat,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text_url: Option<&'a str>,
+}
+
+impl<'a> PhrasalBody<'a> {
+    fn of(wire: &'a types::ProcessTextRequest, text: Option<&'a str>) -> Self {
+        Self {
+            chunk_size: wire.chunk_size,
+            response_format: wire.response_format,
+            text,
+            text_url: wire.text_url.as_deref(),
+        }
     }
 }
 
@@ -234,12 +283,34 @@ impl AsyncBookWyrmClient {
         &self,
         request: PhrasalRequest,
     ) -> Result<EventStream<PhrasalStreamEvent>, BookWyrmClientError> {
-        self.run_generated_stream(
-            "stream_process_text",
-            request.into_wire()?,
-            |w| (w.text, w.text_url) = (None, None),
-            |c, body| async move { c.stream_process_text(&body).await },
-        )
-        .await
+        const OPERATION: &str = "stream_process_text";
+        let (text, wire) = request.into_parts()?;
+        let body = SharedBody::of(&PhrasalBody::of(&wire, text.as_deref()))?;
+        let with_offsets = wire.response_format == ResponseFormat::WithOffsets;
+        let chunked = wire.chunk_size.is_some();
+        let template = wire.clone();
+        let open = Arc::new(generated_open(wire, |c, body| async move {
+            c.stream_process_text(&body).await
+        }));
+        let first = open.clone();
+        let stream = self
+            .run_stream(OPERATION, Some(body), move |ctx| first(ctx))
+            .await?;
+        // The rest of the text, from a byte offset on (serialized when it is asked for).
+        let rest = text.clone().map(|text| {
+            let client = self.clone();
+            Box::new(move |from: usize| {
+                let open = open.clone();
+                let rest = text.get(from..).unwrap_or("");
+                match SharedBody::of(&PhrasalBody::of(&template, Some(rest))) {
+                    Ok(body) => client.resume_request(OPERATION, Some(body), move |ctx| open(ctx)),
+                    Err(e) => crate::reopen::refused("text", e.to_string()),
+                }
+            }) as crate::resume::phrasal::RestRequest
+        });
+        Ok(stream.resuming(
+            PhrasalResumer::new(text, with_offsets, chunked, rest),
+            self.resume_policies(),
+        ))
     }
 }

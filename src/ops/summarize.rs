@@ -5,6 +5,7 @@ use crate::client::AsyncBookWyrmClient;
 use crate::collect::Accumulator;
 use crate::error::BookWyrmClientError;
 use crate::ops::call::not_blank;
+use crate::resume::NotResumable;
 use crate::stream::EventStream;
 use crate::types::{self, ModelStrength, SummarizeStreamEvent, TextSpan};
 
@@ -501,12 +502,24 @@ impl AsyncBookWyrmClient {
         &self,
         request: SummarizeRequest,
     ) -> Result<EventStream<SummarizeStreamEvent>, BookWyrmClientError> {
-        self.run_generated_stream(
-            "stream_summarize",
-            request.into_wire()?,
-            |w| (w.content, w.phrases, w.model_schema_json) = (None, None, None),
-            |c, body| async move { c.stream_summarize(&body).await },
-        )
-        .await
+        let wire = request.into_wire()?;
+        let strip = |w: &mut types::SummarizeRequest| {
+            (w.content, w.phrases, w.model_schema_json) = (None, None, None)
+        };
+        let call = |c: crate::generated::Client, body: std::sync::Arc<types::SummarizeRequest>| async move {
+            c.stream_summarize(&body).await
+        };
+        if self.config.resume.summarize_restart {
+            return self
+                .run_restartable_stream("stream_summarize", wire, strip, call)
+                .await;
+        }
+        let stream = self
+            .run_generated_stream("stream_summarize", wire, strip, call)
+            .await?;
+        Ok(stream.resuming(
+            NotResumable("a summary has no point to resume from; ResumePolicy::summarize_restart starts it again"),
+            self.resume_policies(),
+        ))
     }
 }

@@ -40,6 +40,12 @@ pub fn faulty(emu: &Emulator, fault: &str, policy: bookwyrm::RetryPolicy) -> Asy
         .expect("client builds")
 }
 
+/// `client` with resuming off: a stream that breaks after its first event ends with the error
+/// that broke it (for tests of those errors themselves).
+pub fn no_resume(client: AsyncBookWyrmClient) -> AsyncBookWyrmClient {
+    client.with_config(|c| c.resume = bookwyrm::ResumePolicy::none())
+}
+
 /// The story shipped with the repository.
 pub fn story() -> String {
     std::fs::read_to_string(concat!(
@@ -133,4 +139,50 @@ pub async fn read_request(sock: &mut tokio::net::TcpStream, seen: &mut Vec<u8>) 
             Ok(n) => seen.extend_from_slice(&buf[..n]),
         }
     }
+}
+
+/// A small PDF written by hand: one page per entry of `pages`, each a line of that text (ASCII,
+/// no parentheses or backslashes).
+pub fn small_pdf(pages: &[&str]) -> Vec<u8> {
+    let n = pages.len();
+    let mut objects = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {n} >>",
+            (0..n)
+                .map(|i| format!("{} 0 R", 3 + 2 * i))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    ];
+    for (i, text) in pages.iter().enumerate() {
+        let content = format!("BT /F1 12 Tf 72 720 Td ({text}) Tj ET");
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {} 0 R >>",
+            4 + 2 * i
+        ));
+        objects.push(format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ));
+    }
+    let mut out = String::from("%PDF-1.4\n");
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.push_str(&format!("{} 0 obj\n{o}\nendobj\n", i + 1));
+    }
+    let xref = out.len();
+    out.push_str(&format!(
+        "xref\n0 {}\n0000000000 65535 f \n",
+        objects.len() + 1
+    ));
+    for off in offsets {
+        out.push_str(&format!("{off:010} 00000 n \n"));
+    }
+    out.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    out.into_bytes()
 }

@@ -64,6 +64,10 @@ pub struct Global {
     /// Append to the -o file instead of truncating it.
     #[arg(long, global = true, requires = "output")]
     pub append: bool,
+    /// Do not resume a stream that breaks part-way (by default PDF extraction, phrasal and
+    /// cite go on from where they stopped; -v notes each resume).
+    #[arg(long, global = true)]
+    pub no_resume: bool,
     /// An extra request header, `NAME: VALUE` (repeatable).
     #[arg(long = "header", global = true, value_name = "NAME: VALUE", value_parser = parse_header)]
     pub headers: Vec<(String, String)>,
@@ -160,6 +164,12 @@ impl Ctx {
         if let Some(t) = self.global.timeout {
             b = b.timeout(t).stream_idle_timeout(t);
         }
+        b = b.resume_policy(if self.global.no_resume {
+            bookwyrm::ResumePolicy::none()
+        } else {
+            // The CLI prints what arrives: citations of a resumed run are worth having.
+            bookwyrm::ResumePolicy::default().cite(true)
+        });
         Ok(b.build()?)
     }
 

@@ -485,6 +485,7 @@ fn error_paths_and_exit_codes() {
     fails(
         &e,
         &[
+            "--no-resume",
             "--timeout",
             "0.3",
             "--header",
@@ -495,10 +496,11 @@ fn error_paths_and_exit_codes() {
         1,
         "sent nothing for too long",
     );
-    // An interrupted stream.
+    // An interrupted stream, not resumed.
     fails(
         &e,
         &[
+            "--no-resume",
             "--header",
             "x-bookwyrm-fault: reset-after=1",
             "phrasal",

@@ -1,0 +1,172 @@
+//! Resuming a PDF stream: the pages after the last delivered, asked for with `start_page` and
+//! `num_pages`; the resumed stream's positions and counters are moved to the whole run's.
+
+use crate::error::ResumePoint;
+use crate::reopen::Reopen;
+use crate::resume::resumer::{Accept, Break, Plan, Resumer};
+use crate::types::{PdfCompleteEvent, PdfStreamEvent};
+
+/// Makes the request for `num_pages` pages from `start_page`.
+pub(crate) type PageRequest = Box<dyn Fn(u64, u64) -> Reopen + Send>;
+
+/// Tracks the pages of a PDF stream (see the module documentation).
+pub(crate) struct PdfResumer {
+    request: PageRequest,
+    /// The request's first page and page count.
+    start: u64,
+    asked: Option<u64>,
+    /// From the `metadata` event: pages to extract, pages in the document.
+    total: Option<u64>,
+    in_document: u64,
+    /// Pages delivered (`page` and `page_error`).
+    pages: u64,
+    /// Pages delivered before the current request.
+    base: u64,
+    /// Highest progress delivered.
+    progress: u64,
+    complete: bool,
+}
+
+impl PdfResumer {
+    /// For a request of `asked` pages (all when `None`) from `start_page` (1 when `None`).
+    pub(crate) fn new(start_page: Option<u64>, asked: Option<u64>, request: PageRequest) -> Self {
+        Self {
+            request,
+            start: start_page.unwrap_or(1),
+            asked,
+            total: None,
+            in_document: 0,
+            pages: 0,
+            base: 0,
+            progress: 0,
+            complete: false,
+        }
+    }
+
+    fn next_page(&self) -> u64 {
+        self.start + self.pages
+    }
+
+    fn remaining(&self) -> Option<u64> {
+        self.total
+            .or(self.asked)
+            .map(|t| t.saturating_sub(self.pages))
+    }
+
+    /// A page event's place: its document page must be the next one (a server that does not
+    /// send `document_page`, 0, is taken at its word).
+    fn check_page(&self, document_page: u64) -> Result<(), String> {
+        if document_page != 0 && document_page != self.next_page() {
+            return Err(format!(
+                "page {document_page} arrived where page {} was next",
+                self.next_page()
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Resumer<PdfStreamEvent> for PdfResumer {
+    fn accept(&mut self, event: PdfStreamEvent) -> Accept<PdfStreamEvent> {
+        match event {
+            PdfStreamEvent::Metadata(m) if self.total.is_none() => {
+                self.total = Some(m.total_pages);
+                self.in_document = m.total_pages_in_document;
+                if m.start_page != 0 {
+                    self.start = m.start_page;
+                }
+                Accept::Pass(PdfStreamEvent::Metadata(m))
+            }
+            // The metadata of a resumed request: checked, not repeated.
+            PdfStreamEvent::Metadata(m) => {
+                let expected = self.remaining().unwrap_or(m.total_pages);
+                if m.total_pages != expected || m.start_page != self.next_page() {
+                    return Accept::Diverged(format!(
+                        "the resumed request covers {} pages from page {}, expected {expected} from page {}",
+                        m.total_pages,
+                        m.start_page,
+                        self.next_page()
+                    ));
+                }
+                Accept::Hold
+            }
+            PdfStreamEvent::Page(mut p) => {
+                if let Err(how) = self.check_page(p.document_page) {
+                    return Accept::Diverged(how);
+                }
+                self.pages += 1;
+                p.current_page = self.pages;
+                p.total_pages = self.total.unwrap_or(p.total_pages);
+                Accept::New(PdfStreamEvent::Page(p))
+            }
+            PdfStreamEvent::PageError(mut p) => {
+                if let Err(how) = self.check_page(p.document_page) {
+                    return Accept::Diverged(how);
+                }
+                self.pages += 1;
+                p.current_page = self.pages;
+                p.total_pages = self.total.unwrap_or(p.total_pages);
+                Accept::New(PdfStreamEvent::PageError(p))
+            }
+            PdfStreamEvent::Progress(mut p) => {
+                p.pages_processed += self.base;
+                p.total_pages = self.total.unwrap_or(p.total_pages);
+                if p.pages_processed < self.progress {
+                    return Accept::Hold;
+                }
+                self.progress = p.pages_processed;
+                Accept::Pass(PdfStreamEvent::Progress(p))
+            }
+            PdfStreamEvent::Complete(mut c) => {
+                self.complete = true;
+                if let Some(total) = self.total {
+                    c.total_pages = total;
+                    c.current_page = total;
+                }
+                c.total_pages_in_document = self.in_document.max(c.total_pages_in_document);
+                Accept::New(PdfStreamEvent::Complete(c))
+            }
+            other => Accept::Pass(other),
+        }
+    }
+
+    fn complete(&self) -> bool {
+        self.complete
+    }
+
+    fn plan(&mut self, _: Break) -> Plan<PdfStreamEvent> {
+        match (self.total, self.remaining()) {
+            // Every page is in: only `complete` was missing.
+            (Some(total), Some(0)) => {
+                Plan::Finish(Some(PdfStreamEvent::Complete(PdfCompleteEvent {
+                    total_pages: total,
+                    total_pages_in_document: self.in_document,
+                    current_page: total,
+                    processing_time: None,
+                })))
+            }
+            _ => {
+                self.base = self.pages;
+                let count = self.remaining();
+                // Before `metadata` the request is the original one.
+                let count = if self.total.is_none() {
+                    self.asked
+                } else {
+                    count
+                };
+                let start = self.next_page();
+                Plan::Reopen((self.request)(start, count.unwrap_or(0)))
+            }
+        }
+    }
+
+    fn point(&self) -> ResumePoint {
+        if self.pages == 0 && self.total.is_none() {
+            return ResumePoint::Start;
+        }
+        ResumePoint::Page {
+            next_page: self.next_page(),
+            remaining: self.remaining(),
+        }
+    }
+}

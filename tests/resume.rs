@@ -1,0 +1,775 @@
+//! Streams that survive a dropped connection (resume on, the default). Against the emulator's
+//! byte-offset faults: the answer cut at every byte offset (inside the head, inside a
+//! multi-byte character, between `\r` and `\n`, after the final event), seeded runs with
+//! several cuts, two cuts before any new event. Each run's events must equal an uncut run's,
+//! with one final event, progress that never goes backwards, and the resume requests the
+//! emulator recorded must ask for exactly the rest.
+
+mod common;
+
+use std::time::Duration;
+
+use bookwyrm::{
+    AsyncBookWyrmClient, BookWyrmClientError, CitationRequest, CitationStreamEvent,
+    ClassifyRequest, ClassifyStreamEvent, InterruptReason, PdfExtractRequest, PdfStreamEvent,
+    PhrasalRequest, PhrasalStreamEvent, ResumePoint, ResumePolicy, RetryPolicy, SummarizeRequest,
+    SummarizeStreamEvent,
+};
+use bookwyrm_emulator::{Emulator, RecordedRequest};
+
+const PAGES: [&str; 3] = ["First page text", "Second page text", "Third page text"];
+
+/// Short, with multi-byte characters (2, 3 and 4 bytes) inside and between the sentences.
+const TEXT: &str = "Núñez walked in. The café was “full”. Then — quiet! Was it 🦉? Yes.";
+
+/// Retries and resumes without waiting.
+fn fast() -> RetryPolicy {
+    RetryPolicy {
+        initial_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(2),
+        jitter: false,
+        ..RetryPolicy::default()
+    }
+}
+
+fn client(emu: &Emulator, fault: &str) -> AsyncBookWyrmClient {
+    common::faulty(emu, fault, fast())
+}
+
+/// The cut (`close-after-bytes`: a clean close, so every byte before it reaches the client)
+/// that lets exactly `k` events of `open`'s stream through, found with resuming and retries
+/// off. (A reset can discard bytes the client had not read yet, so a cut by reset is not
+/// exact.)
+async fn cut_after<F, Fut>(emu: &Emulator, k: usize, open: F) -> String
+where
+    F: Fn(AsyncBookWyrmClient) -> Fut,
+    Fut: std::future::Future<Output = usize>,
+{
+    for n in 0..20_000 {
+        let fault = format!("close-after-bytes={n}");
+        let c = common::no_resume(common::faulty(
+            emu,
+            &format!("{fault};tag=scan"),
+            RetryPolicy::none(),
+        ));
+        if open(c).await == k {
+            emu.recorded(true);
+            return fault;
+        }
+    }
+    panic!("no cut lets {k} events through");
+}
+
+/// How many events a stream delivers before it ends.
+async fn count<E: bookwyrm::StreamEvent>(
+    stream: Result<bookwyrm::EventStream<E>, BookWyrmClientError>,
+) -> usize {
+    items(stream, "count").await.0.len()
+}
+
+/// Every item of a stream, bounded in time; the last may be an error.
+async fn items<E: bookwyrm::StreamEvent>(
+    stream: Result<bookwyrm::EventStream<E>, BookWyrmClientError>,
+    what: &str,
+) -> (Vec<E>, Option<BookWyrmClientError>, u32) {
+    let mut stream = match stream {
+        Ok(s) => s,
+        Err(e) => return (Vec::new(), Some(e), 0),
+    };
+    let run = async {
+        let mut events = Vec::new();
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(e) => events.push(e),
+                Err(e) => {
+                    assert!(e.ends_stream(), "{what}: {e:?}");
+                    assert!(stream.next().await.is_none(), "{what}: fused");
+                    return (events, Some(e));
+                }
+            }
+        }
+        (events, None)
+    };
+    let (events, error) = tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: hung"));
+    (events, error, stream.resumes())
+}
+
+/// A PDF stream's events without progress, `complete` without its timing.
+fn pdf_content(events: &[PdfStreamEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| !matches!(e, PdfStreamEvent::Progress(_)))
+        .map(|e| match e {
+            PdfStreamEvent::Complete(c) => {
+                let mut c = c.clone();
+                c.processing_time = None;
+                format!("{c:?}")
+            }
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+/// Progress never goes backwards and always says the run's total.
+fn check_pdf_progress(events: &[PdfStreamEvent], total: u64, what: &str) {
+    let mut last = 0;
+    for e in events {
+        if let PdfStreamEvent::Progress(p) = e {
+            assert!(p.pages_processed >= last, "{what}: progress went back");
+            assert_eq!(p.total_pages, total, "{what}");
+            last = p.pages_processed;
+        }
+    }
+}
+
+/// A multipart form field of a recorded upload.
+fn form_field(r: &RecordedRequest, name: &str) -> Option<u64> {
+    let body = String::from_utf8_lossy(&r.body);
+    let head = format!("name=\"{name}\"\r\n\r\n");
+    let rest = &body[body.find(&head)? + head.len()..];
+    rest[..rest.find("\r\n")?].parse().ok()
+}
+
+#[tokio::test]
+async fn a_pdf_reset_at_every_byte_offset_resumes_to_the_uncut_result() {
+    pdf_cut_at_every_byte_offset("reset-after-bytes").await;
+}
+
+#[tokio::test]
+async fn a_pdf_closed_at_every_byte_offset_resumes_to_the_uncut_result() {
+    pdf_cut_at_every_byte_offset("close-after-bytes").await;
+}
+
+async fn pdf_cut_at_every_byte_offset(mode: &str) {
+    let emu = common::emulator().await;
+    let pdf = common::small_pdf(&PAGES);
+    let request = || PdfExtractRequest::from_bytes(pdf.clone());
+    let c = client(&emu, "tag=uncut");
+    let (full, err, _) = items(c.stream_extract_pdf(request()).await, "uncut").await;
+    assert!(err.is_none(), "{err:?}");
+    let want = pdf_content(&full);
+    assert_eq!(want.len(), 5, "metadata, 3 pages, complete: {want:?}");
+    emu.recorded(true);
+    {
+        // Past the last page a cut needs no new request: the run ends after 64 such cuts in
+        // a row (into and past `complete`).
+        let (mut resumed, mut n, mut whole) = (0, 0, 0);
+        loop {
+            let fault = format!("{mode}={n};times=1");
+            let (events, err, resumes) = items(
+                client(&emu, &fault).stream_extract_pdf(request()).await,
+                &fault,
+            )
+            .await;
+            assert!(err.is_none(), "{fault}: {err:?}");
+            assert_eq!(pdf_content(&events), want, "{fault}");
+            check_pdf_progress(&events, 3, &fault);
+            let requests = emu.recorded(true);
+            // One cut: one more request at most (a resume, or a retry before any event).
+            assert!(
+                requests.len() <= 2 && resumes <= 1,
+                "{fault}: {}",
+                requests.len()
+            );
+            // The first request asks for everything; a resume for exactly the pages after the
+            // last delivered (a retry before any event repeats the first request).
+            assert_eq!(form_field(&requests[0], "start_page"), None, "{fault}");
+            if resumes == 1 {
+                let last = requests.last().unwrap();
+                let start = form_field(last, "start_page").expect("start_page");
+                let count = form_field(last, "num_pages").expect("num_pages");
+                assert!((1..=3).contains(&start), "{fault}: {start}");
+                assert_eq!(start + count, 4, "{fault}: the rest, {start} + {count}");
+                resumed += 1;
+            }
+            whole = if requests.len() == 1 { whole + 1 } else { 0 };
+            if whole == 64 {
+                break;
+            }
+            n += 1;
+            assert!(n < 50_000, "{mode}: never reached the end");
+        }
+        assert!(resumed > 1000, "{mode}: {resumed} resumes in {n} cuts");
+    }
+}
+
+/// The spans of a phrasal stream, checked: progress counters consistent with the spans
+/// (phrases so far, bytes of the text up to the last one) and never going backwards.
+fn spans(events: &[PhrasalStreamEvent], text: &str, what: &str) -> Vec<(u64, u64, String)> {
+    let mut out: Vec<(u64, u64, String)> = Vec::new();
+    let mut last = (0, 0);
+    for e in events {
+        match e {
+            PhrasalStreamEvent::TextSpan(s) => {
+                let got: String = text
+                    .chars()
+                    .skip(s.start_char as usize)
+                    .take((s.end_char - s.start_char) as usize)
+                    .collect();
+                assert_eq!(got, s.text, "{what}: offsets point at the text");
+                out.push((s.start_char, s.end_char, s.text.clone()));
+            }
+            PhrasalStreamEvent::Progress(p) => {
+                assert_eq!(p.phrases_processed as usize, out.len(), "{what}: {p:?}");
+                let end = out.last().map_or(0, |s| s.1 as usize);
+                let bytes = text.char_indices().nth(end).map_or(text.len(), |(b, _)| b);
+                assert_eq!(p.bytes_processed as usize, bytes, "{what}: {p:?}");
+                assert!((p.phrases_processed, p.bytes_processed) >= last, "{what}");
+                last = (p.phrases_processed, p.bytes_processed);
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+    out
+}
+
+/// The `text` of each recorded phrasal request.
+fn texts(requests: &[RecordedRequest]) -> Vec<String> {
+    requests
+        .iter()
+        .map(|r| {
+            let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            v["text"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_phrasal_stream_cut_at_every_byte_offset_resumes_from_the_last_end_char() {
+    let emu = common::emulator().await;
+    let c = client(&emu, "tag=uncut");
+    let (full, _, _) = items(
+        c.stream_process_text(PhrasalRequest::from_text(TEXT)).await,
+        "uncut",
+    )
+    .await;
+    let want = spans(&full, TEXT, "uncut");
+    assert_eq!(want.len(), 5, "{want:?}");
+    let ends: Vec<usize> = want
+        .iter()
+        .map(|s| {
+            TEXT.char_indices()
+                .nth(s.1 as usize)
+                .map_or(TEXT.len(), |(b, _)| b)
+        })
+        .collect();
+    emu.recorded(true);
+    for mode in ["reset-after-bytes", "close-after-bytes"] {
+        let (mut resumed, mut n, mut whole) = (0, 0, 0);
+        loop {
+            let fault = format!("{mode}={n};times=1");
+            let (events, err, resumes) = items(
+                client(&emu, &fault)
+                    .stream_process_text(PhrasalRequest::from_text(TEXT))
+                    .await,
+                &fault,
+            )
+            .await;
+            assert!(err.is_none(), "{fault}: {err:?}");
+            assert_eq!(spans(&events, TEXT, &fault), want, "{fault}");
+            let sent = texts(&emu.recorded(true));
+            assert_eq!(sent[0], TEXT, "{fault}");
+            if resumes == 1 {
+                // The rest of the text from the end of a delivered span.
+                let rest = sent.last().unwrap();
+                assert!(
+                    ends.iter().any(|&b| TEXT[b..] == **rest),
+                    "{fault}: resumed with {rest:?}"
+                );
+                resumed += 1;
+            }
+            whole = if sent.len() == 1 { whole + 1 } else { 0 };
+            if whole == 64 {
+                break; // into and past the last event: no new request needed
+            }
+            n += 1;
+            assert!(n < 50_000, "{mode}: never reached the end");
+        }
+        assert!(resumed > 200, "{mode}: {resumed} resumes in {n} cuts");
+    }
+}
+
+/// A tiny seeded generator (no dependency): the same runs every time.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+#[tokio::test]
+async fn seeded_runs_with_several_cuts_give_the_uncut_result() {
+    let emu = common::emulator().await;
+    let story = common::story();
+    let shared: std::sync::Arc<str> = story.as_str().into();
+    let (full, _, _) = items(
+        client(&emu, "tag=uncut")
+            .stream_process_text(PhrasalRequest::from_shared_text(shared.clone()))
+            .await,
+        "uncut",
+    )
+    .await;
+    let want = spans(&full, &story, "uncut");
+    let pdf = common::small_pdf(&["One", "Two", "Three", "Four", "Five", "Six"]);
+    let (pdf_full, _, _) = items(
+        client(&emu, "tag=uncut")
+            .stream_extract_pdf(PdfExtractRequest::from_bytes(pdf.clone()))
+            .await,
+        "uncut pdf",
+    )
+    .await;
+    let pdf_want = pdf_content(&pdf_full);
+    let mut rng = Lcg(0x5eed);
+    let mut total_resumes = 0;
+    // Cuts before the first event are retried (up to 4 of them here), the others resumed.
+    let client = |emu: &Emulator, fault: &str| {
+        common::faulty(
+            emu,
+            fault,
+            RetryPolicy {
+                max_retries: 5,
+                ..fast()
+            },
+        )
+    };
+    for run in 0..40 {
+        let cuts = 2 + rng.below(3);
+        let fault = format!(
+            "reset-after-bytes={};times={cuts};tag={run}",
+            200 + rng.below(40_000)
+        );
+        let (events, err, resumes) = items(
+            client(&emu, &fault)
+                .stream_process_text(PhrasalRequest::from_shared_text(shared.clone()))
+                .await,
+            &fault,
+        )
+        .await;
+        assert!(err.is_none(), "{fault}: {err:?}");
+        assert_eq!(spans(&events, &story, &fault), want, "{fault}");
+        total_resumes += resumes;
+        let fault = format!(
+            "reset-after-bytes={};times={cuts};tag=pdf{run}",
+            150 + rng.below(2_500)
+        );
+        let (events, err, resumes) = items(
+            client(&emu, &fault)
+                .stream_extract_pdf(PdfExtractRequest::from_bytes(pdf.clone()))
+                .await,
+            &fault,
+        )
+        .await;
+        assert!(err.is_none(), "{fault}: {err:?}");
+        assert_eq!(pdf_content(&events), pdf_want, "{fault}");
+        check_pdf_progress(&events, 6, &fault);
+        total_resumes += resumes;
+    }
+    assert!(total_resumes > 60, "{total_resumes} resumes in 80 runs");
+}
+
+#[tokio::test]
+async fn chunked_phrasal_resumes_at_a_sentence_end_and_checks_the_repeated_chunks() {
+    let emu = common::emulator().await;
+    let story = common::story();
+    let request = || PhrasalRequest::from_text(story.clone()).chunk_size(80);
+    let (full, _, _) = items(
+        client(&emu, "tag=uncut")
+            .stream_process_text(request())
+            .await,
+        "uncut",
+    )
+    .await;
+    let want = spans(&full, &story, "uncut");
+    emu.recorded(true);
+    let (mut equal, mut stepped_back) = (0, 0);
+    for i in 0..60u64 {
+        let fault = format!("reset-after-bytes={};times=1", 300 + i * 1_531);
+        let (events, err, resumes) = items(
+            client(&emu, &fault).stream_process_text(request()).await,
+            &fault,
+        )
+        .await;
+        let sent = texts(&emu.recorded(true));
+        match err {
+            None => {
+                assert_eq!(spans(&events, &story, &fault), want, "{fault}");
+                equal += 1;
+            }
+            // Never a silently different result: a typed error, after a prefix of the spans.
+            Some(BookWyrmClientError::Interrupted(i)) => {
+                assert!(matches!(i.reason(), InterruptReason::Diverged(_)), "{i}");
+                let got = spans(&events, &story, &fault);
+                assert_eq!(got, want[..got.len()], "{fault}");
+            }
+            Some(e) => panic!("{fault}: {e:?}"),
+        }
+        if resumes == 1 {
+            // The rest starts at the end of a delivered chunk that ends a sentence, not
+            // necessarily the last one: the chunks after it were asked for again.
+            let rest = sent.last().unwrap();
+            let at = story.len() - rest.len();
+            assert_eq!(&story[at..], rest.as_str());
+            let last_delivered = want
+                .iter()
+                .map(|s| {
+                    story
+                        .char_indices()
+                        .nth(s.1 as usize)
+                        .map_or(story.len(), |(b, _)| b)
+                })
+                .filter(|&b| b <= at)
+                .count();
+            assert!(at == 0 || last_delivered > 0, "{fault}");
+            stepped_back += 1;
+        }
+    }
+    assert!(stepped_back > 40, "{stepped_back} resumes");
+    assert_eq!(equal, 60, "every resumed chunked run equals the uncut one");
+}
+
+#[tokio::test]
+async fn two_cuts_before_any_new_event_resume_twice_and_the_limit_holds() {
+    let emu = common::emulator().await;
+    let pdf = common::small_pdf(&PAGES);
+    let request = || PdfExtractRequest::from_bytes(pdf.clone());
+    // The cut that lets exactly one event (`metadata`) through.
+    let cut = cut_after(&emu, 1, |c| {
+        let r = request();
+        async move { count(c.stream_extract_pdf(r).await).await }
+    })
+    .await;
+    emu.recorded(true);
+    // Cut there twice: the resumed answer (pages 1..3 again) is cut after its `metadata`,
+    // which was delivered already: no new event between the two resumes.
+    let fault = format!("{cut};times=2");
+    let (events, err, resumes) = items(
+        client(&emu, &fault).stream_extract_pdf(request()).await,
+        &fault,
+    )
+    .await;
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(resumes, 2);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, PdfStreamEvent::Metadata(_)))
+            .count(),
+        1
+    );
+    assert_eq!(emu.recorded(true).len(), 3);
+    // At most one resume in a row: the second cut ends the stream, with where it stopped.
+    let fault = format!("{cut};times=2;tag=limit");
+    let c = client(&emu, &fault).with_config(|c| c.resume = ResumePolicy::default().max_resumes(1));
+    let (events, err, resumes) = items(c.stream_extract_pdf(request()).await, &fault).await;
+    assert_eq!((events.len(), resumes), (1, 1));
+    match err {
+        Some(BookWyrmClientError::Interrupted(i)) => {
+            assert_eq!(i.reason(), &InterruptReason::TooManyResumes);
+            assert_eq!(
+                i.resume_point(),
+                &ResumePoint::Page {
+                    next_page: 1,
+                    remaining: Some(3)
+                }
+            );
+            assert_eq!((i.delivered(), i.resumes()), (1, 1));
+            assert!(
+                matches!(i.cause(), BookWyrmClientError::Transport(_)),
+                "{i}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(emu.recorded(true).len(), 2);
+}
+
+#[tokio::test]
+async fn a_slow_reader_never_triggers_a_resume() {
+    let emu = common::emulator().await;
+    // 50,000 events, far more than the socket buffers hold: the server waits on the reader.
+    let c = client(&emu, "synthetic-events=50000")
+        .with_config(|c| c.stream_idle_timeout = Some(Duration::from_millis(150)));
+    let mut s = c
+        .stream_process_text(PhrasalRequest::from_text("x"))
+        .await
+        .unwrap();
+    let mut n = 0u64;
+    while let Some(item) = s.next().await {
+        item.unwrap();
+        n += 1;
+        if n.is_multiple_of(10_000) {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+        }
+    }
+    assert_eq!((n, s.resumes()), (50_000, 0));
+    assert_eq!(emu.stats().requests(), 1);
+}
+
+#[tokio::test]
+async fn what_cannot_resume_ends_with_a_typed_interruption() {
+    let emu = common::emulator().await;
+    // Text-only results carry no offsets.
+    let (events, err, _) = items(
+        client(&emu, "truncate-after=2")
+            .stream_process_text(PhrasalRequest::from_text(TEXT).text_only())
+            .await,
+        "text-only",
+    )
+    .await;
+    assert_eq!(events.len(), 2);
+    let id = format!("emu-{}", emu.stats().requests());
+    match err {
+        Some(BookWyrmClientError::Interrupted(i)) => {
+            assert!(
+                matches!(i.reason(), InterruptReason::NotResumable(_)),
+                "{i}"
+            );
+            assert_eq!(i.delivered(), 2);
+            assert!(i.to_string().contains("interrupted after 2 events"), "{i}");
+            // The stream's request id and attempts, through the cause.
+            let e = BookWyrmClientError::Interrupted(i);
+            assert_eq!((e.request_id(), e.attempts()), (Some(id.as_str()), 1));
+            assert!(e.is_retryable());
+        }
+        other => panic!("{other:?}"),
+    }
+    // A summary by default; restarted before its `data` when the policy says so.
+    let summary = || SummarizeRequest::from_content(common::story());
+    let cut = cut_after(&emu, 1, |c| {
+        let r = summary();
+        async move { count(c.stream_summarize(r).await).await }
+    })
+    .await;
+    let (events, err, _) = items(
+        client(&emu, &cut)
+            .stream_summarize(SummarizeRequest::from_content(common::story()))
+            .await,
+        "summarize",
+    )
+    .await;
+    assert_eq!(events.len(), 1);
+    assert!(
+        matches!(&err, Some(BookWyrmClientError::Interrupted(i)) if i.resume_point() == &ResumePoint::None),
+        "{err:?}"
+    );
+    emu.recorded(true);
+    let (events, err, resumes) = items(
+        client(&emu, &format!("{cut};times=1"))
+            .with_config(|c| c.resume = ResumePolicy::default().summarize_restart(true))
+            .stream_summarize(SummarizeRequest::from_content(common::story()))
+            .await,
+        "summarize restart",
+    )
+    .await;
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(resumes, 1);
+    let summaries = events
+        .iter()
+        .filter(|e| matches!(e, SummarizeStreamEvent::Summary(_)))
+        .count();
+    assert_eq!(summaries, 1);
+    let sent = emu.recorded(true);
+    assert!(sent.len() == 2 && sent[0].body == sent[1].body);
+}
+
+#[tokio::test]
+async fn classify_starts_again_transparently() {
+    let emu = common::emulator().await;
+    let request = || ClassifyRequest::from_text("name,age\nAda,36\nAlan,41\n");
+    let (full, _, _) = items(
+        client(&emu, "tag=uncut").stream_classify(request()).await,
+        "uncut",
+    )
+    .await;
+    let cut = cut_after(&emu, 1, |c| {
+        let r = request();
+        async move { count(c.stream_classify(r).await).await }
+    })
+    .await;
+    let (events, err, resumes) = items(
+        client(&emu, &format!("{cut};times=1"))
+            .stream_classify(request())
+            .await,
+        "cut",
+    )
+    .await;
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(resumes, 1);
+    let result = |e: &[ClassifyStreamEvent]| {
+        e.iter()
+            .filter(|e| matches!(e, ClassifyStreamEvent::Classification(_)))
+            .map(|e| format!("{e:?}"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(result(&events), result(&full));
+    assert_eq!(result(&events).len(), 1);
+    let sent = emu.recorded(true);
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].body, sent[1].body, "the same request again");
+}
+
+#[tokio::test]
+async fn cite_resumes_the_remaining_chunks_when_asked() {
+    let emu = common::emulator().await;
+    let story = common::story();
+    let chunks = bookwyrm::AsyncBookWyrmClient::clone(&common::client(&emu))
+        .stream_process_text(PhrasalRequest::from_text(story))
+        .await
+        .unwrap()
+        .collect_phrases()
+        .await
+        .unwrap();
+    let request = || CitationRequest::from_chunks(chunks.clone(), "What did Nunez see?");
+    let on = ResumePolicy::default().cite(true);
+    let (full, _, _) = items(
+        client(&emu, "tag=uncut")
+            .with_config(|c| c.resume = on.clone())
+            .stream_citations(request())
+            .await,
+        "uncut",
+    )
+    .await;
+    let total = chunks.len() as u64;
+    emu.recorded(true);
+    // Off by default: a typed interruption that says which chunk was next.
+    let (_, err, _) = items(
+        client(&emu, "truncate-after=5;tag=off")
+            .stream_citations(request())
+            .await,
+        "off",
+    )
+    .await;
+    assert!(
+        matches!(&err, Some(BookWyrmClientError::Interrupted(i)) if matches!(i.reason(), InterruptReason::NotResumable(_))),
+        "{err:?}"
+    );
+    emu.recorded(true);
+    let (events, err, resumes) = items(
+        client(&emu, "truncate-after=5;times=1")
+            .with_config(|c| c.resume = on.clone())
+            .stream_citations(request())
+            .await,
+        "cut",
+    )
+    .await;
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(resumes, 1);
+    let keys: Vec<(u64, u64)> = events
+        .iter()
+        .filter_map(|e| match e {
+            CitationStreamEvent::Citation(c) => {
+                Some((c.citation.start_chunk, c.citation.end_chunk))
+            }
+            _ => None,
+        })
+        .collect();
+    let unique: std::collections::BTreeSet<_> = keys.iter().collect();
+    assert_eq!(unique.len(), keys.len(), "no citation twice: {keys:?}");
+    let summaries: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            CitationStreamEvent::Summary(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(summaries[0].total_citations, keys.len() as u64);
+    assert_eq!(
+        (summaries[0].chunks_processed, summaries[0].start_offset),
+        (total, 0)
+    );
+    let mut last = 0;
+    for e in &events {
+        if let CitationStreamEvent::Progress(p) = e {
+            assert!(
+                p.chunks_processed >= last && p.total_chunks == total,
+                "{p:?}"
+            );
+            last = p.chunks_processed;
+        }
+    }
+    // The resume asked for the chunks after the last progress.
+    let sent = emu.recorded(true);
+    assert_eq!(sent.len(), 2);
+    let second: serde_json::Value = serde_json::from_slice(&sent[1].body).unwrap();
+    let start = second["start"].as_u64().unwrap();
+    assert!(start > 0 && start.is_multiple_of(10), "start {start}");
+    assert_eq!(second["chunks"].as_array().unwrap().len() as u64, total);
+    // What the uncut run found in the chunks before `start` came through unchanged.
+    let before = |e: &[CitationStreamEvent]| {
+        e.iter()
+            .filter_map(|e| match e {
+                CitationStreamEvent::Citation(c) if c.citation.end_chunk < start => {
+                    Some(format!("{:?}", c.citation))
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(before(&events), before(&full));
+}
+
+#[tokio::test]
+async fn a_refused_resume_request_ends_the_stream_with_its_status() {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        // First: one span, then a reset. Then: 400 for the resume request.
+        let (mut sock, _) = listener.accept().await.unwrap();
+        assert!(common::read_request(&mut sock, &mut Vec::new()).await);
+        let event =
+            "event: text_span\ndata: {\"start_char\":0,\"end_char\":4,\"text\":\"One.\"}\n\n";
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{event}\r\n",
+            event.len()
+        );
+        sock.write_all(reply.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        sock.set_zero_linger().unwrap();
+        drop(sock);
+        let (mut sock, _) = listener.accept().await.unwrap();
+        assert!(common::read_request(&mut sock, &mut Vec::new()).await);
+        let body = r#"{"detail":"no"}"#;
+        let reply = format!(
+            "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        sock.write_all(reply.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    });
+    let c = AsyncBookWyrmClient::builder()
+        .base_url(url)
+        .api_key("sk-raw")
+        .retry_policy(fast())
+        .build()
+        .unwrap();
+    let (events, err, resumes) = items(
+        c.stream_process_text(PhrasalRequest::from_text("One. Two."))
+            .await,
+        "refused",
+    )
+    .await;
+    assert_eq!((events.len(), resumes), (1, 1));
+    match err {
+        Some(BookWyrmClientError::Interrupted(i)) => {
+            assert_eq!(i.reason(), &InterruptReason::ErrorStatus);
+            assert_eq!(i.cause().status_code(), Some(400));
+            assert_eq!(
+                i.resume_point(),
+                &ResumePoint::Text {
+                    char_offset: 4,
+                    byte_offset: Some(4)
+                }
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
