@@ -651,8 +651,17 @@ async fn cite_resumes_the_remaining_chunks_when_asked() {
         "{err:?}"
     );
     emu.recorded(true);
+    // Cut right after a citation that follows a progress event: the rest's answer sends that
+    // citation again, and it must not be handed out twice.
+    let after = full
+        .iter()
+        .position(|e| matches!(e, CitationStreamEvent::Progress(_)))
+        .and_then(|p| {
+            (p + 1..full.len()).find(|&i| matches!(full[i], CitationStreamEvent::Citation(_)))
+        })
+        .expect("a citation after a progress event");
     let (events, err, resumes) = items(
-        client(&emu, "truncate-after=5;times=1")
+        client(&emu, &format!("truncate-after={};times=1", after + 1))
             .with_config(|c| c.resume = on.clone())
             .stream_citations(request())
             .await,
@@ -716,41 +725,131 @@ async fn cite_resumes_the_remaining_chunks_when_asked() {
     assert_eq!(before(&events), before(&full));
 }
 
-#[tokio::test]
-async fn a_refused_resume_request_ends_the_stream_with_its_status() {
+/// A server that answers its connections in turn with `replies` (the raw response, and
+/// whether to reset the connection after it instead of holding it open); a client for it.
+async fn scripted(replies: Vec<(String, bool)>) -> AsyncBookWyrmClient {
     use tokio::io::AsyncWriteExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
-        // First: one span, then a reset. Then: 400 for the resume request.
-        let (mut sock, _) = listener.accept().await.unwrap();
-        assert!(common::read_request(&mut sock, &mut Vec::new()).await);
-        let event =
-            "event: text_span\ndata: {\"start_char\":0,\"end_char\":4,\"text\":\"One.\"}\n\n";
-        let reply = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{event}\r\n",
-            event.len()
-        );
-        sock.write_all(reply.as_bytes()).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        sock.set_zero_linger().unwrap();
-        drop(sock);
-        let (mut sock, _) = listener.accept().await.unwrap();
-        assert!(common::read_request(&mut sock, &mut Vec::new()).await);
-        let body = r#"{"detail":"no"}"#;
-        let reply = format!(
-            "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        sock.write_all(reply.as_bytes()).await.unwrap();
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        for (reply, reset) in replies {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            if !common::read_request(&mut sock, &mut Vec::new()).await {
+                return;
+            }
+            sock.write_all(reply.as_bytes()).await.unwrap();
+            if reset {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                sock.set_zero_linger().unwrap();
+                drop(sock);
+            } else {
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    drop(sock);
+                });
+            }
+        }
     });
-    let c = AsyncBookWyrmClient::builder()
+    AsyncBookWyrmClient::builder()
         .base_url(url)
         .api_key("sk-raw")
         .retry_policy(fast())
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// A chunked SSE response head and these events, not ended (the connection is then reset
+/// or held).
+fn sse(events: &[&str]) -> String {
+    let mut out =
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+            .to_string();
+    for e in events {
+        out.push_str(&format!("{:x}\r\n{e}\r\n", e.len()));
+    }
+    out
+}
+
+fn span(start: u64, end: u64, text: &str) -> String {
+    format!(
+        "event: text_span\ndata: {}\n\n",
+        serde_json::json!({"start_char": start, "end_char": end, "text": text})
+    )
+}
+
+#[tokio::test]
+async fn resumed_chunks_that_differ_end_the_stream_instead_of_a_different_result() {
+    // "Aa bb cc. Dd ee." in chunks of 5: the first answer sends "Aa bb" then breaks; the
+    // second (the whole text again: no delivered chunk ended a sentence) cuts elsewhere.
+    let text = "Aa bb cc. Dd ee.";
+    let first = sse(&[&span(0, 5, "Aa bb")]);
+    let second = sse(&[&span(0, 2, "Aa"), &span(3, 9, "bb cc.")]) + "0\r\n\r\n";
+    let c = scripted(vec![(first, true), (second, false)]).await;
+    let (events, err, resumes) = items(
+        c.stream_process_text(PhrasalRequest::from_text(text).chunk_size(5))
+            .await,
+        "diverged",
+    )
+    .await;
+    assert_eq!((events.len(), resumes), (1, 1));
+    match err {
+        Some(BookWyrmClientError::Interrupted(i)) => match i.reason() {
+            InterruptReason::Diverged(how) => {
+                assert!(how.contains("0..5") && how.contains("0..2"), "{how}")
+            }
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_clean_early_end_is_asked_once_more_then_taken_as_the_end() {
+    // The answer ends cleanly before the text is covered: the rest is asked for once; an
+    // answer with nothing more, ended cleanly too, is the end (not a loop of resumes).
+    let ended = |events: &[&str]| sse(events) + "0\r\n\r\n";
+    let c = scripted(vec![
+        (ended(&[&span(0, 4, "One.")]), false),
+        (ended(&[]), false),
+    ])
+    .await;
+    let (events, err, resumes) = items(
+        c.stream_process_text(PhrasalRequest::from_text("One. Two."))
+            .await,
+        "early end",
+    )
+    .await;
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!((events.len(), resumes), (1, 1));
+}
+
+#[tokio::test]
+async fn the_resumes_in_a_row_start_again_with_each_new_event() {
+    let emu = common::emulator().await;
+    // Every answer breaks after 2 events: one resume in a row is enough, because each
+    // resumed answer brings new spans.
+    let c = client(&emu, "truncate-after=2")
+        .with_config(|c| c.resume = ResumePolicy::default().max_resumes(1));
+    let (events, err, resumes) = items(
+        c.stream_process_text(PhrasalRequest::from_text(TEXT)).await,
+        "in a row",
+    )
+    .await;
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(resumes, 2, "two spans an answer, five in all");
+    let got = spans(&events, TEXT, "in a row");
+    assert_eq!(got.len(), 5, "{got:?}");
+}
+
+#[tokio::test]
+async fn a_refused_resume_request_ends_the_stream_with_its_status() {
+    // One span, then a reset; then 400 for the resume request.
+    let body = r#"{"detail":"no"}"#;
+    let refused = format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let c = scripted(vec![(sse(&[&span(0, 4, "One.")]), true), (refused, false)]).await;
     let (events, err, resumes) = items(
         c.stream_process_text(PhrasalRequest::from_text("One. Two."))
             .await,

@@ -921,3 +921,82 @@ fn the_reference_cli_conventions() {
         "only one input may be given, but 2 were: a file `story.txt` and --file `report.pdf`",
     );
 }
+
+/// A stream cut part-way goes on where it stopped: the same pages, phrases and citations as
+/// an uncut run, one `-v` note per resume; with `--no-resume` the cut is the error.
+#[test]
+fn cut_streams_resume_and_say_so() {
+    let e = env();
+    let run = |fault: Option<&str>, args: &[&str]| {
+        let mut cmd = e.cmd();
+        if let Some(f) = fault {
+            cmd.args(["-v", "--header", &format!("x-bookwyrm-fault: {f}")]);
+        }
+        let out = cmd.args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let resumes = stderr(&out).matches("resuming the stream").count();
+        (stdout(&out), resumes)
+    };
+    // extract-pdf: the pages file equals the uncut one (the timing aside).
+    let pages = |name: &str| {
+        let mut doc: serde_json::Value = serde_json::from_str(&e.read(name)).unwrap();
+        doc.as_object_mut().unwrap().remove("processing_time");
+        doc
+    };
+    let pdf = |out: &'static str| ["extract-pdf", "report.pdf", "--num-pages", "3", "-o", out];
+    run(None, &pdf("uncut.json"));
+    let (_, resumes) = run(Some("truncate-after=3;times=1"), &pdf("cut.json"));
+    assert_eq!(resumes, 1);
+    assert_eq!(pages("cut.json"), pages("uncut.json"));
+    assert_eq!(pages("uncut.json")["pages"].as_array().unwrap().len(), 3);
+    // phrasal: the same spans.
+    let spans = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter(|l| l.contains("\"text_span\""))
+            .map(str::to_string)
+            .collect()
+    };
+    let phrasal = ["--json", "phrasal", "-f", "story.txt"];
+    let (uncut, _) = run(None, &phrasal);
+    let (cut, resumes) = run(Some("truncate-after=40;times=1"), &phrasal);
+    assert_eq!(resumes, 1);
+    assert!(spans(&uncut).len() > 400);
+    assert_eq!(spans(&cut), spans(&uncut));
+    e.write("phrases.jsonl", &uncut.lines().filter(|l| l.contains("\"text_span\"")).map(|l| {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        format!("{}\n", serde_json::json!({"text": v["text"], "start_char": v["start_char"], "end_char": v["end_char"]}))
+    }).collect::<String>());
+    // cite: every citation once, the summary counting all chunks.
+    let cite = [
+        "--json",
+        "cite",
+        "phrases.jsonl",
+        "-q",
+        "What did Nunez see in the valley?",
+    ];
+    let (cut, resumes) = run(Some("truncate-after=5;times=1"), &cite);
+    assert_eq!(resumes, 1);
+    let citations: Vec<String> = cut
+        .lines()
+        .filter(|l| l.contains("\"citation\""))
+        .map(str::to_string)
+        .collect();
+    let unique: std::collections::BTreeSet<_> = citations.iter().collect();
+    assert_eq!(unique.len(), citations.len());
+    assert!(cut.lines().any(|l| l.contains("\"summary\"")));
+    // --no-resume: the cut is the error.
+    fails(
+        &e,
+        &[
+            "--no-resume",
+            "--header",
+            "x-bookwyrm-fault: truncate-after=3",
+            "extract-pdf",
+            "report.pdf",
+            "--num-pages",
+            "3",
+        ],
+        1,
+        "ended in the middle of an event",
+    );
+}
