@@ -105,6 +105,30 @@ async fn calls_and_streams_are_measured() {
     let seen = take(&snap);
     let dropped = [("operation", "stream_process_text"), ("outcome", "dropped")];
     assert_eq!(find(&seen, Histogram, d, &dropped), 1);
+    // A stream cut once and resumed: one resume counted, its events counted once.
+    let cut = common::faulty(
+        &emu,
+        "truncate-after=2;times=1",
+        bookwyrm::RetryPolicy {
+            initial_backoff: Duration::from_millis(1),
+            ..bookwyrm::RetryPolicy::default()
+        },
+    );
+    let events = cut
+        .stream_process_text(PhrasalRequest::from_text("One. Two. Three."))
+        .await
+        .unwrap()
+        .collect::<Vec<_>>()
+        .await;
+    assert!(events.iter().all(Result::is_ok), "{events:?}");
+    let seen = take(&snap);
+    let resumes = "bookwyrm.client.stream.resumes";
+    assert_eq!(find(&seen, Counter, resumes, &op), 1);
+    assert_eq!(find(&seen, Histogram, d, &ok), 1);
+    assert_eq!(
+        find(&seen, Counter, "bookwyrm.client.stream.events", &op),
+        events.len() as u64
+    );
     // A call that waited for the only slot.
     let capped = AsyncBookWyrmClient::builder()
         .base_url(emu.base_url())

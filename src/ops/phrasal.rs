@@ -314,3 +314,33 @@ impl AsyncBookWyrmClient {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The body serialized from the shared text is byte for byte the generated type's.
+    #[test]
+    fn the_shared_body_is_the_generated_body() {
+        for (chunk_size, format, text, url) in [
+            (None, ResponseFormat::WithOffsets, Some("Café. “Two”."), None),
+            (Some(80), ResponseFormat::TextOnly, Some("x"), None),
+            (Some(5), ResponseFormat::WithOffsets, None, Some("https://e.com/t")),
+        ] {
+            let wire = types::ProcessTextRequest {
+                chunk_size: chunk_size.and_then(std::num::NonZeroU64::new),
+                response_format: format,
+                text: text.map(str::to_string),
+                text_url: url.map(str::to_string),
+            };
+            let stand_in = types::ProcessTextRequest {
+                text: None,
+                ..wire.clone()
+            };
+            assert_eq!(
+                serde_json::to_string(&PhrasalBody::of(&stand_in, text)).unwrap(),
+                serde_json::to_string(&wire).unwrap()
+            );
+        }
+    }
+}
