@@ -13,8 +13,8 @@
 //! (the same through reqwest/hyper: `direct_streams(false)`), `current-thread`, `spawned`
 //! (consumer in a spawned task), `blocking` (the blocking client), `cli-json` and `cli-table`
 //! (`bookwyrm phrasal`, stdout a pipe), `1000-streams` (1,000 concurrent phrasal streams of the
-//! story on one client, the text shared by the tasks; `1000-streams-cloned`: each task given its
-//! own copy up front; `python-1000-streams`: the same with the Python client), `1m-events` and
+//! story on one client, resume on, the text shared by the tasks and given to the SDK as shared
+//! text; `1000-streams-cloned`: each task given its own copy up front; `python-1000-streams`: the same with the Python client), `1m-events` and
 //! `1m-events-slow` (one million events; the slow consumer sleeps 1 ms every 1,000 events),
 //! `2000-calls-{tokio-main,current-thread,spawned}` (2,000 small `get_citations` calls one
 //! after another; `python-2000-calls`: the same with the Python client).
@@ -393,8 +393,8 @@ fn blocking() -> u64 {
 /// after checking that every stream got as many as the first. `cloned`: every task gets its
 /// own copy of the text before any of them runs (1,000 copies at once) instead of sharing one.
 async fn concurrent(streams: usize, cloned: bool) -> u64 {
-    // One copy of the text, shared by the tasks; each request makes its own when it is made
-    // (the request owns its text; it is serialized once and let go before the request is sent).
+    // One copy of the text, shared by the tasks and handed to the SDK as shared text (kept for
+    // a resume without a copy); `cloned`: each task gives the SDK its own copy, made up front.
     let story: std::sync::Arc<str> = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/data/country-of-the-blind.txt"
@@ -406,12 +406,12 @@ async fn concurrent(streams: usize, cloned: bool) -> u64 {
         .map(|_| {
             let client = client.clone();
             let story = story.clone();
-            let copy = cloned.then(|| story.to_string());
+            let request = match cloned {
+                true => PhrasalRequest::from_text(story.to_string()),
+                false => PhrasalRequest::from_shared_text(story.clone()),
+            };
             tokio::spawn(async move {
-                let text = copy.unwrap_or_else(|| story.to_string());
-                let mut s = client
-                    .stream_process_text(PhrasalRequest::from_text(text))
-                    .await?;
+                let mut s = client.stream_process_text(request).await?;
                 let mut n = 0u64;
                 while let Some(e) = s.next().await {
                     e?;

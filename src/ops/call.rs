@@ -287,11 +287,15 @@ fn with_body<F>(body: Option<SharedBody>, open: F) -> Open
 where
     F: Fn(CallContext) -> OpenFuture + Send + Sync + 'static,
 {
-    let body = body.map(|b| b.0);
-    Arc::new(move |mut ctx: CallContext| {
-        ctx.body = body.clone();
-        open(ctx)
-    })
+    Arc::new(
+        move |mut ctx: CallContext| match body.as_ref().map(SharedBody::bytes).transpose() {
+            Ok(bytes) => {
+                ctx.body = bytes;
+                open(ctx)
+            }
+            Err(e) => Box::pin(async move { Err(e) }),
+        },
+    )
 }
 
 /// One attempt of the generated operation `call` with the stand-in value `wire` (its body is
@@ -314,24 +318,49 @@ where
     }
 }
 
-/// A JSON request body serialized once, before the first attempt, and shared by all of them:
-/// the typed value (holding the caller's text) is let go at once, and these bytes go too when
-/// the stream can no longer be retried (after its first event). The generated operation is
-/// called with a stand-in value without the large fields; the hooks send these bytes instead
-/// of the stand-in's (`CallContext::prepare`).
+/// A JSON request body for all the attempts of a call. The generated operation is called with
+/// a stand-in value without the large fields; the hooks send these bytes instead of the
+/// stand-in's (`CallContext::prepare`).
 #[derive(Clone)]
-pub(crate) struct SharedBody(Bytes);
+pub(crate) enum SharedBody {
+    /// Serialized once, before the first attempt: the typed value (holding the caller's text)
+    /// is let go at once, and these bytes go too when the stream can no longer be retried.
+    Bytes(Bytes),
+    /// Serialized for each attempt from what the closure holds (text the caller shares, a
+    /// request kept for a resume): between attempts nothing more is kept, and each attempt's
+    /// bytes go once they are sent.
+    PerAttempt(Arc<dyn Fn() -> Result<Bytes, BookWyrmClientError> + Send + Sync>),
+}
 
 impl SharedBody {
     /// Serializes `wire` the way the generated operation would (`serde_json`).
     pub(crate) fn of<T: serde::Serialize>(wire: &T) -> Result<Self, BookWyrmClientError> {
-        serde_json::to_vec(wire)
-            .map(|mut v| {
-                v.shrink_to_fit();
-                Self(Bytes::from(v))
-            })
-            .map_err(|e| BookWyrmClientError::validation("body", e.to_string()))
+        json(wire).map(Self::Bytes)
     }
+
+    /// Makes the bytes for each attempt (with [`json`]).
+    pub(crate) fn per_attempt(
+        make: impl Fn() -> Result<Bytes, BookWyrmClientError> + Send + Sync + 'static,
+    ) -> Self {
+        Self::PerAttempt(Arc::new(make))
+    }
+
+    fn bytes(&self) -> Result<Bytes, BookWyrmClientError> {
+        match self {
+            Self::Bytes(b) => Ok(b.clone()),
+            Self::PerAttempt(make) => make(),
+        }
+    }
+}
+
+/// `wire` as JSON (`serde_json`, as the generated operations write it).
+pub(crate) fn json<T: serde::Serialize>(wire: &T) -> Result<Bytes, BookWyrmClientError> {
+    serde_json::to_vec(wire)
+        .map(|mut v| {
+            v.shrink_to_fit();
+            Bytes::from(v)
+        })
+        .map_err(|e| BookWyrmClientError::validation("body", e.to_string()))
 }
 
 /// The one attempt of a generated streaming operation, up to its headers.
@@ -396,7 +425,8 @@ pub(crate) fn open_body(
         )
         .with_call(request_id(headers).as_deref(), 0));
     }
-    let mapper = ctx.clone();
+    let mut mapper = ctx.clone();
+    mapper.body = None; // sent: the stream does not keep the request's bytes
     let body = body.map(move |r| r.map_err(|e| mapper.map_reqwest(e)));
     Ok(Opened {
         body: Box::pin(body),

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use crate::client::AsyncBookWyrmClient;
 use crate::collect::Accumulator;
 use crate::error::BookWyrmClientError;
-use crate::ops::call::{generated_open, not_blank, SharedBody};
-use crate::resume::phrasal::PhrasalResumer;
+use crate::ops::call::{generated_open, json, not_blank, SharedBody};
+use crate::resume::phrasal::{PhrasalResumer, SharedText};
 use crate::stream::EventStream;
 use crate::types::{self, PhrasalStreamEvent, ResponseFormat};
 
@@ -143,7 +143,7 @@ impl PhrasalRequest {
     /// is given (the body sent is [`PhrasalBody`]'s).
     fn into_parts(
         self,
-    ) -> Result<(Option<Arc<str>>, types::ProcessTextRequest), BookWyrmClientError> {
+    ) -> Result<(Option<SharedText>, types::ProcessTextRequest), BookWyrmClientError> {
         let chunk_size = match self.chunk_size {
             Some(n) => Some(std::num::NonZeroU64::new(n).ok_or_else(|| {
                 BookWyrmClientError::validation("chunk_size", "chunk_size must be > 0")
@@ -151,14 +151,15 @@ impl PhrasalRequest {
             None => None,
         };
         let (text, text_url) = match self.source {
-            PhrasalSource::Text(t) => (Some(Arc::from(t)), None),
-            PhrasalSource::Shared(t) => (Some(t), None),
+            // Moved into the `Arc`, not copied.
+            PhrasalSource::Text(t) => (Some(Arc::new(t) as SharedText), None),
+            PhrasalSource::Shared(t) => (Some(Arc::new(t) as SharedText), None),
             PhrasalSource::Url(u) => {
                 not_blank("text_url", &u, "text_url cannot be empty")?;
                 (None, Some(u))
             }
         };
-        if text.as_deref() == Some("") {
+        if text.as_ref().is_some_and(|t| (**t).as_ref().is_empty()) {
             return Err(BookWyrmClientError::validation(
                 "text",
                 "text cannot be empty",
@@ -185,6 +186,23 @@ struct PhrasalBody<'a> {
     text: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     text_url: Option<&'a str>,
+}
+
+impl PhrasalBody<'_> {
+    /// The body of a request like `template` for the shared text from byte `from` on,
+    /// serialized for each attempt: between attempts only the shared text is kept.
+    fn from(
+        template: Arc<types::ProcessTextRequest>,
+        text: Option<SharedText>,
+        from: usize,
+    ) -> SharedBody {
+        SharedBody::per_attempt(move || {
+            let rest = text
+                .as_ref()
+                .map(|t| (**t).as_ref().get(from..).unwrap_or(""));
+            json(&PhrasalBody::of(&template, rest))
+        })
+    }
 }
 
 impl<'a> PhrasalBody<'a> {
@@ -285,27 +303,24 @@ impl AsyncBookWyrmClient {
     ) -> Result<EventStream<PhrasalStreamEvent>, BookWyrmClientError> {
         const OPERATION: &str = "stream_process_text";
         let (text, wire) = request.into_parts()?;
-        let body = SharedBody::of(&PhrasalBody::of(&wire, text.as_deref()))?;
         let with_offsets = wire.response_format == ResponseFormat::WithOffsets;
         let chunked = wire.chunk_size.is_some();
-        let template = wire.clone();
+        let template = Arc::new(wire.clone());
         let open = Arc::new(generated_open(wire, |c, body| async move {
             c.stream_process_text(&body).await
         }));
         let first = open.clone();
+        let body = PhrasalBody::from(template.clone(), text.clone(), 0);
         let stream = self
             .run_stream(OPERATION, Some(body), move |ctx| first(ctx))
             .await?;
-        // The rest of the text, from a byte offset on (serialized when it is asked for).
-        let rest = text.clone().map(|text| {
+        // The rest of the text, from a byte offset on.
+        let rest = text.clone().map(|shared| {
             let client = self.clone();
             Box::new(move |from: usize| {
                 let open = open.clone();
-                let rest = text.get(from..).unwrap_or("");
-                match SharedBody::of(&PhrasalBody::of(&template, Some(rest))) {
-                    Ok(body) => client.resume_request(OPERATION, Some(body), move |ctx| open(ctx)),
-                    Err(e) => crate::reopen::refused("text", e.to_string()),
-                }
+                let body = PhrasalBody::from(template.clone(), Some(shared.clone()), from);
+                client.resume_request(OPERATION, Some(body), move |ctx| open(ctx))
             }) as crate::resume::phrasal::RestRequest
         });
         Ok(stream.resuming(
@@ -323,9 +338,19 @@ mod tests {
     #[test]
     fn the_shared_body_is_the_generated_body() {
         for (chunk_size, format, text, url) in [
-            (None, ResponseFormat::WithOffsets, Some("Café. “Two”."), None),
+            (
+                None,
+                ResponseFormat::WithOffsets,
+                Some("Café. “Two”."),
+                None,
+            ),
             (Some(80), ResponseFormat::TextOnly, Some("x"), None),
-            (Some(5), ResponseFormat::WithOffsets, None, Some("https://e.com/t")),
+            (
+                Some(5),
+                ResponseFormat::WithOffsets,
+                None,
+                Some("https://e.com/t"),
+            ),
         ] {
             let wire = types::ProcessTextRequest {
                 chunk_size: chunk_size.and_then(std::num::NonZeroU64::new),

@@ -17,6 +17,10 @@ use crate::reopen::Reopen;
 use crate::resume::resumer::{Accept, Break, Plan, Resumer};
 use crate::types::PhrasalStreamEvent;
 
+/// A text shared with the caller: an `Arc<str>` the caller keeps, or the `String` the caller
+/// gave away (moved in, not copied).
+pub(crate) type SharedText = Arc<dyn AsRef<str> + Send + Sync>;
+
 /// Makes the request for the text from this byte offset on.
 pub(crate) type RestRequest = Box<dyn Fn(usize) -> Reopen + Send>;
 
@@ -30,7 +34,7 @@ struct At {
 /// Tracks the spans of a phrasal stream (see the module documentation).
 pub(crate) struct PhrasalResumer {
     /// The text, shared with the request (`None`: the server fetched it from a URL).
-    text: Option<Arc<str>>,
+    text: Option<SharedText>,
     with_offsets: bool,
     chunked: bool,
     request: Option<RestRequest>,
@@ -61,14 +65,14 @@ impl PhrasalResumer {
     /// For a request of `text` (`None` for a `text_url`) in the format `with_offsets`,
     /// `chunked` when it has a `chunk_size`; `request` asks for the rest.
     pub(crate) fn new(
-        text: Option<Arc<str>>,
+        text: Option<SharedText>,
         with_offsets: bool,
         chunked: bool,
         request: Option<RestRequest>,
     ) -> Self {
         let covered_at = text
-            .as_deref()
-            .map_or(0, |t| t.trim_end().chars().count() as u64);
+            .as_ref()
+            .map_or(0, |t| (**t).as_ref().trim_end().chars().count() as u64);
         Self {
             text,
             with_offsets,
@@ -88,15 +92,21 @@ impl PhrasalResumer {
         }
     }
 
+    fn text(&self) -> Option<&str> {
+        self.text.as_ref().map(|t| (**t).as_ref())
+    }
+
     /// The byte offset of code point `char` (forward from the cursor, else from the start).
     fn at(&mut self, char: u64) -> At {
-        let Some(text) = self.text.as_deref() else {
+        let start = if char < self.cursor.char {
+            At::default()
+        } else {
+            self.cursor
+        };
+        let Some(text) = self.text() else {
             return At { char, byte: 0 };
         };
-        if char < self.cursor.char {
-            self.cursor = At::default();
-        }
-        let mut at = self.cursor;
+        let mut at = start;
         let mut chars = text[at.byte..].chars();
         while at.char < char {
             match chars.next() {
@@ -121,7 +131,7 @@ impl PhrasalResumer {
         if !matches!(last, Some('.' | '!' | '?' | '…')) {
             return false;
         }
-        let Some(text) = self.text.as_deref() else {
+        let Some(text) = self.text() else {
             return false;
         };
         let next = text
@@ -241,7 +251,7 @@ impl Resumer<PhrasalStreamEvent> for PhrasalResumer {
         if self.spans == 0 {
             return ResumePoint::Start;
         }
-        let byte_offset = self.text.as_deref().map(|t| {
+        let byte_offset = self.text().map(|t| {
             t.char_indices()
                 .nth(self.end as usize)
                 .map_or(t.len(), |(b, _)| b)
