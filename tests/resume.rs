@@ -32,6 +32,8 @@ fn fast() -> RetryPolicy {
     }
 }
 
+/// A new client (its own connections: a reset then meets a fresh connection, as in a first
+/// call) whose requests carry `fault`.
 fn client(emu: &Emulator, fault: &str) -> AsyncBookWyrmClient {
     common::faulty(emu, fault, fast())
 }
@@ -198,24 +200,25 @@ async fn pdf_cut_at_every_byte_offset(mode: &str) {
 /// The spans of a phrasal stream, checked: progress counters consistent with the spans
 /// (phrases so far, bytes of the text up to the last one) and never going backwards.
 fn spans(events: &[PhrasalStreamEvent], text: &str, what: &str) -> Vec<(u64, u64, String)> {
+    // The byte offset of every code point, and of the end.
+    let bytes: Vec<usize> = text
+        .char_indices()
+        .map(|(b, _)| b)
+        .chain([text.len()])
+        .collect();
     let mut out: Vec<(u64, u64, String)> = Vec::new();
     let mut last = (0, 0);
     for e in events {
         match e {
             PhrasalStreamEvent::TextSpan(s) => {
-                let got: String = text
-                    .chars()
-                    .skip(s.start_char as usize)
-                    .take((s.end_char - s.start_char) as usize)
-                    .collect();
+                let got = &text[bytes[s.start_char as usize]..bytes[s.end_char as usize]];
                 assert_eq!(got, s.text, "{what}: offsets point at the text");
                 out.push((s.start_char, s.end_char, s.text.clone()));
             }
             PhrasalStreamEvent::Progress(p) => {
                 assert_eq!(p.phrases_processed as usize, out.len(), "{what}: {p:?}");
                 let end = out.last().map_or(0, |s| s.1 as usize);
-                let bytes = text.char_indices().nth(end).map_or(text.len(), |(b, _)| b);
-                assert_eq!(p.bytes_processed as usize, bytes, "{what}: {p:?}");
+                assert_eq!(p.bytes_processed as usize, bytes[end], "{what}: {p:?}");
                 assert!((p.phrases_processed, p.bytes_processed) >= last, "{what}");
                 last = (p.phrases_processed, p.bytes_processed);
             }
@@ -387,6 +390,12 @@ async fn chunked_phrasal_resumes_at_a_sentence_end_and_checks_the_repeated_chunk
     )
     .await;
     let want = spans(&full, &story, "uncut");
+    let bytes: Vec<usize> = story
+        .char_indices()
+        .map(|(b, _)| b)
+        .chain([story.len()])
+        .collect();
+    let ends: Vec<usize> = want.iter().map(|s| bytes[s.1 as usize]).collect();
     emu.recorded(true);
     let (mut equal, mut stepped_back) = (0, 0);
     for i in 0..60u64 {
