@@ -20,8 +20,9 @@ fn ours() -> Value {
         },
         "components": {"schemas": {
             "Req": {"type": "object", "required": ["x"], "properties": {
-                "x": {"type": "string"},
-                "y": {"type": "integer", "minimum": 0},
+                "x": {"type": "string", "maxLength": 100},
+                "y": {"type": "integer", "minimum": 0, "default": 0},
+                "ratio": {"type": "number"},
                 "note": {"type": "string", "nullable": true},
                 "mode": {"type": "string", "enum": ["fast", "slow"]}
             }},
@@ -30,7 +31,9 @@ fn ours() -> Value {
                 "kind": {"type": "string", "enum": ["p", "q"]},
                 "label": {"type": "string", "enum": ["s", "t"], "x-bookwyrm-open": true},
                 "when": {"type": "string", "nullable": true},
-                "also": {"type": "integer", "nullable": true}
+                "also": {"type": "integer", "nullable": true},
+                "size": {"type": "integer", "format": "int32"},
+                "pick": {"oneOf": [{"type": "string"}, {"type": "integer"}]}
             }}
         }}
     })
@@ -62,8 +65,9 @@ fn theirs() -> Value {
         },
         "components": {"schemas": {
             "Req": {"type": "object", "title": "Req", "required": ["x"], "properties": {
-                "x": {"type": "string", "title": "X"},
-                "y": {"type": "integer", "minimum": 0, "title": "Y"},
+                "x": {"type": "string", "maxLength": 100, "title": "X"},
+                "y": {"type": "integer", "minimum": 0, "default": 0, "title": "Y"},
+                "ratio": {"anyOf": [{"type": "number"}], "title": "Ratio"},
                 "note": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "Note"},
                 "mode": {"type": "string", "enum": ["fast", "slow"], "title": "Mode"}
             }},
@@ -72,7 +76,9 @@ fn theirs() -> Value {
                 "kind": {"type": "string", "enum": ["p", "q"], "title": "Kind"},
                 "label": {"type": "string", "enum": ["s", "t"], "title": "Label"},
                 "when": {"type": ["string", "null"], "title": "When"},
-                "also": {"anyOf": [{"type": "integer"}, {"type": "null"}], "default": null, "title": "Also"}
+                "also": {"anyOf": [{"type": "integer"}, {"type": "null"}], "default": null, "title": "Also"},
+                "size": {"anyOf": [{"type": "integer", "format": "int32"}, {"type": "null"}], "default": null, "title": "Size"},
+                "pick": {"anyOf": [{"type": "string"}, {"type": "integer"}], "title": "Pick"}
             }}
         }}
     })
@@ -98,7 +104,7 @@ const RES: &str = "/paths/~1a/post/responses/200/properties";
 
 #[test]
 fn each_kind_of_change_is_classified() {
-    use ChangeKind::{Additive, Breaking};
+    use ChangeKind::{Additive, Breaking, Warning};
     type Edit = Box<dyn FnOnce(&mut Value)>;
     type Expected = Vec<(ChangeKind, String)>;
     let cases: Vec<(&str, Edit, Expected)> = vec![
@@ -207,6 +213,183 @@ fn each_kind_of_change_is_classified() {
                 s["Res"]["properties"]["r"] = json!({"type": ["string", "null"]});
             }),
             vec![(Breaking, format!("{RES}/r"))],
+        ),
+        (
+            "an optional response field may now be null: the SDK's Option holds it",
+            Box::new(|t| {
+                let s = schemas(t);
+                s["Res"]["properties"]["size"] =
+                    json!({"type": ["integer", "null"], "format": "int32"});
+            }),
+            vec![],
+        ),
+        (
+            "a request integer widened to number",
+            Box::new(|t| {
+                schemas(t)["Req"]["properties"]["y"] =
+                    json!({"type": "number", "minimum": 0, "default": 0})
+            }),
+            vec![(Additive, format!("{REQ}/y"))],
+        ),
+        (
+            "a request number narrowed to integer",
+            Box::new(|t| schemas(t)["Req"]["properties"]["ratio"] = json!({"type": "integer"})),
+            vec![(Breaking, format!("{REQ}/ratio"))],
+        ),
+        (
+            "a response integer widened to number",
+            Box::new(|t| schemas(t)["Res"]["properties"]["size"] = json!({"type": "number"})),
+            vec![(Breaking, format!("{RES}/size"))],
+        ),
+        (
+            "a request string became an enum",
+            Box::new(|t| {
+                schemas(t)["Req"]["properties"]["x"] =
+                    json!({"type": "string", "maxLength": 100, "enum": ["a", "b"]})
+            }),
+            vec![(Breaking, format!("{REQ}/x"))],
+        ),
+        (
+            "a closed response enum became a free string",
+            Box::new(|t| schemas(t)["Res"]["properties"]["kind"] = json!({"type": "string"})),
+            vec![(Breaking, format!("{RES}/kind"))],
+        ),
+        (
+            "an open response enum became a free string",
+            Box::new(|t| schemas(t)["Res"]["properties"]["label"] = json!({"type": "string"})),
+            vec![(Warning, format!("{RES}/label"))],
+        ),
+        (
+            "maxLength tightened on a request field",
+            Box::new(|t| schemas(t)["Req"]["properties"]["x"]["maxLength"] = json!(50)),
+            vec![(Breaking, format!("{REQ}/x"))],
+        ),
+        (
+            "maxLength loosened on a request field",
+            Box::new(|t| schemas(t)["Req"]["properties"]["x"]["maxLength"] = json!(500)),
+            vec![(Warning, format!("{REQ}/x"))],
+        ),
+        (
+            "a pattern added to a request field",
+            Box::new(|t| schemas(t)["Req"]["properties"]["x"]["pattern"] = json!("^[a-z]+$")),
+            vec![(Breaking, format!("{REQ}/x"))],
+        ),
+        (
+            "format int32 -> int64 in a response",
+            Box::new(|t| {
+                schemas(t)["Res"]["properties"]["size"] =
+                    json!({"type": "integer", "format": "int64"})
+            }),
+            vec![(Breaking, format!("{RES}/size"))],
+        ),
+        (
+            "format uuid required of a request string",
+            Box::new(|t| schemas(t)["Req"]["properties"]["x"]["format"] = json!("uuid")),
+            vec![(Breaking, format!("{REQ}/x"))],
+        ),
+        (
+            "format date-time dropped from... nothing: a response string gains date-time",
+            Box::new(|t| schemas(t)["Res"]["properties"]["r"]["format"] = json!("date-time")),
+            vec![(Warning, format!("{RES}/r"))],
+        ),
+        (
+            "an untyped response",
+            Box::new(|t| schemas(t)["Res"]["properties"]["r"] = json!({})),
+            vec![(Warning, format!("{RES}/r"))],
+        ),
+        (
+            "a multi-type response field",
+            Box::new(|t| {
+                schemas(t)["Res"]["properties"]["r"] = json!({"type": ["string", "integer"]})
+            }),
+            vec![(Breaking, format!("{RES}/r"))],
+        ),
+        (
+            "a new form in a response oneOf",
+            Box::new(|t| {
+                schemas(t)["Res"]["properties"]["pick"] =
+                    json!({"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "boolean"}]})
+            }),
+            vec![(Breaking, format!("{RES}/pick"))],
+        ),
+        (
+            "a JSON operation became an event stream",
+            Box::new(|t| {
+                t["paths"]["/b"]["get"]["responses"]["200"]["content"] =
+                    json!({"text/event-stream": {}});
+            }),
+            vec![(Breaking, "/paths/~1b/get/responses".into())],
+        ),
+        (
+            "a JSON request body became multipart",
+            Box::new(|t| {
+                let body = &mut t["paths"]["/a"]["post"]["requestBody"]["content"];
+                let schema = body["application/json"].clone();
+                *body = json!({"multipart/form-data": schema});
+            }),
+            vec![(Breaking, "/paths/~1a/post/requestBody/content".into())],
+        ),
+        (
+            "a new required query parameter, and an optional one",
+            Box::new(|t| {
+                t["paths"]["/b"]["get"]["parameters"] = json!([
+                    {"name": "v", "in": "query", "required": true, "schema": {"type": "string"}},
+                    {"name": "w", "in": "query", "schema": {"type": "string"}}
+                ]);
+            }),
+            vec![
+                (Breaking, "/paths/~1b/get/parameters/query v".into()),
+                (Additive, "/paths/~1b/get/parameters/query w".into()),
+            ],
+        ),
+        (
+            "an apiKey scheme instead of a Bearer key",
+            Box::new(|t| {
+                t["components"]["securitySchemes"] =
+                    json!({"key": {"type": "apiKey", "in": "header", "name": "X-API-Key"}});
+                t["security"] = json!([{"key": []}]);
+            }),
+            vec![
+                (Breaking, "/paths/~1a/post/security".into()),
+                (Breaking, "/paths/~1b/get/security".into()),
+            ],
+        ),
+        (
+            "a Bearer scheme (what this client sends)",
+            Box::new(|t| {
+                t["components"]["securitySchemes"] =
+                    json!({"HTTPBearer": {"type": "http", "scheme": "bearer"}});
+                t["security"] = json!([{"HTTPBearer": []}]);
+            }),
+            vec![],
+        ),
+        (
+            "the default of a field this client may leave out",
+            Box::new(|t| schemas(t)["Req"]["properties"]["y"]["default"] = json!(5)),
+            vec![(Warning, format!("{REQ}/y"))],
+        ),
+        (
+            "deprecation of an operation and of a field; a sunset; a renamed operationId",
+            Box::new(|t| {
+                let op = &mut t["paths"]["/a"]["post"];
+                op["deprecated"] = json!(true);
+                op["x-sunset"] = json!("2027-06-30");
+                op["operationId"] = json!("a_v2");
+                schemas(t)["Res"]["properties"]["when"]["deprecated"] = json!(true);
+            }),
+            vec![
+                (Warning, "/paths/~1a/post/deprecated".into()),
+                (Warning, "/paths/~1a/post/operationId".into()),
+                (Warning, format!("{RES}/when")),
+                (Warning, "/paths/~1a/post/x-sunset".into()),
+            ],
+        ),
+        (
+            "a new success status",
+            Box::new(|t| {
+                t["paths"]["/a"]["post"]["responses"]["202"] = json!({"description": "Accepted"});
+            }),
+            vec![(Warning, "/paths/~1a/post/responses/202".into())],
         ),
     ];
     for (name, edit, expected) in cases {

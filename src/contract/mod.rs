@@ -5,7 +5,8 @@
 //! schema of each request body and JSON response, with `$ref`s resolved, `allOf` merged and
 //! nullability read from any of its spellings (`nullable: true`, `type: [T, "null"]`,
 //! `anyOf: [T, {"type": "null"}]`). [`diff`] classifies each difference as
-//! [`ChangeKind::Breaking`] or [`ChangeKind::Additive`] for this client; `bookwyrm contract
+//! [`ChangeKind::Breaking`], [`ChangeKind::Warning`] or [`ChangeKind::Additive`] for this
+//! client (judged by what this SDK sends and decodes); `bookwyrm contract
 //! check` runs it against a server's `/openapi.json`.
 //!
 //! ```
@@ -29,7 +30,7 @@ mod diff;
 mod publish;
 mod read;
 
-pub use diff::{diff, Change, ChangeKind};
+pub use diff::{diff, unchecked_streams, Change, ChangeKind};
 pub use publish::as_published;
 
 /// The contract (`openapi/bookwyrm.yaml`) as JSON, embedded at build time.
@@ -61,15 +62,67 @@ impl std::error::Error for ContractError {}
 ///
 /// ```
 /// use bookwyrm::contract::{Schema, Shape};
-/// let s = Schema { shape: Shape::Scalar("string".into()), nullable: false };
+/// let s = Schema::new(Shape::Scalar("string".into()), false);
 /// assert_eq!(s.to_string(), "string");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Schema {
     /// What the value is.
     pub shape: Shape,
     /// Whether `null` is allowed.
     pub nullable: bool,
+    /// Format, default, limits, deprecation.
+    pub facets: Facets,
+}
+
+impl Schema {
+    /// A schema of `shape`, without facets.
+    ///
+    /// ```
+    /// let s = bookwyrm::contract::Schema::new(bookwyrm::contract::Shape::Any, true);
+    /// assert!(s.nullable);
+    /// ```
+    pub fn new(shape: Shape, nullable: bool) -> Self {
+        Self {
+            shape,
+            nullable,
+            facets: Facets::default(),
+        }
+    }
+}
+
+/// What a schema says besides its shape: what chooses the Rust type (`format`), what the
+/// server assumes when a field is left out (`default`), the limits a value must keep, and
+/// whether it is deprecated.
+///
+/// ```
+/// let f = bookwyrm::contract::Facets::default();
+/// assert!(f.format.is_none() && !f.deprecated);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Facets {
+    /// `format` (`int32`, `int64`, `uuid`, `date-time`, …).
+    pub format: Option<String>,
+    /// `default`.
+    pub default: Option<Value>,
+    /// `minimum` and `maximum`.
+    pub minimum: Option<f64>,
+    /// `maximum`.
+    pub maximum: Option<f64>,
+    /// `minLength`.
+    pub min_length: Option<u64>,
+    /// `maxLength`.
+    pub max_length: Option<u64>,
+    /// `minItems`.
+    pub min_items: Option<u64>,
+    /// `maxItems`.
+    pub max_items: Option<u64>,
+    /// `pattern`.
+    pub pattern: Option<String>,
+    /// `deprecated: true`.
+    pub deprecated: bool,
 }
 
 /// The kinds of [`Schema`].
@@ -145,6 +198,37 @@ pub struct Operation {
     pub request: Option<Schema>,
     /// The JSON schema of each 2xx answer, by status.
     pub responses: BTreeMap<String, Schema>,
+    /// The media types the request body may have (`application/json`, `multipart/form-data`).
+    pub request_media: Vec<String>,
+    /// The 2xx statuses it answers with (JSON, events or none).
+    pub success: BTreeSet<String>,
+    /// Parameters by `"in name"` (`"query limit"`, `"header x-key"`, `"path id"`).
+    pub parameters: BTreeMap<String, Parameter>,
+    /// The ways to authenticate, any one of which is enough; each a list of schemes that must
+    /// all be given (`"http bearer"`, `"apiKey header X-API-Key"`). Empty: none needed.
+    pub security: Vec<Vec<String>>,
+    /// `deprecated: true`.
+    pub deprecated: bool,
+    /// `x-sunset` (or a `Sunset` date the document gives), when it has one.
+    pub sunset: Option<String>,
+    /// Whether the document describes the events of its stream (`itemSchema`, or this SDK's
+    /// `x-bookwyrm-events`).
+    pub events_described: bool,
+}
+
+/// One parameter of an operation.
+///
+/// ```
+/// let ours = bookwyrm::contract::Contract::embedded();
+/// assert!(ours.operations.values().all(|o| o.parameters.is_empty()));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Parameter {
+    /// Whether it must be given.
+    pub required: bool,
+    /// Its schema.
+    pub schema: Schema,
 }
 
 /// An API contract, normalized.

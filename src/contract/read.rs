@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::{Contract, ContractError, Operation, Schema, Shape, EMBEDDED_JSON};
+use super::{Contract, ContractError, Facets, Operation, Parameter, Schema, Shape, EMBEDDED_JSON};
 
 const METHODS: [&str; 7] = ["get", "post", "put", "patch", "delete", "head", "options"];
 const MAX_DEPTH: usize = 64;
@@ -80,7 +80,7 @@ impl Contract {
             };
             for method in METHODS {
                 let Some(op) = item.get(method) else { continue };
-                let op = reader.operation(path, method, op)?;
+                let op = reader.operation(path, method, op, item.get("parameters"))?;
                 operations.insert(format!("{} {path}", op.method), op);
             }
         }
@@ -93,16 +93,25 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn operation(&self, path: &str, method: &str, op: &Value) -> Result<Operation, ContractError> {
+    fn operation(
+        &self,
+        path: &str,
+        method: &str,
+        op: &Value,
+        shared_parameters: Option<&Value>,
+    ) -> Result<Operation, ContractError> {
         let at = |what: &str| format!("{} {path}: {what}", method.to_uppercase());
         let op = op
             .as_object()
             .ok_or_else(|| ContractError(at("not an object")))?;
         let mut streaming = op.contains_key("x-bookwyrm-stream");
+        let mut events_described = op.contains_key("x-bookwyrm-events");
+        let mut request_media = Vec::new();
         let request = match op.get("requestBody") {
             Some(body) => {
                 let body = self.deref(body, 0)?;
                 let content = body.get("content").and_then(Value::as_object);
+                request_media = content.map_or(Vec::new(), |c| c.keys().cloned().collect());
                 let media = content.and_then(|c| {
                     ["application/json", "multipart/form-data"]
                         .iter()
@@ -116,17 +125,20 @@ impl Reader<'_> {
             None => None,
         };
         let mut responses = BTreeMap::new();
+        let mut success = BTreeSet::new();
         if let Some(rs) = op.get("responses").and_then(Value::as_object) {
             for (status, response) in rs {
                 if !status.starts_with('2') {
                     continue;
                 }
+                success.insert(status.clone());
                 let response = self.deref(response, 0)?;
                 let Some(content) = response.get("content").and_then(Value::as_object) else {
                     continue;
                 };
-                if content.contains_key("text/event-stream") {
+                if let Some(events) = content.get("text/event-stream") {
                     streaming = true;
+                    events_described |= events.get("itemSchema").is_some();
                     continue;
                 }
                 if let Some(schema) = content
@@ -147,7 +159,86 @@ impl Reader<'_> {
             streaming,
             request,
             responses,
+            request_media,
+            success,
+            parameters: self.parameters(shared_parameters, op.get("parameters"))?,
+            security: self.security(op.get("security"))?,
+            deprecated: op.get("deprecated").and_then(Value::as_bool) == Some(true),
+            sunset: op
+                .get("x-sunset")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            events_described,
         })
+    }
+
+    /// The parameters of the path item and of the operation (the operation's win).
+    fn parameters(
+        &self,
+        shared: Option<&Value>,
+        own: Option<&Value>,
+    ) -> Result<BTreeMap<String, Parameter>, ContractError> {
+        let mut out = BTreeMap::new();
+        for list in [shared, own].into_iter().flatten() {
+            let Some(list) = list.as_array() else {
+                return Err(ContractError("`parameters` is not an array".into()));
+            };
+            for p in list {
+                let p = self.deref(p, 0)?;
+                let (Some(name), Some(place)) = (
+                    p.get("name").and_then(Value::as_str),
+                    p.get("in").and_then(Value::as_str),
+                ) else {
+                    return Err(ContractError("a parameter without `name` or `in`".into()));
+                };
+                let schema = match p.get("schema") {
+                    Some(s) => self.schema(s, 0)?,
+                    None => Schema::new(Shape::Any, true),
+                };
+                let required =
+                    place == "path" || p.get("required").and_then(Value::as_bool) == Some(true);
+                out.insert(format!("{place} {name}"), Parameter { required, schema });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The security requirements in effect (the operation's, else the document's), each
+    /// scheme described by its kind.
+    fn security(&self, own: Option<&Value>) -> Result<Vec<Vec<String>>, ContractError> {
+        let Some(reqs) = own.or_else(|| self.doc.get("security")) else {
+            return Ok(Vec::new());
+        };
+        let Some(reqs) = reqs.as_array() else {
+            return Err(ContractError("`security` is not an array".into()));
+        };
+        let schemes = self.doc.pointer("/components/securitySchemes");
+        let mut out = Vec::new();
+        for req in reqs {
+            let Some(req) = req.as_object() else {
+                return Err(ContractError(
+                    "a security requirement is not an object".into(),
+                ));
+            };
+            let mut all = Vec::new();
+            for name in req.keys() {
+                let scheme = schemes
+                    .and_then(|s| s.get(name))
+                    .map(|s| self.deref(s, 0))
+                    .transpose()?
+                    .ok_or_else(|| {
+                        ContractError(format!("security scheme `{name}` is not defined"))
+                    })?;
+                let field = |k: &str| scheme.get(k).and_then(Value::as_str).unwrap_or("");
+                all.push(match field("type") {
+                    "http" => format!("http {}", field("scheme").to_lowercase()),
+                    "apiKey" => format!("apiKey {} {}", field("in"), field("name")),
+                    other => other.to_string(),
+                });
+            }
+            out.push(all);
+        }
+        Ok(out)
     }
 
     /// Follows a local `$ref` (`#/...`) to what it points at.
@@ -175,30 +266,32 @@ impl Reader<'_> {
     fn schema(&self, value: &Value, depth: usize) -> Result<Schema, ContractError> {
         if depth > MAX_DEPTH {
             // A recursive schema: compared to this depth only.
-            return Ok(Schema {
-                shape: Shape::Any,
-                nullable: true,
-            });
+            return Ok(Schema::new(Shape::Any, true));
         }
+        // 3.1 allows keywords beside a `$ref` (FastAPI puts `default` and `description`
+        // there): they count over the target's.
+        let beside = value
+            .as_object()
+            .filter(|m| m.contains_key("$ref"))
+            .map(facets);
         let value = self.deref(value, depth)?;
         let Some(map) = value.as_object() else {
-            return Ok(Schema {
-                shape: Shape::Any,
-                nullable: value.as_bool() != Some(false),
-            });
+            return Ok(Schema::new(Shape::Any, value.as_bool() != Some(false)));
         };
+        let mut facets = facets(map);
+        if let Some(beside) = beside {
+            overlay(&mut facets, beside);
+        }
         let mut nullable = map.get("nullable").and_then(Value::as_bool) == Some(true);
         // allOf: one schema (FastAPI wraps a $ref to add a description) or a merge of objects.
         if let Some(Value::Array(parts)) = map.get("allOf") {
-            let mut merged = Schema {
-                shape: Shape::Any,
-                nullable: false,
-            };
+            let mut merged = Schema::new(Shape::Any, false);
             for part in parts {
                 let part = self.schema(part, depth + 1)?;
                 merged = merge(merged, part);
             }
             merged.nullable |= nullable;
+            overlay(&mut merged.facets, facets);
             return Ok(merged);
         }
         for key in ["anyOf", "oneOf"] {
@@ -212,17 +305,12 @@ impl Reader<'_> {
                     }
                 }
                 let mut schema = match kept.len() {
-                    0 => Schema {
-                        shape: Shape::Any,
-                        nullable: true,
-                    },
+                    0 => Schema::new(Shape::Any, true),
                     1 => kept.remove(0),
-                    _ => Schema {
-                        shape: Shape::OneOf(kept),
-                        nullable: false,
-                    },
+                    _ => Schema::new(Shape::OneOf(kept), false),
                 };
                 schema.nullable |= nullable;
+                overlay(&mut schema.facets, facets);
                 return Ok(schema);
             }
         }
@@ -238,12 +326,11 @@ impl Reader<'_> {
         if let Some(Value::Array(values)) = map.get("enum") {
             let values: Vec<Value> = values.iter().filter(|v| !v.is_null()).cloned().collect();
             nullable |= values.len() < map["enum"].as_array().map_or(0, Vec::len);
+            let open = map.get("x-bookwyrm-open").and_then(Value::as_bool) == Some(true);
             return Ok(Schema {
-                shape: Shape::Enum {
-                    values,
-                    open: map.get("x-bookwyrm-open").and_then(Value::as_bool) == Some(true),
-                },
+                shape: Shape::Enum { values, open },
                 nullable,
+                facets,
             });
         }
         let shape = match types.as_slice() {
@@ -275,15 +362,22 @@ impl Reader<'_> {
             },
             ["array"] => Shape::Array(Box::new(match map.get("items") {
                 Some(items) => self.schema(items, depth + 1)?,
-                None => Schema {
-                    shape: Shape::Any,
-                    nullable: true,
-                },
+                None => Schema::new(Shape::Any, true),
             })),
             [t @ ("string" | "integer" | "number" | "boolean")] => Shape::Scalar(t.to_string()),
+            // `type: [string, integer]`: one of these scalars.
+            many if many.len() > 1 => Shape::OneOf(
+                many.iter()
+                    .map(|t| Schema::new(Shape::Scalar(t.to_string()), false))
+                    .collect(),
+            ),
             _ => Shape::Any,
         };
-        Ok(Schema { shape, nullable })
+        Ok(Schema {
+            shape,
+            nullable,
+            facets,
+        })
     }
 }
 
@@ -292,12 +386,74 @@ fn is_null_type(v: &Value) -> bool {
 }
 
 /// The merge of two `allOf` parts: objects unite their properties; otherwise the more precise.
+/// The facets a schema object states.
+fn facets(map: &serde_json::Map<String, Value>) -> Facets {
+    let num = |k: &str| map.get(k).and_then(Value::as_f64);
+    let count = |k: &str| map.get(k).and_then(Value::as_u64);
+    Facets {
+        // 3.1 spells an uploaded file `contentMediaType` where 3.0 said `format: binary`.
+        format: map
+            .get("format")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| {
+                map.contains_key("contentMediaType")
+                    .then(|| "binary".to_string())
+            }),
+        // `default: null` on an optional field is what leaving it out means anyway.
+        default: map.get("default").filter(|d| !d.is_null()).cloned(),
+        minimum: num("minimum"),
+        maximum: num("maximum"),
+        min_length: count("minLength"),
+        max_length: count("maxLength"),
+        min_items: count("minItems"),
+        max_items: count("maxItems"),
+        pattern: map
+            .get("pattern")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        deprecated: map.get("deprecated").and_then(Value::as_bool) == Some(true),
+    }
+}
+
+/// `outer`'s facets over `inner`'s, where `outer` (a wrapper: `allOf`, `anyOf` with null)
+/// states them.
+fn overlay(inner: &mut Facets, outer: Facets) {
+    let Facets {
+        format,
+        default,
+        minimum,
+        maximum,
+        min_length,
+        max_length,
+        min_items,
+        max_items,
+        pattern,
+        deprecated,
+    } = outer;
+    inner.format = format.or(inner.format.take());
+    inner.default = default.or(inner.default.take());
+    inner.minimum = minimum.or(inner.minimum);
+    inner.maximum = maximum.or(inner.maximum);
+    inner.min_length = min_length.or(inner.min_length);
+    inner.max_length = max_length.or(inner.max_length);
+    inner.min_items = min_items.or(inner.min_items);
+    inner.max_items = max_items.or(inner.max_items);
+    inner.pattern = pattern.or(inner.pattern.take());
+    inner.deprecated |= deprecated;
+}
+
 fn merge(a: Schema, b: Schema) -> Schema {
     match (a.shape, b.shape) {
-        (Shape::Any, shape) | (shape, Shape::Any) => Schema {
-            shape,
-            nullable: a.nullable && b.nullable,
-        },
+        (Shape::Any, shape) | (shape, Shape::Any) => {
+            let mut facets = a.facets;
+            overlay(&mut facets, b.facets);
+            Schema {
+                shape,
+                nullable: a.nullable && b.nullable,
+                facets,
+            }
+        }
         (
             Shape::Object {
                 mut properties,
@@ -316,11 +472,13 @@ fn merge(a: Schema, b: Schema) -> Schema {
                     required,
                 },
                 nullable: a.nullable && b.nullable,
+                facets: a.facets,
             }
         }
         (shape, _) => Schema {
             shape,
             nullable: a.nullable,
+            facets: a.facets,
         },
     }
 }

@@ -789,7 +789,7 @@ fn contract_check_reports_changes_with_exit_codes() {
     let text = stdout(&out);
     assert!(text.contains("breaking  /paths/~1cite/post"), "{text}");
     assert!(text.contains("additive  /paths/~1translate/post"), "{text}");
-    assert!(text.contains("1 breaking, 1 additive"), "{text}");
+    assert!(text.contains("1 breaking, 0 warning, 1 additive"), "{text}");
     let out = e
         .cmd()
         .args(["--json", "contract", "check", "theirs.json"])
@@ -797,8 +797,63 @@ fn contract_check_reports_changes_with_exit_codes() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["breaking"], 1);
+    assert_eq!(report["counts"]["breaking"], 1);
+    assert_eq!(report["verdict"], "breaking");
     assert_eq!(report["changes"][0]["kind"], "breaking");
+    // Accepted with a reason: exit 0, the change listed as ignored; a stale entry is a warning.
+    e.write(
+        "ignore.yaml",
+        "- pointer: /paths/~1cite/post\n  reason: we moved to /cite/sse\n- pointer: /paths/~1gone\n  reason: an old entry\n",
+    );
+    let out = e
+        .cmd()
+        .args([
+            "--json",
+            "contract",
+            "check",
+            "theirs.json",
+            "--ignore",
+            "ignore.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ignored"][0]["reason"], "we moved to /cite/sse");
+    assert_eq!(report["stale_ignores"][0]["pointer"], "/paths/~1gone");
+    assert_eq!(report["counts"]["warning"], 1);
+    let out = e
+        .cmd()
+        .args([
+            "contract",
+            "check",
+            "theirs.json",
+            "--ignore",
+            "ignore.yaml",
+            "--fail-on",
+            "warning",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).contains("this --ignore entry matches nothing"));
+    e.write(
+        "no-reason.yaml",
+        "- pointer: /paths/~1cite/post\n  reason: ''\n",
+    );
+    let out = e
+        .cmd()
+        .args([
+            "contract",
+            "check",
+            "theirs.json",
+            "--ignore",
+            "no-reason.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("has no reason"));
     // Documents that cannot be compared: exit 2, saying why.
     e.write("swagger.json", r#"{"swagger": "2.0", "paths": {}}"#);
     e.write("garbage.txt", "{{{ not [ json");
@@ -818,6 +873,34 @@ fn contract_check_reports_changes_with_exit_codes() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("cannot fetch http://127.0.0.1:9/openapi.json"));
+}
+
+/// A FastAPI app built from the reference client's pydantic models
+/// (`tests/fixtures/fastapi/app.py`, its `openapi.json` as FastAPI wrote it): nothing breaks,
+/// the streams' events are said to be unchecked, and the report's JSON shape is stable.
+#[test]
+fn contract_check_against_a_faithful_fastapi_server() {
+    let e = env();
+    let doc =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/fastapi/openapi.json");
+    std::fs::copy(&doc, e.dir.path().join("fastapi.json")).unwrap();
+    let out = e
+        .cmd()
+        .args(["--json", "contract", "check", "fastapi.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["counts"]["breaking"], 0);
+    assert_eq!(report["unchecked_events"].as_array().unwrap().len(), 6);
+    insta::assert_json_snapshot!("contract_check_fastapi", report);
+    // Its warnings (loosened limits, defaults) fail a stricter check.
+    let out = e
+        .cmd()
+        .args(["contract", "check", "fastapi.json", "--fail-on", "warning"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 }
 
 /// The reference CLI's habits: stdin when no input is named, numbers (negative ones too) read

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use bookwyrm::contract::{diff, ChangeKind, Contract};
+use bookwyrm::contract::{diff, unchecked_streams, Change, ChangeKind, Contract};
 use clap::{Args, Subcommand};
 
 use crate::error::CliError;
@@ -19,16 +19,84 @@ pub struct ContractArgs {
 #[derive(Debug, Subcommand)]
 enum ContractCommand {
     /// Fetch the server's `/openapi.json` (from --base-url) or read FILE (JSON or YAML, OpenAPI
-    /// 3.0 or 3.1), and list what it changes for this SDK. Exit 0 when nothing breaks, 1 when
-    /// something does, 2 when the document cannot be read or compared.
+    /// 3.0 or 3.1), and list what it changes for this SDK: breaking, warning or additive.
+    /// Exit 0 when nothing reaches --fail-on, 1 when something does, 2 when the document or
+    /// the ignore file cannot be read or compared.
     Check {
         /// An OpenAPI document to compare instead of fetching the server's.
         file: Option<std::path::PathBuf>,
+        /// The least verdict that fails the check.
+        #[arg(long, value_enum, default_value_t = FailOn::Breaking)]
+        fail_on: FailOn,
+        /// Changes to accept: a JSON or YAML list of `{pointer, reason}` (a JSON pointer as
+        /// the report shows it, which also covers what is below it; the reason is required).
+        /// An entry that matches nothing is reported as a warning.
+        #[arg(long, value_name = "FILE")]
+        ignore: Option<std::path::PathBuf>,
     },
 }
 
+/// The least verdict that fails `contract check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FailOn {
+    /// Breaking changes only.
+    Breaking,
+    /// Breaking changes and warnings.
+    Warning,
+}
+
+/// One accepted change.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct Ignore {
+    pointer: String,
+    reason: String,
+}
+
+impl Ignore {
+    fn covers(&self, change: &Change) -> bool {
+        change.pointer == self.pointer
+            || change
+                .pointer
+                .strip_prefix(self.pointer.as_str())
+                .is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
+/// Reads JSON, else YAML, naming `source` in the error.
+fn parse<T: serde::de::DeserializeOwned>(source: &str, text: &str) -> Result<T, CliError> {
+    match serde_json::from_str(text) {
+        Ok(v) => Ok(v),
+        Err(json_error) => serde_yaml::from_str(text).map_err(|yaml_error| {
+            CliError::usage(format!(
+                "{source} is neither JSON ({json_error}) nor YAML ({yaml_error})"
+            ))
+        }),
+    }
+}
+
 pub async fn run(a: ContractArgs, ctx: &mut Ctx) -> Result<(), CliError> {
-    let ContractCommand::Check { file } = a.command;
+    let ContractCommand::Check {
+        file,
+        fail_on,
+        ignore,
+    } = a.command;
+    let ignores: Vec<Ignore> = match &ignore {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
+            let list: Vec<Ignore> = parse(&path.display().to_string(), &text)?;
+            if let Some(e) = list.iter().find(|e| e.reason.trim().is_empty()) {
+                return Err(CliError::usage(format!(
+                    "{}: the entry for {} has no reason",
+                    path.display(),
+                    e.pointer
+                )));
+            }
+            list
+        }
+        None => Vec::new(),
+    };
     let (source, text) = match &file {
         Some(path) => (
             path.display().to_string(),
@@ -37,52 +105,151 @@ pub async fn run(a: ContractArgs, ctx: &mut Ctx) -> Result<(), CliError> {
         ),
         None => fetch(ctx).await?,
     };
-    let doc: serde_json::Value = match serde_json::from_str(&text) {
-        Ok(doc) => doc,
-        Err(json_error) => serde_yaml::from_str(&text).map_err(|_| {
-            CliError::usage(format!("{source} is neither JSON ({json_error}) nor YAML"))
-        })?,
-    };
+    let doc: serde_json::Value = parse(&source, &text)?;
     let theirs = Contract::from_value(&doc)
         .map_err(|e| CliError::usage(format!("{source} cannot be compared: {e}")))?;
-    let changes = diff(&Contract::embedded(), &theirs);
-    let breaking = changes
-        .iter()
-        .filter(|c| c.kind == ChangeKind::Breaking)
-        .count();
+    let ours = Contract::embedded();
+    let report = Report::new(
+        &source,
+        diff(&ours, &theirs),
+        &ignores,
+        unchecked_streams(&ours, &theirs),
+    );
     if ctx.human() {
-        if changes.is_empty() {
-            ctx.out
-                .line(format!("{source}: no change from the contract of this SDK"))?;
-        } else {
-            let mut table = Table::new(&["Kind", "Where", "Change"]);
-            for c in &changes {
-                let kind = match c.kind {
-                    ChangeKind::Breaking => "breaking",
-                    _ => "additive",
-                };
-                table.row(&[&kind, &c.pointer, &c.description]);
-            }
-            table.print(&mut ctx.out)?;
-            ctx.out.line(format!(
-                "{breaking} breaking, {} additive",
-                changes.len() - breaking
-            ))?;
-        }
+        report.print(ctx)?;
     } else {
-        ctx.out.json_document(&serde_json::json!({
-            "source": source,
-            "breaking": breaking,
-            "changes": changes,
-        }))?;
+        ctx.out.json_document(&report)?;
     }
     ctx.out.flush()?;
-    if breaking > 0 {
+    let failing = match fail_on {
+        FailOn::Breaking => report.counts.breaking,
+        FailOn::Warning => report.counts.breaking + report.counts.warning,
+    };
+    if failing > 0 {
         return Err(CliError::failed(format!(
-            "{breaking} change(s) break this SDK: update openapi/bookwyrm.yaml and regenerate"
+            "{failing} change(s) at or above --fail-on {}: update openapi/bookwyrm.yaml and regenerate, or accept them with --ignore",
+            match fail_on {
+                FailOn::Breaking => "breaking",
+                FailOn::Warning => "warning",
+            }
         )));
     }
     Ok(())
+}
+
+/// The report of `contract check`; its JSON form (`--json`) is a stable shape.
+#[derive(Debug, serde::Serialize)]
+struct Report {
+    source: String,
+    /// The most severe verdict among the changes not ignored, `none` without any.
+    verdict: &'static str,
+    counts: Counts,
+    changes: Vec<Change>,
+    ignored: Vec<Ignored>,
+    /// Ignore entries that matched nothing (each counted as a warning).
+    stale_ignores: Vec<Ignore>,
+    /// Streams whose events the document does not describe, so were not compared.
+    unchecked_events: Vec<String>,
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+struct Counts {
+    breaking: usize,
+    warning: usize,
+    additive: usize,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Ignored {
+    #[serde(flatten)]
+    change: Change,
+    reason: String,
+}
+
+impl Report {
+    fn new(source: &str, all: Vec<Change>, ignores: &[Ignore], unchecked: Vec<String>) -> Self {
+        let mut changes = Vec::new();
+        let mut ignored = Vec::new();
+        let mut used = vec![false; ignores.len()];
+        for change in all {
+            match ignores.iter().position(|i| i.covers(&change)) {
+                Some(i) => {
+                    used[i] = true;
+                    let reason = ignores[i].reason.clone();
+                    ignored.push(Ignored { change, reason });
+                }
+                None => changes.push(change),
+            }
+        }
+        let stale_ignores: Vec<Ignore> = ignores
+            .iter()
+            .zip(&used)
+            .filter(|(_, used)| !**used)
+            .map(|(i, _)| i.clone())
+            .collect();
+        let mut counts = Counts {
+            warning: stale_ignores.len(),
+            ..Counts::default()
+        };
+        for c in &changes {
+            match c.kind {
+                ChangeKind::Breaking => counts.breaking += 1,
+                ChangeKind::Warning => counts.warning += 1,
+                _ => counts.additive += 1,
+            }
+        }
+        let verdict = if counts.breaking > 0 {
+            "breaking"
+        } else if counts.warning > 0 {
+            "warning"
+        } else if counts.additive > 0 {
+            "additive"
+        } else {
+            "none"
+        };
+        Self {
+            source: source.to_string(),
+            verdict,
+            counts,
+            changes,
+            ignored,
+            stale_ignores,
+            unchecked_events: unchecked,
+        }
+    }
+
+    fn print(&self, ctx: &mut Ctx) -> Result<(), CliError> {
+        if self.changes.is_empty() && self.stale_ignores.is_empty() {
+            ctx.out.line(format!(
+                "{}: no change from the contract of this SDK",
+                self.source
+            ))?;
+        } else {
+            let mut table = Table::new(&["Kind", "Where", "Change"]);
+            for c in &self.changes {
+                table.row(&[&c.kind.as_str(), &c.pointer, &c.description]);
+            }
+            for i in &self.stale_ignores {
+                let what = format!("this --ignore entry matches nothing ({})", i.reason);
+                table.row(&[&"warning", &i.pointer, &what]);
+            }
+            table.print(&mut ctx.out)?;
+        }
+        let c = &self.counts;
+        ctx.out.line(format!(
+            "{} breaking, {} warning, {} additive; {} ignored",
+            c.breaking,
+            c.warning,
+            c.additive,
+            self.ignored.len()
+        ))?;
+        for op in &self.unchecked_events {
+            ctx.out.line(format!(
+                "not checked: the events of {op} (the document does not describe them)"
+            ))?;
+        }
+        Ok(())
+    }
 }
 
 /// `GET {base_url}/openapi.json`.
