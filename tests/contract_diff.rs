@@ -414,7 +414,7 @@ fn unreadable_documents_are_errors_that_say_why() {
         ),
         (
             json!({"openapi": "3.1.0", "paths": {"/x": {"get": {"responses": {"200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Nope"}}}}}}}}}),
-            "`$ref` to nothing: #/components/schemas/Nope",
+            "/paths/~1x/get: `$ref` to nothing: #/components/schemas/Nope",
         ),
         (
             json!({"openapi": "3.1.0", "paths": {"/x": {"get": {"responses": {"200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Loop"}}}}}}}}, "components": {"schemas": {"Loop": {"$ref": "#/components/schemas/Loop"}}}}),

@@ -282,14 +282,11 @@ impl Changes {
 }
 
 fn op_pointer(op: &Operation) -> String {
-    format!(
-        "/paths/{}/{}",
-        op.path.replace('~', "~0").replace('/', "~1"),
-        op.method.to_lowercase()
-    )
+    format!("/paths/{}/{}", escape(&op.path), op.method.to_lowercase())
 }
 
-fn escape(name: &str) -> String {
+/// A JSON pointer token (`~` and `/` escaped).
+pub(super) fn escape(name: &str) -> String {
     name.replace('~', "~0").replace('/', "~1")
 }
 

@@ -211,8 +211,8 @@ pub struct Operation {
     pub deprecated: bool,
     /// `x-sunset` (or a `Sunset` date the document gives), when it has one.
     pub sunset: Option<String>,
-    /// Whether the document describes the events of its stream (`itemSchema`, or this SDK's
-    /// `x-bookwyrm-events`).
+    /// Whether the document describes the events of its stream the way this SDK's contract
+    /// does (`x-bookwyrm-events`; OpenAPI 3.2's `itemSchema` is not read yet).
     pub events_described: bool,
 }
 

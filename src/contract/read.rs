@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use super::diff::escape;
 use super::{Contract, ContractError, Facets, Operation, Parameter, Schema, Shape, EMBEDDED_JSON};
 
 const METHODS: [&str; 7] = ["get", "post", "put", "patch", "delete", "head", "options"];
@@ -76,11 +77,19 @@ impl Contract {
         let mut operations = BTreeMap::new();
         for (path, item) in paths {
             let Some(item) = item.as_object() else {
-                return Err(ContractError(format!("path `{path}` is not an object")));
+                return Err(ContractError(format!(
+                    "/paths/{}: path `{path}` is not an object",
+                    escape(path)
+                )));
             };
             for method in METHODS {
                 let Some(op) = item.get(method) else { continue };
-                let op = reader.operation(path, method, op, item.get("parameters"))?;
+                // Every error inside an operation names where: its JSON pointer.
+                let op = reader
+                    .operation(path, method, op, item.get("parameters"))
+                    .map_err(|e| {
+                        ContractError(format!("/paths/{}/{method}: {}", escape(path), e.0))
+                    })?;
                 operations.insert(format!("{} {path}", op.method), op);
             }
         }
@@ -105,7 +114,7 @@ impl Reader<'_> {
             .as_object()
             .ok_or_else(|| ContractError(at("not an object")))?;
         let mut streaming = op.contains_key("x-bookwyrm-stream");
-        let mut events_described = op.contains_key("x-bookwyrm-events");
+        let events_described = op.contains_key("x-bookwyrm-events");
         let mut request_media = Vec::new();
         let request = match op.get("requestBody") {
             Some(body) => {
@@ -136,9 +145,10 @@ impl Reader<'_> {
                 let Some(content) = response.get("content").and_then(Value::as_object) else {
                     continue;
                 };
-                if let Some(events) = content.get("text/event-stream") {
+                if content.contains_key("text/event-stream") {
+                    // OpenAPI 3.2's `itemSchema` is not compared yet: such a stream is
+                    // reported as unchecked, like one without event schemas.
                     streaming = true;
-                    events_described |= events.get("itemSchema").is_some();
                     continue;
                 }
                 if let Some(schema) = content
