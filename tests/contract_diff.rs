@@ -397,6 +397,73 @@ fn each_kind_of_change_is_classified() {
     }
 }
 
+/// A stream's events: compared when both sides describe them (ours with `x-bookwyrm-events`,
+/// theirs with OpenAPI 3.2's `itemSchema`), named as unchecked when theirs does not.
+#[test]
+fn stream_events_are_compared_when_described_and_named_when_not() {
+    use bookwyrm::contract::unchecked_streams;
+    use ChangeKind::{Additive, Breaking, Warning};
+    let ours = Contract::from_value(&json!({
+        "openapi": "3.0.3",
+        "paths": {"/s": {"post": {
+            "x-bookwyrm-stream": "S",
+            "x-bookwyrm-events": {
+                "a": {"variant": "A", "schema": "Ev"},
+                "b": {"variant": "B", "schema": "Ev"},
+                "keepalive": {"ignore": true}
+            },
+            "responses": {"200": {"description": "events"}}
+        }}},
+        "components": {"schemas": {"Ev": {"type": "object", "required": ["v"], "properties": {"v": {"type": "string"}}}}}
+    }))
+    .unwrap();
+    let theirs = |events: Value, schema: Value| {
+        let mut stream = json!({});
+        if !events.is_null() {
+            stream["itemSchema"] = json!({"oneOf": events});
+        }
+        Contract::from_value(&json!({
+            "openapi": "3.2.0",
+            "paths": {"/s": {"post": {"responses": {"200": {"content": {"text/event-stream": stream}}}}}},
+            "components": {"schemas": {"Ev": schema}}
+        }))
+        .unwrap()
+    };
+    let event = |name: &str| {
+        json!({"type": "object", "properties": {
+            "event": {"const": name},
+            "data": {"contentMediaType": "application/json", "contentSchema": {"$ref": "#/components/schemas/Ev"}}
+        }})
+    };
+    let ev = json!({"type": "object", "required": ["v"], "properties": {"v": {"type": "string"}}});
+    let kinds = |t: &Contract| {
+        diff(&ours, t)
+            .into_iter()
+            .map(|c| (c.kind, c.pointer))
+            .collect::<Vec<_>>()
+    };
+    let same = theirs(json!([event("a"), event("b")]), ev.clone());
+    assert_eq!(kinds(&same), vec![]);
+    assert!(unchecked_streams(&ours, &same).is_empty());
+    let at = |e: &str| format!("/paths/~1s/post/responses/events/{e}");
+    let changed = theirs(
+        json!([event("a"), event("c")]),
+        json!({"type": "object", "properties": {"w": {"type": "string"}}}),
+    );
+    assert_eq!(
+        kinds(&changed),
+        vec![
+            (Breaking, format!("{}/properties/v", at("a"))),
+            (Warning, at("b")),
+            (Additive, format!("{}/properties/w", at("a"))),
+            (Additive, at("c")),
+        ]
+    );
+    let undescribed = theirs(Value::Null, ev);
+    assert_eq!(kinds(&undescribed), vec![]);
+    assert_eq!(unchecked_streams(&ours, &undescribed), ["POST /s"]);
+}
+
 #[test]
 fn unreadable_documents_are_errors_that_say_why() {
     for (doc, needle) in [
@@ -405,7 +472,7 @@ fn unreadable_documents_are_errors_that_say_why() {
         (json!({"swagger": "2.0", "paths": {}}), "Swagger 2.0"),
         (
             json!({"openapi": "4.0", "paths": {}}),
-            "4.0 is not supported",
+            "4.0 is not supported (3.0, 3.1 or 3.2)",
         ),
         (json!({"openapi": "3.1.0"}), "no `paths`"),
         (

@@ -225,6 +225,26 @@ fn operation(out: &mut Changes, op: &Operation, their: &Operation, ptr: &str) {
         );
         out.push(Breaking, &format!("{ptr}/security"), what);
     }
+    // The events of a stream, when both documents describe them: each one's data is read
+    // like a response; an event this client does not know is kept as `Unknown`.
+    if let (Some(a), Some(b)) = (&op.events, &their.events) {
+        for (name, sa) in a {
+            let at = format!("{ptr}/responses/events/{}", escape(name));
+            match b.get(name) {
+                Some(sb) => response(out, sa, sb, &at),
+                None => out.push(
+                    Warning,
+                    &at,
+                    format!("event `{name}` that this client reads is no longer described"),
+                ),
+            }
+        }
+        for name in b.keys().filter(|n| !a.contains_key(*n)) {
+            let at = format!("{ptr}/responses/events/{}", escape(name));
+            let what = format!("new event `{name}` (this client keeps it as `Unknown`)");
+            out.push(Additive, &at, what);
+        }
+    }
     if !op.streaming && !their.streaming {
         for (status, a) in &op.responses {
             let rptr = format!("{ptr}/responses/{status}");
@@ -263,7 +283,7 @@ pub fn unchecked_streams(ours: &Contract, theirs: &Contract) -> Vec<String> {
             theirs
                 .operations
                 .get(*key)
-                .is_some_and(|t| t.streaming && !t.events_described)
+                .is_some_and(|t| t.streaming && t.events.is_none())
         })
         .map(|(key, _)| key.clone())
         .collect()

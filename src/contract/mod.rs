@@ -211,9 +211,10 @@ pub struct Operation {
     pub deprecated: bool,
     /// `x-sunset` (or a `Sunset` date the document gives), when it has one.
     pub sunset: Option<String>,
-    /// Whether the document describes the events of its stream the way this SDK's contract
-    /// does (`x-bookwyrm-events`; OpenAPI 3.2's `itemSchema` is not read yet).
-    pub events_described: bool,
+    /// The events of its stream by name, with the schema of each one's data, when the
+    /// document describes them (this SDK's `x-bookwyrm-events`, or OpenAPI 3.2's `itemSchema`
+    /// of `text/event-stream`); `None` when it does not (a FastAPI document).
+    pub events: Option<BTreeMap<String, Schema>>,
 }
 
 /// One parameter of an operation.

@@ -63,9 +63,9 @@ impl Contract {
                 ))
             }
         };
-        if !(version.starts_with("3.0") || version.starts_with("3.1")) {
+        if !["3.0", "3.1", "3.2"].iter().any(|v| version.starts_with(v)) {
             return Err(ContractError(format!(
-                "OpenAPI {version} is not supported (3.0 or 3.1)"
+                "OpenAPI {version} is not supported (3.0, 3.1 or 3.2)"
             )));
         }
         let paths = match root.get("paths") {
@@ -114,7 +114,10 @@ impl Reader<'_> {
             .as_object()
             .ok_or_else(|| ContractError(at("not an object")))?;
         let mut streaming = op.contains_key("x-bookwyrm-stream");
-        let events_described = op.contains_key("x-bookwyrm-events");
+        let mut events = match op.get("x-bookwyrm-events") {
+            Some(list) => Some(self.bookwyrm_events(list)?),
+            None => None,
+        };
         let mut request_media = Vec::new();
         let request = match op.get("requestBody") {
             Some(body) => {
@@ -145,10 +148,11 @@ impl Reader<'_> {
                 let Some(content) = response.get("content").and_then(Value::as_object) else {
                     continue;
                 };
-                if content.contains_key("text/event-stream") {
-                    // OpenAPI 3.2's `itemSchema` is not compared yet: such a stream is
-                    // reported as unchecked, like one without event schemas.
+                if let Some(stream) = content.get("text/event-stream") {
                     streaming = true;
+                    if let (None, Some(items)) = (&events, stream.get("itemSchema")) {
+                        events = Some(self.item_schema(items)?);
+                    }
                     continue;
                 }
                 if let Some(schema) = content
@@ -178,8 +182,67 @@ impl Reader<'_> {
                 .get("x-sunset")
                 .and_then(Value::as_str)
                 .map(str::to_string),
-            events_described,
+            events,
         })
+    }
+
+    /// This SDK's `x-bookwyrm-events`: `name: {schema: Component}` (or `{ignore: true}`).
+    fn bookwyrm_events(&self, list: &Value) -> Result<BTreeMap<String, Schema>, ContractError> {
+        let list = list
+            .as_object()
+            .ok_or_else(|| ContractError("`x-bookwyrm-events` is not an object".into()))?;
+        let mut out = BTreeMap::new();
+        for (name, event) in list {
+            if event.get("ignore").and_then(Value::as_bool) == Some(true) {
+                continue;
+            }
+            let schema = match event.get("schema").and_then(Value::as_str) {
+                Some(c) => self.schema(
+                    &serde_json::json!({"$ref": format!("#/components/schemas/{c}")}),
+                    0,
+                )?,
+                None => Schema::new(Shape::Any, true),
+            };
+            out.insert(name.clone(), schema);
+        }
+        Ok(out)
+    }
+
+    /// OpenAPI 3.2's `itemSchema` of an event stream: one schema per event (a `oneOf` or
+    /// `anyOf` of them, or one), each naming its event (`event: {const}` or a one-value
+    /// `enum`) and its data (`data: {contentSchema}`, the JSON in the data lines).
+    fn item_schema(&self, items: &Value) -> Result<BTreeMap<String, Schema>, ContractError> {
+        let items = self.deref(items, 0)?;
+        let branches: Vec<&Value> = ["oneOf", "anyOf"]
+            .iter()
+            .find_map(|k| items.get(*k).and_then(Value::as_array))
+            .map_or_else(|| vec![items], |b| b.iter().collect());
+        let mut out = BTreeMap::new();
+        for branch in branches {
+            let branch = self.deref(branch, 0)?;
+            let props = branch.get("properties");
+            let event = props.and_then(|p| p.get("event"));
+            let names: Vec<String> = match event {
+                Some(e) => e
+                    .get("const")
+                    .map(|c| vec![c.clone()])
+                    .or_else(|| e.get("enum").and_then(Value::as_array).cloned())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+                None => vec!["message".to_string()], // SSE's default event name
+            };
+            let data = props.and_then(|p| p.get("data"));
+            let schema = match data.map(|d| d.get("contentSchema").unwrap_or(d)) {
+                Some(d) => self.schema(d, 0)?,
+                None => Schema::new(Shape::Any, true),
+            };
+            for name in names {
+                out.insert(name, schema.clone());
+            }
+        }
+        Ok(out)
     }
 
     /// The parameters of the path item and of the operation (the operation's win).
