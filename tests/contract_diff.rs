@@ -519,4 +519,11 @@ async fn the_published_contract_round_trips_to_no_change() {
     let ours = Contract::embedded();
     assert_eq!(ours.operations.len(), bookwyrm::OPERATIONS.len());
     assert_eq!(diff(&ours, &theirs), vec![]);
+    // The same model, so the same fingerprint: `contract check` says "identical" from it.
+    let sdk = bookwyrm::contract::Provenance::of_sdk();
+    assert_eq!(theirs.fingerprint(), sdk.fingerprint);
+    assert_eq!(sdk.operations, bookwyrm::OPERATIONS.len());
+    // A FastAPI server's document of the same API is another model (extra fields, limits).
+    let fastapi = Contract::from_json_str(include_str!("fixtures/fastapi/openapi.json")).unwrap();
+    assert_ne!(fastapi.fingerprint(), sdk.fingerprint);
 }

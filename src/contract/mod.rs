@@ -16,7 +16,8 @@
 //! ```
 //!
 //! One home per part: `contract/read.rs` reads OpenAPI 3.0 and 3.1 into the model below,
-//! `contract/diff.rs` holds the rules that compare two models ([`diff`]), and
+//! `contract/diff.rs` holds the rules that compare two models ([`diff`]),
+//! `contract/provenance.rs` what this build came from ([`Provenance`]), and
 //! `contract/publish.rs` writes the contract as a FastAPI server publishes its own
 //! ([`as_published`]).
 
@@ -27,10 +28,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 mod diff;
+mod provenance;
 mod publish;
 mod read;
 
 pub use diff::{diff, unchecked_streams, Change, ChangeKind};
+pub use provenance::Provenance;
 pub use publish::as_published;
 
 /// The contract (`openapi/bookwyrm.yaml`) as JSON, embedded at build time.

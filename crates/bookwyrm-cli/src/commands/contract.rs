@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use bookwyrm::contract::{diff, unchecked_streams, Change, ChangeKind, Contract};
+use bookwyrm::contract::{diff, unchecked_streams, Change, ChangeKind, Contract, Provenance};
 use clap::{Args, Subcommand};
 
 use crate::error::CliError;
@@ -43,6 +43,18 @@ enum FailOn {
     Breaking,
     /// Breaking changes and warnings.
     Warning,
+}
+
+/// The provenance as the report's JSON shows it.
+fn provenance<S: serde::Serializer>(p: &Provenance, s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(
+        &serde_json::json!({
+            "fingerprint": p.fingerprint,
+            "version": p.version,
+            "operations": p.operations,
+        }),
+        s,
+    )
 }
 
 /// One accepted change.
@@ -109,12 +121,25 @@ pub async fn run(a: ContractArgs, ctx: &mut Ctx) -> Result<(), CliError> {
     let theirs = Contract::from_value(&doc)
         .map_err(|e| CliError::usage(format!("{source} cannot be compared: {e}")))?;
     let ours = Contract::embedded();
-    let report = Report::new(
+    let sdk = Provenance::of_sdk();
+    // The same normalized model: identical, nothing to compare.
+    let identical = theirs.fingerprint() == sdk.fingerprint;
+    let changes = if identical {
+        Vec::new()
+    } else {
+        diff(&ours, &theirs)
+    };
+    let mut report = Report::new(
         &source,
-        diff(&ours, &theirs),
+        changes,
         &ignores,
         unchecked_streams(&ours, &theirs),
     );
+    report.fingerprint = theirs.fingerprint();
+    report.sdk_contract = sdk;
+    if identical && report.stale_ignores.is_empty() {
+        report.verdict = "identical";
+    }
     if ctx.human() {
         report.print(ctx)?;
     } else {
@@ -141,6 +166,11 @@ pub async fn run(a: ContractArgs, ctx: &mut Ctx) -> Result<(), CliError> {
 #[derive(Debug, serde::Serialize)]
 struct Report {
     source: String,
+    /// [`Contract::fingerprint`] of the document.
+    fingerprint: String,
+    /// What this SDK was built from.
+    #[serde(serialize_with = "provenance")]
+    sdk_contract: Provenance,
     /// The most severe verdict among the changes not ignored, `none` without any.
     verdict: &'static str,
     counts: Counts,
@@ -209,6 +239,8 @@ impl Report {
         };
         Self {
             source: source.to_string(),
+            fingerprint: String::new(),
+            sdk_contract: Provenance::of_sdk(),
             verdict,
             counts,
             changes,
@@ -219,7 +251,15 @@ impl Report {
     }
 
     fn print(&self, ctx: &mut Ctx) -> Result<(), CliError> {
-        if self.changes.is_empty() && self.stale_ignores.is_empty() {
+        if self.verdict == "identical" {
+            ctx.out.line(format!(
+                "{}: identical to the contract of this SDK (fingerprint {}, version {}, {} operations)",
+                self.source,
+                self.fingerprint,
+                self.sdk_contract.version,
+                self.sdk_contract.operations
+            ))?;
+        } else if self.changes.is_empty() && self.stale_ignores.is_empty() {
             ctx.out.line(format!(
                 "{}: no change from the contract of this SDK",
                 self.source
