@@ -72,6 +72,17 @@ impl RetryPolicy {
         }
     }
 
+    /// The wait before retry (or resume) number `retry` (0-based): the backoff, less up to a
+    /// quarter of it at random when `jitter` is on.
+    pub(crate) fn jittered(&self, retry: u32) -> Duration {
+        let delay = self.backoff(retry);
+        if self.jitter {
+            delay.mul_f64(1.0 - rand::random::<f64>() * 0.25)
+        } else {
+            delay
+        }
+    }
+
     /// The backoff before retry number `retry` (0-based), before jitter.
     ///
     /// ```
@@ -122,12 +133,10 @@ pub(crate) fn decide(policy: &RetryPolicy, error: &BookWyrmClientError, attempt:
         BookWyrmClientError::Transport(t) => format!("transport: {t}"),
         other => other.to_string(),
     };
-    let mut delay = policy.backoff(attempt);
-    if policy.jitter {
-        let cut: f64 = rand::random::<f64>() * 0.25;
-        delay = delay.mul_f64(1.0 - cut);
+    Decision::Retry {
+        delay: policy.jittered(attempt),
+        reason,
     }
-    Decision::Retry { delay, reason }
 }
 
 /// Records how many attempts an error took.

@@ -496,10 +496,7 @@ impl<E: StreamEvent> EventStream<E> {
             }
             Plan::Reopen(reopen) => reopen,
         };
-        let mut delay = r.backoff.backoff(r.in_a_row);
-        if r.backoff.jitter {
-            delay = delay.mul_f64(1.0 - rand::random::<f64>() * 0.25);
-        }
+        let delay = r.backoff.jittered(r.in_a_row);
         r.in_a_row += 1;
         r.total += 1;
         tracing::warn!(
@@ -514,7 +511,7 @@ impl<E: StreamEvent> EventStream<E> {
         if let Some(meter) = &self.meter {
             crate::telemetry::resumed(meter.operation());
         }
-        r.cause = Some(cause.after_events(delivered));
+        r.cause = Some(cause);
         self.body = None;
         self.idle = None;
         self.idle_armed = false;

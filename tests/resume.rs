@@ -200,12 +200,7 @@ async fn pdf_cut_at_every_byte_offset(mode: &str) {
 /// The spans of a phrasal stream, checked: progress counters consistent with the spans
 /// (phrases so far, bytes of the text up to the last one) and never going backwards.
 fn spans(events: &[PhrasalStreamEvent], text: &str, what: &str) -> Vec<(u64, u64, String)> {
-    // The byte offset of every code point, and of the end.
-    let bytes: Vec<usize> = text
-        .char_indices()
-        .map(|(b, _)| b)
-        .chain([text.len()])
-        .collect();
+    let bytes = byte_offsets(text);
     let mut out: Vec<(u64, u64, String)> = Vec::new();
     let mut last = (0, 0);
     for e in events {
@@ -226,6 +221,14 @@ fn spans(events: &[PhrasalStreamEvent], text: &str, what: &str) -> Vec<(u64, u64
         }
     }
     out
+}
+
+/// The byte offset of every code point of `text`, and of its end.
+fn byte_offsets(text: &str) -> Vec<usize> {
+    text.char_indices()
+        .map(|(b, _)| b)
+        .chain([text.len()])
+        .collect()
 }
 
 /// The `text` of each recorded phrasal request.
@@ -250,14 +253,8 @@ async fn a_phrasal_stream_cut_at_every_byte_offset_resumes_from_the_last_end_cha
     .await;
     let want = spans(&full, TEXT, "uncut");
     assert_eq!(want.len(), 5, "{want:?}");
-    let ends: Vec<usize> = want
-        .iter()
-        .map(|s| {
-            TEXT.char_indices()
-                .nth(s.1 as usize)
-                .map_or(TEXT.len(), |(b, _)| b)
-        })
-        .collect();
+    let bytes = byte_offsets(TEXT);
+    let ends: Vec<usize> = want.iter().map(|s| bytes[s.1 as usize]).collect();
     emu.recorded(true);
     for mode in ["reset-after-bytes", "close-after-bytes"] {
         let (mut resumed, mut n, mut whole) = (0, 0, 0);
@@ -390,11 +387,7 @@ async fn chunked_phrasal_resumes_at_a_sentence_end_and_checks_the_repeated_chunk
     )
     .await;
     let want = spans(&full, &story, "uncut");
-    let bytes: Vec<usize> = story
-        .char_indices()
-        .map(|(b, _)| b)
-        .chain([story.len()])
-        .collect();
+    let bytes = byte_offsets(&story);
     let ends: Vec<usize> = want.iter().map(|s| bytes[s.1 as usize]).collect();
     emu.recorded(true);
     let (mut equal, mut stepped_back) = (0, 0);

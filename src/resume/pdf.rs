@@ -53,15 +53,24 @@ impl PdfResumer {
             .map(|t| t.saturating_sub(self.pages))
     }
 
-    /// A page event's place: its document page must be the next one (a server that does not
-    /// send `document_page`, 0, is taken at its word).
-    fn check_page(&self, document_page: u64) -> Result<(), String> {
+    /// A page (or page error) arrived: its document page must be the next one (a server that
+    /// does not send `document_page`, 0, is taken at its word); its position and total become
+    /// the whole run's.
+    fn page(
+        &mut self,
+        document_page: u64,
+        current_page: &mut u64,
+        total_pages: &mut u64,
+    ) -> Result<(), String> {
         if document_page != 0 && document_page != self.next_page() {
             return Err(format!(
                 "page {document_page} arrived where page {} was next",
                 self.next_page()
             ));
         }
+        self.pages += 1;
+        *current_page = self.pages;
+        *total_pages = self.total.unwrap_or(*total_pages);
         Ok(())
     }
 }
@@ -91,22 +100,16 @@ impl Resumer<PdfStreamEvent> for PdfResumer {
                 Accept::Hold
             }
             PdfStreamEvent::Page(mut p) => {
-                if let Err(how) = self.check_page(p.document_page) {
-                    return Accept::Diverged(how);
+                match self.page(p.document_page, &mut p.current_page, &mut p.total_pages) {
+                    Ok(()) => Accept::New(PdfStreamEvent::Page(p)),
+                    Err(how) => Accept::Diverged(how),
                 }
-                self.pages += 1;
-                p.current_page = self.pages;
-                p.total_pages = self.total.unwrap_or(p.total_pages);
-                Accept::New(PdfStreamEvent::Page(p))
             }
             PdfStreamEvent::PageError(mut p) => {
-                if let Err(how) = self.check_page(p.document_page) {
-                    return Accept::Diverged(how);
+                match self.page(p.document_page, &mut p.current_page, &mut p.total_pages) {
+                    Ok(()) => Accept::New(PdfStreamEvent::PageError(p)),
+                    Err(how) => Accept::Diverged(how),
                 }
-                self.pages += 1;
-                p.current_page = self.pages;
-                p.total_pages = self.total.unwrap_or(p.total_pages);
-                Accept::New(PdfStreamEvent::PageError(p))
             }
             PdfStreamEvent::Progress(mut p) => {
                 p.pages_processed += self.base;

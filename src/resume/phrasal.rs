@@ -147,18 +147,20 @@ impl PhrasalResumer {
         }
     }
 
-    fn span(&mut self, start: u64, end: u64, text: &str) -> Accept<()> {
+    /// A span arrived (offsets already shifted): `Ok(true)` new, `Ok(false)` a checked repeat,
+    /// `Err` how it differs from what was delivered.
+    fn span(&mut self, start: u64, end: u64, text: &str) -> Result<bool, String> {
         if let Some(expected) = self.replay.pop_front() {
             if expected != (start, end) {
-                return Accept::Diverged(format!(
+                return Err(format!(
                     "the chunk at {}..{} came back as {start}..{end}",
                     expected.0, expected.1
                 ));
             }
-            return Accept::Hold;
+            return Ok(false);
         }
         if start < self.end {
-            return Accept::Diverged(format!(
+            return Err(format!(
                 "a span at {start}..{end} overlaps what was delivered (up to {})",
                 self.end
             ));
@@ -174,7 +176,7 @@ impl PhrasalResumer {
                 self.since_sentence.push((start, end));
             }
         }
-        Accept::New(())
+        Ok(true)
     }
 }
 
@@ -185,10 +187,9 @@ impl Resumer<PhrasalStreamEvent> for PhrasalResumer {
                 s.start_char += self.base.char;
                 s.end_char += self.base.char;
                 match self.span(s.start_char, s.end_char, &s.text) {
-                    Accept::New(()) => Accept::New(PhrasalStreamEvent::TextSpan(s)),
-                    Accept::Pass(()) => Accept::Pass(PhrasalStreamEvent::TextSpan(s)),
-                    Accept::Hold => Accept::Hold,
-                    Accept::Diverged(how) => Accept::Diverged(how),
+                    Ok(true) => Accept::New(PhrasalStreamEvent::TextSpan(s)),
+                    Ok(false) => Accept::Hold,
+                    Err(how) => Accept::Diverged(how),
                 }
             }
             PhrasalStreamEvent::Text(t) => {
