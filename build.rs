@@ -68,6 +68,14 @@ fn collect_operations(spec: &Value) -> Vec<Operation> {
     let paths = spec["paths"].as_object().expect("paths");
     for (path, item) in paths {
         for (method, op) in item.as_object().expect("path item") {
+            // `bookwyrm contract update` marks what a person must finish before a build.
+            if let Some(todo) = op.get("x-bookwyrm-todo") {
+                panic!(
+                    "{} {path} in {SPEC} is not finished: {} (then remove its x-bookwyrm-todo)",
+                    method.to_uppercase(),
+                    todo.as_str().unwrap_or("see its x-bookwyrm-todo")
+                );
+            }
             let id = op["operationId"]
                 .as_str()
                 .unwrap_or_else(|| panic!("{method} {path} has no operationId"))

@@ -97,6 +97,22 @@ impl Contract {
     }
 }
 
+impl Schema {
+    /// Reads one schema of `doc` into the model, its `$ref`s resolved in `doc`: two schemas
+    /// are the same for this SDK when they read equal, however each is spelled.
+    ///
+    /// ```
+    /// use bookwyrm::contract::Schema;
+    /// let doc = serde_json::json!({"components": {"schemas": {"N": {"type": "integer"}}}});
+    /// let a = Schema::read(&doc, &serde_json::json!({"allOf": [{"$ref": "#/components/schemas/N"}], "nullable": true})).unwrap();
+    /// let b = Schema::read(&doc, &serde_json::json!({"anyOf": [{"type": "integer"}, {"type": "null"}]})).unwrap();
+    /// assert_eq!(a, b);
+    /// ```
+    pub fn read(doc: &Value, schema: &Value) -> Result<Self, ContractError> {
+        Reader { doc }.schema(schema, 0)
+    }
+}
+
 struct Reader<'a> {
     doc: &'a Value,
 }
@@ -395,6 +411,18 @@ impl Reader<'_> {
         if types.contains(&"null") {
             nullable = true;
             types.retain(|t| *t != "null");
+        }
+        // 3.1's `const` is a one-value enum.
+        if let Some(value) = map.get("const").filter(|_| !map.contains_key("enum")) {
+            let open = map.get("x-bookwyrm-open").and_then(Value::as_bool) == Some(true);
+            return Ok(Schema {
+                shape: Shape::Enum {
+                    values: vec![value.clone()],
+                    open,
+                },
+                nullable: nullable || value.is_null(),
+                facets,
+            });
         }
         if let Some(Value::Array(values)) = map.get("enum") {
             let values: Vec<Value> = values.iter().filter(|v| !v.is_null()).cloned().collect();

@@ -266,14 +266,16 @@ fn attempt(
 ) -> Result<(&'static str, Option<SharedBody>, Open), BookWyrmClientError> {
     match &request.source {
         PdfSource::Url(url) => {
-            let wire = types::PdfExtractUrlRequest {
-                enable_layout_detection: request.enable_layout_detection,
-                force_ocr: request.force_ocr_effective(),
-                lang: (!request.lang.is_empty()).then(|| request.lang.clone()),
-                num_pages: request.num_pages.and_then(std::num::NonZeroU64::new),
-                pdf_url: url.clone(),
-                start_page: request.start_page.and_then(std::num::NonZeroU64::new),
-            };
+            // Made from its required field, then set field by field: optional fields a
+            // regenerated contract adds keep their defaults instead of breaking the build.
+            let mut wire: types::PdfExtractUrlRequest =
+                serde_json::from_value(serde_json::json!({ "pdf_url": url }))
+                    .map_err(|e| BookWyrmClientError::validation("pdf_url", e.to_string()))?;
+            wire.enable_layout_detection = request.enable_layout_detection;
+            wire.force_ocr = request.force_ocr_effective();
+            wire.lang = (!request.lang.is_empty()).then(|| request.lang.clone());
+            wire.num_pages = request.num_pages.and_then(std::num::NonZeroU64::new);
+            wire.start_page = request.start_page.and_then(std::num::NonZeroU64::new);
             let body = SharedBody::of(&wire)?;
             let open = generated_open(wire, |c, body| async move {
                 c.stream_extract_pdf_url(&body).await

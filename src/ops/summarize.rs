@@ -263,6 +263,7 @@ impl SummarizeRequest {
         let max_tokens = std::num::NonZeroU64::new(self.max_tokens).ok_or_else(|| {
             BookWyrmClientError::validation("max_tokens", "max_tokens must be at least 1 (got 0)")
         })?;
+        #[allow(clippy::needless_update)]
         let mut wire = types::SummarizeRequest {
             chunk_prompt: None,
             content: None,
@@ -274,6 +275,8 @@ impl SummarizeRequest {
             phrases: None,
             summary_of_summaries_prompt: None,
             url: None,
+            // Optional fields a regenerated contract adds keep their defaults.
+            ..Default::default()
         };
         match self.source {
             SummarizeSource::Content(c) => wire.content = Some(c),

@@ -1088,3 +1088,138 @@ fn cut_streams_resume_and_say_so() {
         "ended in the middle of an event",
     );
 }
+
+/// `contract update`: from a server that publishes our contract (the emulator's
+/// `/openapi.json`, OpenAPI 3.1) the contract file keeps every byte; bad input is a clear
+/// error with exit 2, and the contract is left as it was.
+#[test]
+fn contract_update_round_trips_and_refuses_bad_input() {
+    let e = env();
+    let ours = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../openapi/bookwyrm.yaml");
+    let original = std::fs::read_to_string(&ours).unwrap();
+    e.write("bookwyrm.yaml", &original);
+    let out = e
+        .cmd()
+        .args(["contract", "update", "--write", "bookwyrm.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(e.path("bookwyrm.yaml")).unwrap(),
+        original,
+        "byte-identical"
+    );
+    assert!(
+        stderr(&out).contains("unchanged: 9 operation(s)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("unchanged: "), "{}", stderr(&out));
+
+    // A part with no OpenAPI 3.0 form, where the update would take it: exit 2, named.
+    let mut doc = bookwyrm::contract::as_published();
+    doc["components"]["schemas"]["TextSpan"]["properties"]["tag"] =
+        serde_json::json!({"type": ["string", "integer"]});
+    e.write("theirs.json", &doc.to_string());
+    let out = e
+        .cmd()
+        .args([
+            "contract",
+            "update",
+            "theirs.json",
+            "--write",
+            "bookwyrm.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "/components/schemas/TextSpan/properties/tag/type: a `type` list of string, integer non-null types"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(e.path("bookwyrm.yaml")).unwrap(),
+        original
+    );
+
+    // A document of another API.
+    e.write(
+        "other.json",
+        r#"{"openapi": "3.1.0", "paths": {"/pets": {"get": {"responses": {"200": {"description": "ok"}}}}}}"#,
+    );
+    let out = e
+        .cmd()
+        .args([
+            "contract",
+            "update",
+            "other.json",
+            "--write",
+            "bookwyrm.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not this API: none of its 1 operation(s) (GET /pets)"),
+        "{}",
+        stderr(&out)
+    );
+    // Unreadable, Swagger 2.0, missing.
+    e.write("garbage.json", "{\"openapi\": [");
+    e.write("swagger.json", r#"{"swagger": "2.0", "paths": {}}"#);
+    for (file, says) in [
+        ("garbage.json", "is neither JSON"),
+        ("swagger.json", "not an OpenAPI 3.0 or 3.1 document"),
+        ("missing.json", "cannot read missing.json"),
+    ] {
+        let out = e
+            .cmd()
+            .args(["contract", "update", file, "--write", "bookwyrm.yaml"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{file}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{file}: {}", stderr(&out));
+    }
+    assert_eq!(
+        std::fs::read_to_string(e.path("bookwyrm.yaml")).unwrap(),
+        original
+    );
+
+    // A --write path that cannot be written (its parent is a file): nothing written.
+    e.write(
+        "theirs.json",
+        &bookwyrm::contract::as_published().to_string(),
+    );
+    let out = e
+        .cmd()
+        .args([
+            "contract",
+            "update",
+            "theirs.json",
+            "--contract",
+            "bookwyrm.yaml",
+            "--write",
+            "bookwyrm.yaml/inside.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot write bookwyrm.yaml/inside.yaml"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(e.path("bookwyrm.yaml")).unwrap(),
+        original
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(e.dir.path())
+        .unwrap()
+        .filter_map(|f| f.ok())
+        .filter(|f| f.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

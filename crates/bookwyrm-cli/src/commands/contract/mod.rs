@@ -9,6 +9,9 @@ use crate::error::CliError;
 use crate::output::Table;
 use crate::Ctx;
 
+mod update;
+mod yaml;
+
 /// Compare the API contract this SDK was built from with a server's.
 #[derive(Debug, Args)]
 pub struct ContractArgs {
@@ -33,6 +36,25 @@ enum ContractCommand {
         /// An entry that matches nothing is reported as a warning.
         #[arg(long, value_name = "FILE")]
         ignore: Option<std::path::PathBuf>,
+    },
+    /// Merge the server's document (from --base-url, or FILE: JSON or YAML, OpenAPI 3.0 or
+    /// 3.1) into this SDK's contract and write it as OpenAPI 3.0.3: what the server describes
+    /// the same way keeps our spelling (a server that publishes our contract changes no byte);
+    /// our operationIds, schema names, descriptions and x-bookwyrm-* extensions are kept; a
+    /// new event stream is marked so that the build refuses it until its events are listed.
+    /// Exit 2, the contract untouched, when a part has no 3.0 form (named by JSON pointer),
+    /// when the document is unreadable or for another API, or when --write fails.
+    Update {
+        /// The server's OpenAPI document, instead of fetching --base-url's /openapi.json.
+        file: Option<std::path::PathBuf>,
+        /// Write the updated contract to this file (atomically: a temporary file renamed over
+        /// it) instead of printing it.
+        #[arg(long, value_name = "PATH")]
+        write: Option<std::path::PathBuf>,
+        /// The contract to update [default: the --write file if it exists, else
+        /// openapi/bookwyrm.yaml].
+        #[arg(long, value_name = "PATH")]
+        contract: Option<std::path::PathBuf>,
     },
 }
 
@@ -88,11 +110,111 @@ fn parse<T: serde::de::DeserializeOwned>(source: &str, text: &str) -> Result<T, 
 }
 
 pub async fn run(a: ContractArgs, ctx: &mut Ctx) -> Result<(), CliError> {
-    let ContractCommand::Check {
-        file,
-        fail_on,
-        ignore,
-    } = a.command;
+    match a.command {
+        ContractCommand::Check {
+            file,
+            fail_on,
+            ignore,
+        } => check(file, fail_on, ignore, ctx).await,
+        ContractCommand::Update {
+            file,
+            write,
+            contract,
+        } => update_contract(file, write, contract, ctx).await,
+    }
+}
+
+/// The server's document: FILE, or `/openapi.json` from --base-url; its name and its text.
+async fn server_document(
+    file: &Option<std::path::PathBuf>,
+    ctx: &Ctx,
+) -> Result<(String, String), CliError> {
+    match file {
+        Some(path) => Ok((
+            path.display().to_string(),
+            std::fs::read_to_string(path)
+                .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?,
+        )),
+        None => fetch(ctx).await,
+    }
+}
+
+async fn update_contract(
+    file: Option<std::path::PathBuf>,
+    write: Option<std::path::PathBuf>,
+    contract: Option<std::path::PathBuf>,
+    ctx: &mut Ctx,
+) -> Result<(), CliError> {
+    let contract = contract.unwrap_or_else(|| match &write {
+        Some(w) if w.exists() => w.clone(),
+        _ => std::path::PathBuf::from("openapi/bookwyrm.yaml"),
+    });
+    let ours_text = std::fs::read_to_string(&contract).map_err(|e| {
+        CliError::usage(format!(
+            "cannot read the contract to update, {}: {e} (give it with --contract)",
+            contract.display()
+        ))
+    })?;
+    let ours: serde_yaml::Value = serde_yaml::from_str(&ours_text)
+        .map_err(|e| CliError::usage(format!("{} is not YAML: {e}", contract.display())))?;
+    let (source, text) = server_document(&file, ctx).await?;
+    // JSON read in order (a YAML reader could trip on JSON's tabs or long lines).
+    let theirs: serde_yaml::Value = parse(&source, &text)?;
+    let updated =
+        update::update(&ours, &theirs).map_err(|e| CliError::usage(format!("{source}: {e}")))?;
+    let written = yaml::to_string(&updated.document);
+    for note in &updated.notes {
+        eprintln!("{note}");
+    }
+    match write {
+        Some(path) => {
+            write_atomically(&path, &written)?;
+            let same = ours_text == written && path == contract;
+            eprintln!(
+                "{} {}",
+                if same { "unchanged:" } else { "wrote" },
+                path.display()
+            );
+        }
+        None => {
+            ctx.out.line(written.trim_end_matches('\n'))?;
+            ctx.out.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `text` to a temporary file beside `path`, then renames it over `path`: a failure
+/// leaves `path` as it was.
+fn write_atomically(path: &std::path::Path, text: &str) -> Result<(), CliError> {
+    let fail = |e: std::io::Error| {
+        CliError::usage(format!(
+            "cannot write {}: {e}; it is left as it was",
+            path.display()
+        ))
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "contract".into());
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = std::fs::write(&temp, text).and_then(|()| std::fs::rename(&temp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result.map_err(fail)
+}
+
+async fn check(
+    file: Option<std::path::PathBuf>,
+    fail_on: FailOn,
+    ignore: Option<std::path::PathBuf>,
+    ctx: &mut Ctx,
+) -> Result<(), CliError> {
     let ignores: Vec<Ignore> = match &ignore {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -109,14 +231,7 @@ pub async fn run(a: ContractArgs, ctx: &mut Ctx) -> Result<(), CliError> {
         }
         None => Vec::new(),
     };
-    let (source, text) = match &file {
-        Some(path) => (
-            path.display().to_string(),
-            std::fs::read_to_string(path)
-                .map_err(|e| CliError::failed(format!("cannot read {}: {e}", path.display())))?,
-        ),
-        None => fetch(ctx).await?,
-    };
+    let (source, text) = server_document(&file, ctx).await?;
     let doc: serde_json::Value = parse(&source, &text)?;
     let theirs = Contract::from_value(&doc)
         .map_err(|e| CliError::usage(format!("{source} cannot be compared: {e}")))?;
