@@ -221,9 +221,7 @@ pub fn diff(base: &RustApi, new: &RustApi) -> Vec<RustChange> {
         let closed = owner
             .as_ref()
             .is_some_and(|p| !new.non_exhaustive.contains(p));
-        let level = if closed && sig.starts_with("field") {
-            Level::Breaking
-        } else if closed && sig.starts_with("variant") {
+        let level = if closed && (sig.starts_with("field") || sig.starts_with("variant")) {
             Level::Breaking
         } else {
             Level::Added
