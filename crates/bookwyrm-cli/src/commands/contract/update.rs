@@ -1283,7 +1283,8 @@ impl Merge<'_> {
     /// `items` when both have one); our description and extensions; lists that hold the same
     /// values in another order (`required`, `enum`); and what the server only leaves unsaid
     /// and would change the Rust types without changing what this SDK sends or decodes: a
-    /// limit or format it does not state (ours chooses `u64`, `NonZeroU64`), `nullable` on a
+    /// limit or format it does not state, of a value whose type did not change (ours chooses
+    /// `u64`, `NonZeroU64`), `nullable` on a
     /// property that may be left out (an `Option` either way), a default where we have none
     /// (it would turn an `Option` into a value). Each kept one is noted.
     fn sync(&mut self, out: &mut Mapping, t: &Mapping, at: &str, optional: bool) {
@@ -1297,9 +1298,10 @@ impl Merge<'_> {
             })
             .cloned()
             .collect();
+        let same_type = out.get("type") == t.get("type");
         for k in gone {
             let key = k.as_str().unwrap_or_default();
-            if LIMITS.contains(&key) {
+            if LIMITS.contains(&key) && same_type {
                 self.kept
                     .entry("limits and formats the server does not state")
                     .or_default()
