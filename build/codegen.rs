@@ -55,7 +55,7 @@ fn collect_operations(spec: &Value) -> Vec<Operation> {
             // `bookwyrm contract update` marks what a person must finish before a build.
             if let Some(todo) = op.get("x-bookwyrm-todo") {
                 panic!(
-                    "{} {path} in {SPEC} is not finished: {} (then remove its x-bookwyrm-todo)",
+                    "{} {path} in {SPEC} is not finished (x-bookwyrm-todo): {}",
                     method.to_uppercase(),
                     todo.as_str().unwrap_or("see its x-bookwyrm-todo")
                 );
