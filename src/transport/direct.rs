@@ -399,13 +399,18 @@ impl Stream for DrivenBody {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        // The body is only ever fed by the driver, which this poll drives just before: the
+        // body needs no waker of its own (a noop one), so a chunk handed over costs no wake-up
+        // of this task. The driver's waker is the real one: the socket, and the body's
+        // demand for more, wake this task.
+        let mut body_cx = Context::from_waker(std::task::Waker::noop());
         loop {
             if let Some(conn) = this.conn.as_mut() {
                 if !this.driver_done && conn.driver.as_mut().poll(cx).is_ready() {
                     this.driver_done = true;
                 }
             }
-            return match Pin::new(&mut this.body).poll_frame(cx) {
+            return match Pin::new(&mut this.body).poll_frame(&mut body_cx) {
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
                     Ok(data) if !data.is_empty() => match &mut this.cap {
                         Some((cap, left)) if data.len() > *left => {
