@@ -608,32 +608,33 @@ fn kinds_match(a: &Schema, b: &Schema) -> bool {
 /// through; looser ones make this client refuse what the server takes.
 fn limits(out: &mut Changes, ours: &Facets, theirs: &Facets, ptr: &str) {
     use ChangeKind::{Breaking, Warning};
+    let float = |v: Option<u64>| v.map(|v| v as f64);
     // (name, ours, theirs, whether a larger value is tighter)
     let bounds: [(&str, Option<f64>, Option<f64>, bool); 6] = [
         ("minimum", ours.minimum, theirs.minimum, true),
         ("maximum", ours.maximum, theirs.maximum, false),
         (
             "minLength",
-            ours.min_length.map(|v| v as f64),
-            theirs.min_length.map(|v| v as f64),
+            float(ours.min_length),
+            float(theirs.min_length),
             true,
         ),
         (
             "maxLength",
-            ours.max_length.map(|v| v as f64),
-            theirs.max_length.map(|v| v as f64),
+            float(ours.max_length),
+            float(theirs.max_length),
             false,
         ),
         (
             "minItems",
-            ours.min_items.map(|v| v as f64),
-            theirs.min_items.map(|v| v as f64),
+            float(ours.min_items),
+            float(theirs.min_items),
             true,
         ),
         (
             "maxItems",
-            ours.max_items.map(|v| v as f64),
-            theirs.max_items.map(|v| v as f64),
+            float(ours.max_items),
+            float(theirs.max_items),
             false,
         ),
     ];

@@ -412,21 +412,15 @@ impl Reader<'_> {
             nullable = true;
             types.retain(|t| *t != "null");
         }
-        // 3.1's `const` is a one-value enum.
-        if let Some(value) = map.get("const").filter(|_| !map.contains_key("enum")) {
-            let open = map.get("x-bookwyrm-open").and_then(Value::as_bool) == Some(true);
-            return Ok(Schema {
-                shape: Shape::Enum {
-                    values: vec![value.clone()],
-                    open,
-                },
-                nullable: nullable || value.is_null(),
-                facets,
-            });
-        }
-        if let Some(Value::Array(values)) = map.get("enum") {
-            let values: Vec<Value> = values.iter().filter(|v| !v.is_null()).cloned().collect();
-            nullable |= values.len() < map["enum"].as_array().map_or(0, Vec::len);
+        // The listed values: `enum`, or 3.1's `const` (a one-value enum).
+        let listed = match (map.get("enum"), map.get("const")) {
+            (Some(Value::Array(values)), _) => Some(values.as_slice()),
+            (None, Some(value)) => Some(std::slice::from_ref(value)),
+            _ => None,
+        };
+        if let Some(listed) = listed {
+            let values: Vec<Value> = listed.iter().filter(|v| !v.is_null()).cloned().collect();
+            nullable |= values.len() < listed.len();
             let open = map.get("x-bookwyrm-open").and_then(Value::as_bool) == Some(true);
             return Ok(Schema {
                 shape: Shape::Enum { values, open },

@@ -67,13 +67,14 @@ fn api_diff(args: &[String]) -> Result<(), String> {
     let base_text = String::from_utf8_lossy(&shown.stdout).into_owned();
     let new_text = read(spec)?;
     let report = xtask::Report::new(&base_text, &new_text)?;
-    let current = current_version()?;
-    print!("{}", report.render(&current));
+    // The workspace's version: this crate shares it (`version.workspace = true`).
+    let current = env!("CARGO_PKG_VERSION");
+    print!("{}", report.render(current));
     semver_checks(&base);
     if write_changelog {
         let version = match version {
             Some(v) => v,
-            None => report.next_version(&current)?,
+            None => report.next_version(current)?,
         };
         let path = root().join("CHANGELOG.md");
         let before = std::fs::read_to_string(&path).unwrap_or_default();
@@ -105,21 +106,6 @@ fn semver_checks(base: &str) {
     if !status.is_ok_and(|s| s.success()) {
         println!("cargo semver-checks: reported breaking changes (above)");
     }
-}
-
-fn current_version() -> Result<String, String> {
-    let manifest = read("Cargo.toml")?;
-    let mut in_workspace_package = false;
-    for line in manifest.lines() {
-        if line.starts_with('[') {
-            in_workspace_package = line.trim() == "[workspace.package]";
-        } else if in_workspace_package {
-            if let Some(v) = line.strip_prefix("version = ") {
-                return Ok(v.trim().trim_matches('"').to_string());
-            }
-        }
-    }
-    Err("no version in [workspace.package] of Cargo.toml".into())
 }
 
 fn changelog_check() -> Result<(), String> {

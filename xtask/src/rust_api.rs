@@ -37,10 +37,8 @@ pub struct RustChange {
 }
 
 impl RustApi {
-    /// Reads generated Rust code (an insta snapshot's header is skipped). `prefix` goes before
-    /// every path (`bookwyrm::`).
+    /// Reads generated Rust code. `prefix` goes before every path (`bookwyrm::`).
     pub fn read(code: &str, prefix: &str) -> Result<Self, String> {
-        let code = strip_snapshot_header(code);
         let file = syn::parse_file(code).map_err(|e| format!("not Rust: {e}"))?;
         let mut api = Self::default();
         api.items_of(&file.items, prefix);
@@ -118,15 +116,6 @@ impl RustApi {
             }
         }
     }
-}
-
-fn strip_snapshot_header(code: &str) -> &str {
-    if let Some(rest) = code.strip_prefix("---\n") {
-        if let Some(end) = rest.find("\n---\n") {
-            return &rest[end + 5..];
-        }
-    }
-    code
 }
 
 fn is_pub(v: &syn::Visibility) -> bool {

@@ -8,6 +8,15 @@
 use std::path::Path;
 use std::process::Command;
 
+/// `contract update` from the server's document, over our contract's copy.
+const UPDATE: &[&str] = &[
+    "contract",
+    "update",
+    "server.json",
+    "--write",
+    "bookwyrm.yaml",
+];
+
 fn bookwyrm(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_bookwyrm"))
         .args(args)
@@ -48,16 +57,7 @@ fn check_update_regenerate_diff_and_changelog() {
     insta::assert_json_snapshot!("api_change_1_check", report);
 
     // 2. Update: the 3.0.3 file, written over ours.
-    let out = bookwyrm(
-        dir.path(),
-        &[
-            "contract",
-            "update",
-            "server.json",
-            "--write",
-            "bookwyrm.yaml",
-        ],
-    );
+    let out = bookwyrm(dir.path(), UPDATE);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -73,16 +73,7 @@ fn check_update_regenerate_diff_and_changelog() {
         .to_string();
     insta::assert_snapshot!("api_change_2_update", diff);
     // Updating again from the same server changes nothing.
-    let out = bookwyrm(
-        dir.path(),
-        &[
-            "contract",
-            "update",
-            "server.json",
-            "--write",
-            "bookwyrm.yaml",
-        ],
-    );
+    let out = bookwyrm(dir.path(), UPDATE);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         std::fs::read_to_string(dir.path().join("bookwyrm.yaml")).unwrap(),

@@ -1116,22 +1116,25 @@ fn contract_update_round_trips_and_refuses_bad_input() {
     );
     assert!(stderr(&out).contains("unchanged: "), "{}", stderr(&out));
 
+    let update = |file: &str| {
+        e.cmd()
+            .args(["contract", "update", file, "--write", "bookwyrm.yaml"])
+            .output()
+            .unwrap()
+    };
+    let untouched = || {
+        assert_eq!(
+            std::fs::read_to_string(e.path("bookwyrm.yaml")).unwrap(),
+            original
+        )
+    };
+
     // A part with no OpenAPI 3.0 form, where the update would take it: exit 2, named.
     let mut doc = bookwyrm::contract::as_published();
     doc["components"]["schemas"]["TextSpan"]["properties"]["tag"] =
         serde_json::json!({"type": ["string", "integer"]});
     e.write("theirs.json", &doc.to_string());
-    let out = e
-        .cmd()
-        .args([
-            "contract",
-            "update",
-            "theirs.json",
-            "--write",
-            "bookwyrm.yaml",
-        ])
-        .output()
-        .unwrap();
+    let out = update("theirs.json");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(
@@ -1140,27 +1143,14 @@ fn contract_update_round_trips_and_refuses_bad_input() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(
-        std::fs::read_to_string(e.path("bookwyrm.yaml")).unwrap(),
-        original
-    );
+    untouched();
 
     // A document of another API.
     e.write(
         "other.json",
         r#"{"openapi": "3.1.0", "paths": {"/pets": {"get": {"responses": {"200": {"description": "ok"}}}}}}"#,
     );
-    let out = e
-        .cmd()
-        .args([
-            "contract",
-            "update",
-            "other.json",
-            "--write",
-            "bookwyrm.yaml",
-        ])
-        .output()
-        .unwrap();
+    let out = update("other.json");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("not this API: none of its 1 operation(s) (GET /pets)"),
@@ -1175,18 +1165,11 @@ fn contract_update_round_trips_and_refuses_bad_input() {
         ("swagger.json", "not an OpenAPI 3.0 or 3.1 document"),
         ("missing.json", "cannot read missing.json"),
     ] {
-        let out = e
-            .cmd()
-            .args(["contract", "update", file, "--write", "bookwyrm.yaml"])
-            .output()
-            .unwrap();
+        let out = update(file);
         assert_eq!(out.status.code(), Some(2), "{file}: {}", stderr(&out));
         assert!(stderr(&out).contains(says), "{file}: {}", stderr(&out));
     }
-    assert_eq!(
-        std::fs::read_to_string(e.path("bookwyrm.yaml")).unwrap(),
-        original
-    );
+    untouched();
 
     // A --write path that cannot be written (its parent is a file): nothing written.
     e.write(
@@ -1212,10 +1195,7 @@ fn contract_update_round_trips_and_refuses_bad_input() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(
-        std::fs::read_to_string(e.path("bookwyrm.yaml")).unwrap(),
-        original
-    );
+    untouched();
     let leftovers: Vec<_> = std::fs::read_dir(e.dir.path())
         .unwrap()
         .filter_map(|f| f.ok())

@@ -35,7 +35,7 @@ pub(super) struct Downgrade<'a> {
 
 impl Downgrade<'_> {
     /// The server's document in 3.0 form, its component schemas under our names.
-    pub(super) fn document(&mut self, t: &Y) -> Y {
+    pub(super) fn document(&self, t: &Y) -> Y {
         let mut out = t.clone();
         if let Some(paths) = out.get_mut("paths").and_then(Y::as_mapping_mut) {
             for (path, item) in paths.iter_mut() {
@@ -63,31 +63,26 @@ impl Downgrade<'_> {
                     .collect();
                 components.insert("schemas".into(), Y::Mapping(renamed));
             }
-            for section in ["responses", "requestBodies"] {
+            for section in ["responses", "requestBodies", "parameters"] {
                 if let Some(Y::Mapping(items)) = components.get_mut(section) {
                     for (k, v) in items.iter_mut() {
                         let ptr = format!(
                             "/components/{section}/{}",
                             escape(k.as_str().unwrap_or_default())
                         );
-                        self.content(v, &ptr);
+                        if section == "parameters" {
+                            self.parameter(v, &ptr);
+                        } else {
+                            self.content(v, &ptr);
+                        }
                     }
-                }
-            }
-            if let Some(Y::Mapping(items)) = components.get_mut("parameters") {
-                for (k, v) in items.iter_mut() {
-                    let ptr = format!(
-                        "/components/parameters/{}",
-                        escape(k.as_str().unwrap_or_default())
-                    );
-                    self.parameter(v, &ptr);
                 }
             }
         }
         out
     }
 
-    fn operation(&mut self, op: &mut Y, base: &str) {
+    fn operation(&self, op: &mut Y, base: &str) {
         if let Some(params) = op.get_mut("parameters") {
             self.parameters(params, &format!("{base}/parameters"));
         }
@@ -105,7 +100,7 @@ impl Downgrade<'_> {
         }
     }
 
-    fn parameters(&mut self, params: &mut Y, base: &str) {
+    fn parameters(&self, params: &mut Y, base: &str) {
         if let Y::Sequence(list) = params {
             for (i, p) in list.iter_mut().enumerate() {
                 self.parameter(p, &format!("{base}/{i}"));
@@ -113,14 +108,14 @@ impl Downgrade<'_> {
         }
     }
 
-    fn parameter(&mut self, p: &mut Y, base: &str) {
+    fn parameter(&self, p: &mut Y, base: &str) {
         if let Some(schema) = p.get("schema").cloned() {
             set(p, "schema", self.schema(&schema, &format!("{base}/schema")));
         }
     }
 
     /// The schemas of a request body's or response's `content` (and a response's headers).
-    fn content(&mut self, holder: &mut Y, base: &str) {
+    fn content(&self, holder: &mut Y, base: &str) {
         if holder.get("$ref").is_some() {
             return;
         }
@@ -140,7 +135,7 @@ impl Downgrade<'_> {
         }
     }
 
-    fn schema(&mut self, s: &Y, ptr: &str) -> Y {
+    fn schema(&self, s: &Y, ptr: &str) -> Y {
         let map = match s {
             Y::Mapping(m) => m,
             Y::Bool(true) => return Y::Mapping(Mapping::new()),
@@ -300,7 +295,7 @@ impl Downgrade<'_> {
         Y::Mapping(out)
     }
 
-    fn cannot(&mut self, ptr: &str, what: &str) -> Y {
+    fn cannot(&self, ptr: &str, what: &str) -> Y {
         let text = format!("{ptr}: {what}");
         let mut m = Mapping::new();
         m.insert(UNCONVERTIBLE.into(), Y::String(text));

@@ -6,7 +6,9 @@ use bookwyrm::contract::{Contract, Schema};
 use serde_json::Value as J;
 use serde_yaml::{Mapping, Value as Y};
 
-use super::{at, is_stream, json, reachable, resolve, scalar, set, wire, METHODS, TODO};
+use super::{
+    at, is_stream, json, reachable, resolve, scalar, set, set_or_remove, wire, METHODS, TODO,
+};
 
 /// Keywords that limit a value or choose its Rust type.
 const LIMITS: [&str; 10] = [
@@ -37,11 +39,13 @@ pub(super) struct Merge<'a> {
 }
 
 impl Merge<'_> {
+    /// Whether our schema `o` and the server's `t` read the same for this SDK.
     fn same(&self, o: &Y, t: &Y) -> bool {
-        match (
-            Schema::read(self.ours_j, &json(o)),
-            Schema::read(self.t3_j, &json(t)),
-        ) {
+        self.same_json(&json(o), &json(t))
+    }
+
+    fn same_json(&self, o: &J, t: &J) -> bool {
+        match (Schema::read(self.ours_j, o), Schema::read(self.t3_j, t)) {
             (Ok(a), Ok(b)) => wire(a) == wire(b),
             _ => false,
         }
@@ -130,15 +134,7 @@ impl Merge<'_> {
         }
         let take = |out: &mut Y, field: &str, what: &mut Vec<String>| {
             what.push(field.to_string());
-            match (out.as_mapping_mut(), t.get(field)) {
-                (Some(m), Some(v)) => {
-                    m.insert(field.into(), v.clone());
-                }
-                (Some(m), None) => {
-                    m.shift_remove(field);
-                }
-                _ => {}
-            }
+            set_or_remove(out, field, t.get(field).cloned());
         };
         if oc.deprecated != tc.deprecated {
             take(&mut out, "deprecated", &mut what);
@@ -166,15 +162,7 @@ impl Merge<'_> {
         if !same_request {
             what.push("request".into());
             let merged = self.request_body(o.get("requestBody"), t.get("requestBody"));
-            match (out.as_mapping_mut(), merged) {
-                (Some(m), Some(b)) => {
-                    m.insert("requestBody".into(), b);
-                }
-                (Some(m), None) => {
-                    m.shift_remove("requestBody");
-                }
-                _ => {}
-            }
+            set_or_remove(&mut out, "requestBody", merged);
         }
         let mut became_stream = false;
         if let (Some(or), Some(tr)) = (
@@ -207,12 +195,7 @@ impl Merge<'_> {
         };
         let mut out = o.clone();
         if o.get("required") != t.get("required") {
-            match t.get("required") {
-                Some(r) => set(&mut out, "required", r.clone()),
-                None => {
-                    out.as_mapping_mut().map(|m| m.shift_remove("required"));
-                }
-            }
+            set_or_remove(&mut out, "required", t.get("required").cloned());
         }
         let empty = Mapping::new();
         let oc = o.get("content").and_then(Y::as_mapping).unwrap_or(&empty);
@@ -293,12 +276,11 @@ impl Merge<'_> {
                 oc.keys().eq(tc.keys())
                     && oc.iter().all(|(media, om)| {
                         let tm = &tc[media];
-                        match (
-                            Schema::read(self.ours_j, &om["schema"]),
-                            Schema::read(self.t3_j, &tm["schema"]),
-                        ) {
-                            (Ok(a), Ok(b)) => wire(a) == wire(b),
-                            _ => om.get("schema").is_none() && tm.get("schema").is_none(),
+                        match (om.get("schema"), tm.get("schema")) {
+                            (None, None) => true,
+                            (os, ts) => {
+                                self.same_json(os.unwrap_or(&J::Null), ts.unwrap_or(&J::Null))
+                            }
                         }
                     })
             }
@@ -528,10 +510,18 @@ impl Merge<'_> {
     fn new_operation(&mut self, key: &str, t: &Y) -> Y {
         let mut op = t.clone();
         let t_json = json(t);
-        let streaming = t_json["responses"].as_object().is_some_and(|r| {
-            r.iter()
-                .any(|(s, resp)| s.starts_with('2') && is_stream(resolve(self.t3_j, resp)))
-        });
+        // A success answer that is an event stream becomes our shared `EventStream`.
+        let mut streaming = false;
+        if let Some(Y::Mapping(responses)) = op.get_mut("responses") {
+            for (status, r) in responses.iter_mut() {
+                if status.as_str().is_some_and(|s| s.starts_with('2'))
+                    && is_stream(resolve(self.t3_j, &json(r)))
+                {
+                    *r = stream_or(r, true);
+                    streaming = true;
+                }
+            }
+        }
         if op.get("operationId").is_none() {
             let id: String = key
                 .to_lowercase()
@@ -545,15 +535,6 @@ impl Merge<'_> {
             set(&mut op, "operationId", Y::String(id));
         }
         if streaming {
-            if let Some(Y::Mapping(responses)) = op.get_mut("responses") {
-                for (status, r) in responses.iter_mut() {
-                    if status.as_str().is_some_and(|s| s.starts_with('2'))
-                        && is_stream(resolve(self.t3_j, &json(r)))
-                    {
-                        *r = stream_or(r, true);
-                    }
-                }
-            }
             mark_new_stream(&mut op, key);
             self.notes.push(format!(
                 "added: {key}, an event stream: list its events in x-bookwyrm-events before building"

@@ -118,8 +118,7 @@ pub fn update(ours: &Y, theirs: &Y) -> Result<Updated, UpdateError> {
     }
 
     let names = Aligner::names(&ours_j, &theirs_j, &our_model, &their_model);
-    let mut down = Downgrade { names: &names };
-    let t3 = down.document(&theirs);
+    let t3 = Downgrade { names: &names }.document(&theirs);
     let t3_j = json(&t3);
     let t3_model =
         Contract::from_value(&t3_j).map_err(|e| UpdateError::Unreadable(e.to_string()))?;
@@ -174,8 +173,7 @@ pub fn update(ours: &Y, theirs: &Y) -> Result<Updated, UpdateError> {
             places.join(", ")
         ));
     }
-    let mut problems = Vec::new();
-    placeholders(&out, &mut problems);
+    let mut problems = placeholders(&out);
     if !problems.is_empty() {
         problems.sort();
         problems.dedup();
@@ -224,8 +222,20 @@ fn at<'a>(y: &'a Y, keys: &[&str]) -> Option<&'a Y> {
 }
 
 fn set(y: &mut Y, key: &str, value: Y) {
+    set_or_remove(y, key, Some(value));
+}
+
+/// `key` set to `value`, or removed when there is none.
+fn set_or_remove(y: &mut Y, key: &str, value: Option<Y>) {
     if let Some(m) = y.as_mapping_mut() {
-        m.insert(key.into(), value);
+        match value {
+            Some(v) => {
+                m.insert(key.into(), v);
+            }
+            None => {
+                m.shift_remove(key);
+            }
+        }
     }
 }
 
@@ -241,35 +251,40 @@ fn escape(s: &str) -> String {
     s.replace('~', "~0").replace('/', "~1")
 }
 
-fn placeholders(y: &Y, out: &mut Vec<String>) {
+/// Calls `f` on every mapping of a tree, outermost first.
+fn visit(y: &Y, f: &mut impl FnMut(&Mapping)) {
     match y {
         Y::Mapping(m) => {
-            if let Some(Y::String(what)) = m.get(UNCONVERTIBLE) {
-                out.push(what.clone());
-            }
-            m.values().for_each(|v| placeholders(v, out));
+            f(m);
+            m.values().for_each(|v| visit(v, f));
         }
-        Y::Sequence(s) => s.iter().for_each(|v| placeholders(v, out)),
+        Y::Sequence(s) => s.iter().for_each(|v| visit(v, f)),
         _ => {}
     }
 }
 
+/// What the parts with no 3.0 form that reached a tree say (`pointer: what`).
+fn placeholders(y: &Y) -> Vec<String> {
+    let mut out = Vec::new();
+    visit(y, &mut |m| {
+        if let Some(Y::String(what)) = m.get(UNCONVERTIBLE) {
+            out.push(what.clone());
+        }
+    });
+    out
+}
+
 /// The `#/components/schemas/` names a tree refers to.
 fn refs(y: &Y, out: &mut BTreeSet<String>) {
-    match y {
-        Y::Mapping(m) => {
-            if let Some(name) = m
-                .get("$ref")
-                .and_then(Y::as_str)
-                .and_then(|r| r.strip_prefix(SCHEMAS))
-            {
-                out.insert(name.to_string());
-            }
-            m.values().for_each(|v| refs(v, out));
+    visit(y, &mut |m| {
+        if let Some(name) = m
+            .get("$ref")
+            .and_then(Y::as_str)
+            .and_then(|r| r.strip_prefix(SCHEMAS))
+        {
+            out.insert(name.to_string());
         }
-        Y::Sequence(s) => s.iter().for_each(|v| refs(v, out)),
-        _ => {}
-    }
+    });
 }
 
 /// The component schemas a contract uses: from its paths, its shared responses, request
