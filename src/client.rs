@@ -379,6 +379,7 @@ impl AsyncBookWyrmClient {
             body: None,
             max_body: (!streaming).then_some(self.config.max_response_body),
             captured: Arc::default(),
+            stream_body: Arc::default(),
             response_id: Arc::default(),
             #[cfg(feature = "otel")]
             otel: opentelemetry::Context::current(),

@@ -19,6 +19,8 @@ pub(crate) mod direct;
 mod pool;
 mod response;
 mod shared;
+#[cfg(unix)]
+mod socket;
 mod stats;
 
 pub(crate) use response::request_id;
@@ -51,6 +53,9 @@ pub(crate) struct CallContext {
     /// The cap on a non-streaming answer's body (`None` for streams).
     pub(crate) max_body: Option<usize>,
     pub(crate) captured: Arc<Mutex<Option<Captured>>>,
+    /// The body of a stream's 2xx answer on the direct transport, for `ops::call::open_body`
+    /// to read as it is: the generated code is given the head only (see [`Self::send`]).
+    pub(crate) stream_body: Arc<Mutex<Option<direct::DrivenBody>>>,
     /// The request id of this attempt's response, once its head arrived (errors carry it).
     pub(crate) response_id: Arc<std::sync::OnceLock<String>>,
     /// The OpenTelemetry context current when the attempt began (feature `otel`): its trace
@@ -145,13 +150,23 @@ impl CallContext {
                     deadline,
                     max_body: self.max_body,
                 };
-                match direct
+                let (head, body) = match direct
                     .execute(request, body, limits, &self.shared.counters)
                     .await
                 {
-                    Ok(response) => (response, true),
+                    Ok(answer) => answer,
                     Err(failure) => return Ok(self.fail(self.map_direct(failure))),
-                }
+                };
+                // A stream's body skips reqwest's layers, each a poll per event: the generated
+                // code gets the head, `open_body` the body.
+                let body = if self.streaming && head.status.is_success() {
+                    *self.stream_body.lock().expect("stream body lock") = Some(body);
+                    reqwest::Body::from(Bytes::new())
+                } else {
+                    reqwest::Body::wrap_stream(body)
+                };
+                let response = http::Response::from_parts(head, body);
+                (reqwest::Response::from(response), true)
             }
             _ => {
                 self.shared.counters.sent_via_reqwest();

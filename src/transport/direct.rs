@@ -41,7 +41,13 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use super::pool::{Http1, Key, Pool};
+#[cfg(unix)]
+use super::socket::Socket;
 use super::stats::Counters;
+
+/// tokio's own socket where [`super::socket`] is not built.
+#[cfg(not(unix))]
+type Socket = TcpStream;
 
 /// The environment variables through which reqwest picks up a proxy.
 const PROXY_VARS: [&str; 6] = [
@@ -174,6 +180,8 @@ impl Direct {
             .map_err(Failure::Connect)?;
         counters.connected();
         tcp.set_nodelay(true).map_err(Failure::Connect)?;
+        #[cfg(unix)]
+        let tcp = Socket::new(tcp).map_err(Failure::Connect)?;
         let conn = if key.https {
             let name = rustls::pki_types::ServerName::try_from(host)
                 .map_err(|e| Failure::Connect(io::Error::new(io::ErrorKind::InvalidInput, e)))?
@@ -200,8 +208,8 @@ impl Direct {
     }
 
     /// Sends `request` on a pooled connection to its host, or a new one, and reads the
-    /// response head; the body is read as the returned response's body is polled (which drives
-    /// the connection). A response read to its end gives the connection back to the pool.
+    /// response head; the body is read as the returned [`DrivenBody`] is polled (which drives
+    /// the connection). A body read to its end gives the connection back to the pool.
     ///
     /// `body` is the request's body when the caller holds it as [`Bytes`] already (it is then
     /// not copied).
@@ -211,7 +219,7 @@ impl Direct {
         body: Option<Bytes>,
         limits: Limits,
         counters: &Counters,
-    ) -> Result<reqwest::Response, Failure> {
+    ) -> Result<(http::response::Parts, DrivenBody), Failure> {
         match limits.deadline {
             Some(at) => {
                 tokio::time::timeout_at(at, self.execute_within(request, body, limits, counters))
@@ -228,7 +236,7 @@ impl Direct {
         body: Option<Bytes>,
         limits: Limits,
         counters: &Counters,
-    ) -> Result<reqwest::Response, Failure> {
+    ) -> Result<(http::response::Parts, DrivenBody), Failure> {
         let url = request.url();
         let key = Key {
             https: url.scheme() == "https",
@@ -275,10 +283,7 @@ impl Direct {
                             .map(|at| Box::pin(tokio::time::sleep_until(at))),
                         cap: max_body.map(|cap| (cap, cap)),
                     };
-                    return Ok(reqwest::Response::from(http::Response::from_parts(
-                        head,
-                        reqwest::Body::wrap_stream(body),
-                    )));
+                    return Ok((head, body));
                 }
                 // The request never left: the pooled connection had closed. Send it again on
                 // another connection (the server has not seen it).
@@ -381,7 +386,10 @@ fn to_hyper(request: reqwest::Request, body: Option<Bytes>) -> http::Request<Ful
 /// A response body read by whoever polls it: each poll first drives the connection (reads the
 /// socket, de-frames), then takes what hyper decoded. At its end the connection goes back to
 /// the pool; dropped before that, the connection closes with it.
-struct DrivenBody {
+///
+/// A stream reads it as it is (no `reqwest::Body` around it: each layer would cost a poll per
+/// event); JSON answers get it wrapped in a `reqwest::Response`.
+pub(crate) struct DrivenBody {
     conn: Option<Http1>,
     /// The connection's driver finished (closed or failed): it is not polled again, nor pooled.
     driver_done: bool,
@@ -392,6 +400,15 @@ struct DrivenBody {
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     /// The body cap and the bytes still allowed under it (JSON calls; streams have none).
     cap: Option<(usize, usize)>,
+}
+
+impl fmt::Debug for DrivenBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DrivenBody")
+            .field("key", &self.key)
+            .field("driver_done", &self.driver_done)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Stream for DrivenBody {
@@ -466,8 +483,8 @@ impl Stream for DrivenBody {
 
 /// A plain or TLS connection.
 pub(crate) enum Conn {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    Plain(Socket),
+    Tls(Box<tokio_rustls::client::TlsStream<Socket>>),
 }
 
 impl AsyncRead for Conn {
