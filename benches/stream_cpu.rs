@@ -1,7 +1,7 @@
 //! Client CPU and peak memory of consuming event streams, in the program shapes users write.
 //!
 //! ```sh
-//! cargo bench --bench stream_cpu                 # all cases, median of 3
+//! cargo bench --bench stream_cpu                 # all cases, 3 rounds
 //! BENCH_EVENTS=200000 BENCH_ROUNDS=5 cargo bench --bench stream_cpu
 //! BENCH_PYTHON=/path/to/venv/bin/python cargo bench --bench stream_cpu   # + the Python client
 //! BENCH_ONLY=tokio-main,cli-json cargo bench --bench stream_cpu          # some cases only
@@ -22,8 +22,10 @@
 //! A plain bench binary (no criterion): it builds and starts the release emulator in another
 //! process with the fault `synthetic-events=N` (one HTTP chunk per event, as a FastAPI server
 //! sends them), then runs every case in a child process of its own and reads that child's CPU
-//! (user + system) and peak RSS from `wait4`, so only the client is counted. Each case is run
-//! `BENCH_ROUNDS` times and the median is printed, next to the floor measured in the same run:
+//! (user + system) and peak RSS from `wait4`, so only the client is counted. `BENCH_ROUNDS`
+//! rounds run every case in turn (a slow spell of a shared machine then falls on all cases
+//! alike); each case's median is printed with its ratio to its Python baseline (the median of
+//! the ratios taken round by round), next to the floor measured in the same run:
 //! a blocking socket with hand-written HTTP/1.1 de-chunking and `serde_json` (no runtime, no
 //! hyper). It prints figures and asserts only that every event arrived.
 //!
@@ -67,134 +69,238 @@ fn main() {
     let million = Server::start(&release, &["--fault", "synthetic-events=1000000"]);
     let plain = Server::start(&release, &[]);
 
-    println!(
-        "client CPU (user+sys) and peak RSS, median of {rounds}; {events} events, one chunk each"
-    );
-    println!(
-        "{:<34} {:>10} {:>12} {:>10} {:>9}",
-        "case", "CPU s", "us/event", "peak RSS", "events"
-    );
     let me = std::env::current_exe().expect("own path");
-    let run = |name: &str, url: &str, expected: u64, make: &dyn Fn() -> Command| {
-        if !wanted(name) {
-            return;
-        }
-        let mut results = Vec::new();
-        for _ in 0..rounds {
-            let mut cmd = make();
-            cmd.env("BOOKWYRM_API_URL", url)
-                .env("BOOKWYRM_API_KEY", "sk-bench");
-            results.push(measure(cmd, expected));
-        }
-        results.sort_by(|a, b| a.cpu.total_cmp(&b.cpu));
-        let m = &results[results.len() / 2];
-        let peak = results.iter().map(|r| r.peak_rss_kb).max().unwrap_or(0);
-        println!(
-            "{:<34} {:>10.3} {:>12.3} {:>7.1} MB {:>9}",
-            name,
-            m.cpu,
-            m.cpu * 1e6 / m.events.max(1) as f64,
-            peak as f64 / 1024.0,
-            m.events
-        );
-    };
-    let child_case = |case: &'static str| {
+    let child_case = |case: &'static str| -> Maker {
         let me = me.clone();
-        move || {
+        Box::new(move || {
             let mut c = Command::new(&me);
             c.env("BENCH_CHILD", case);
             c
+        })
+    };
+    let python = std::env::var("BENCH_PYTHON").ok();
+    let script = |name: &str| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("benches/python")
+            .join(name)
+    };
+    // Each case: its name, server, the count it must reach, how to start it, and the Python
+    // case it is compared with.
+    let mut cases: Vec<Case> = Vec::new();
+    let mut add = |name: &'static str,
+                   url: &str,
+                   expected: u64,
+                   make: Maker,
+                   baseline: Option<&'static str>| {
+        if wanted(name) {
+            cases.push(Case {
+                name,
+                url: url.to_string(),
+                expected,
+                make,
+                baseline,
+                results: Vec::new(),
+            });
         }
     };
-    run("floor", &synthetic.url, events, &child_case("floor"));
-    if let Ok(python) = std::env::var("BENCH_PYTHON") {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/python/stream_phrasal.py");
-        run("python", &synthetic.url, events, &move || {
-            let mut c = Command::new(&python);
-            c.arg(&script);
-            c
-        });
+    add(
+        "floor",
+        &synthetic.url,
+        events,
+        child_case("floor"),
+        Some("python"),
+    );
+    if let Some(python) = python.clone() {
+        let script = script("stream_phrasal.py");
+        add(
+            "python",
+            &synthetic.url,
+            events,
+            Box::new(move || {
+                let mut c = Command::new(&python);
+                c.arg(&script);
+                c
+            }),
+            None,
+        );
     }
-    run(
-        "tokio-main",
-        &synthetic.url,
-        events,
-        &child_case("tokio-main"),
-    );
-    run(
-        "tokio-main-hyper",
-        &synthetic.url,
-        events,
-        &child_case("tokio-main-via-hyper"),
-    );
-    run(
-        "current-thread",
-        &synthetic.url,
-        events,
-        &child_case("current-thread"),
-    );
-    run("spawned", &synthetic.url, events, &child_case("spawned"));
-    run("blocking", &synthetic.url, events, &child_case("blocking"));
+    for (name, case) in [
+        ("tokio-main", "tokio-main"),
+        ("tokio-main-hyper", "tokio-main-via-hyper"),
+        ("current-thread", "current-thread"),
+        ("spawned", "spawned"),
+        ("blocking", "blocking"),
+    ] {
+        add(
+            name,
+            &synthetic.url,
+            events,
+            child_case(case),
+            Some("python"),
+        );
+    }
     let cli = release.join("bookwyrm");
     for (name, args) in [
         ("cli-json", vec!["phrasal", "--json", PROMPT]),
         ("cli-table", vec!["phrasal", PROMPT]),
     ] {
         let cli = cli.clone();
-        run(name, &synthetic.url, events, &move || {
-            let mut c = Command::new(&cli);
-            c.args(&args);
-            c
-        });
+        add(
+            name,
+            &synthetic.url,
+            events,
+            Box::new(move || {
+                let mut c = Command::new(&cli);
+                c.args(&args);
+                c
+            }),
+            Some("python"),
+        );
     }
     // 2,000 small JSON calls one after another (get_citations of one short chunk), in each
     // shape; the count printed is of calls, each checked.
-    if let Ok(python) = std::env::var("BENCH_PYTHON") {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/python/small_calls.py");
-        run("python-2000-calls", &plain.url, CALLS, &move || {
-            let mut c = Command::new(&python);
-            c.arg(&script).env("BENCH_CALLS", CALLS.to_string());
-            c
-        });
+    if let Some(python) = python.clone() {
+        let script = script("small_calls.py");
+        add(
+            "python-2000-calls",
+            &plain.url,
+            CALLS,
+            Box::new(move || {
+                let mut c = Command::new(&python);
+                c.arg(&script).env("BENCH_CALLS", CALLS.to_string());
+                c
+            }),
+            None,
+        );
     }
     for (name, case) in [
         ("2000-calls-tokio-main", "calls-tokio-main"),
         ("2000-calls-current-thread", "calls-current-thread"),
         ("2000-calls-spawned", "calls-spawned"),
     ] {
-        run(name, &plain.url, CALLS, &child_case(case));
+        add(
+            name,
+            &plain.url,
+            CALLS,
+            child_case(case),
+            Some("python-2000-calls"),
+        );
     }
     // 1,000 concurrent streams of the story: every event counted (the child checks the count
     // against one stream's), none failed.
-    run("1000-streams", &plain.url, 0, &child_case("concurrent"));
-    if let Ok(python) = std::env::var("BENCH_PYTHON") {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let script = dir.join("benches/python/thousand_streams.py");
-        let story = dir.join("data/country-of-the-blind.txt");
-        run("python-1000-streams", &plain.url, 0, &move || {
-            let mut c = Command::new(&python);
-            c.arg(&script).env("BENCH_STORY", &story);
-            c
-        });
+    add(
+        "1000-streams",
+        &plain.url,
+        0,
+        child_case("concurrent"),
+        Some("python-1000-streams"),
+    );
+    if let Some(python) = python.clone() {
+        let script = script("thousand_streams.py");
+        let story = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/country-of-the-blind.txt");
+        add(
+            "python-1000-streams",
+            &plain.url,
+            0,
+            Box::new(move || {
+                let mut c = Command::new(&python);
+                c.arg(&script).env("BENCH_STORY", &story);
+                c
+            }),
+            None,
+        );
     }
-    run(
+    add(
         "1000-streams-cloned",
         &plain.url,
         0,
-        &child_case("concurrent-cloned"),
+        child_case("concurrent-cloned"),
+        Some("python-1000-streams"),
     );
-    run(
+    add(
         "1m-events",
         &million.url,
         1_000_000,
-        &child_case("tokio-main"),
+        child_case("tokio-main"),
+        None,
     );
-    run(
+    add(
         "1m-events-slow",
         &million.url,
         1_000_000,
-        &child_case("slow"),
+        child_case("slow"),
+        None,
     );
+
+    // Round after round of every case, so that a slow spell of this shared machine falls on
+    // all of them alike; each case's ratio to its Python baseline is taken within a round.
+    for _ in 0..rounds {
+        for case in &mut cases {
+            let mut cmd = (case.make)();
+            cmd.env("BOOKWYRM_API_URL", &case.url)
+                .env("BOOKWYRM_API_KEY", "sk-bench");
+            case.results.push(measure(cmd, case.expected));
+        }
+    }
+    println!(
+        "client CPU (user+sys) and peak RSS, median of {rounds} interleaved rounds; {events} events, one chunk each"
+    );
+    println!(
+        "{:<28} {:>8} {:>11} {:>10} {:>9}  vs Python (median of per-round ratios)",
+        "case", "CPU s", "us/event", "peak RSS", "events"
+    );
+    for case in &cases {
+        let mut cpu: Vec<f64> = case.results.iter().map(|r| r.cpu).collect();
+        let m = median(&mut cpu);
+        let events = case.results.last().map_or(0, |r| r.events);
+        let peak = case
+            .results
+            .iter()
+            .map(|r| r.peak_rss_kb)
+            .max()
+            .unwrap_or(0);
+        let ratio = case
+            .baseline
+            .and_then(|b| cases.iter().find(|c| c.name == b))
+            .map(|b| {
+                let mut r: Vec<f64> = b
+                    .results
+                    .iter()
+                    .zip(&case.results)
+                    .map(|(b, c)| b.cpu / c.cpu)
+                    .collect();
+                format!("1/{:.1}", median(&mut r))
+            })
+            .unwrap_or_default();
+        println!(
+            "{:<28} {:>8.3} {:>11.3} {:>7.1} MB {:>9}  {}",
+            case.name,
+            m,
+            m * 1e6 / events.max(1) as f64,
+            peak as f64 / 1024.0,
+            events,
+            ratio
+        );
+    }
+}
+
+/// How a case's process is made.
+type Maker = Box<dyn Fn() -> Command>;
+
+/// One case of the bench and its rounds.
+struct Case {
+    name: &'static str,
+    url: String,
+    expected: u64,
+    make: Maker,
+    /// The case it is compared with, when that one runs too.
+    baseline: Option<&'static str>,
+    results: Vec<Measured>,
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {

@@ -846,35 +846,39 @@ impl ClientBuilder {
             )
         })?;
         let connect_timeout = self.connect_timeout;
-        // Streams read their socket directly unless the caller brought a reqwest client (its
-        // own proxy and TLS settings then apply to everything).
-        let direct = match self.http {
-            None if !self.streams_through_reqwest => {
-                crate::transport::direct::Direct::unless_proxied(self.roots.clone())
-            }
-            _ => None,
-        };
-        let http = match self.http {
-            Some(http) => http,
+        // Requests go over the direct transport unless the caller brought a reqwest client (its
+        // own proxy and TLS settings then apply to everything). The SDK's own reqwest client
+        // and the direct transport share one certificate verifier, loaded at the first
+        // handshake.
+        let (http, direct) = match self.http {
+            Some(http) => (http, None),
             None => {
+                let usable = |e: rustls::Error| {
+                    BookWyrmClientError::validation(
+                        "root_certificate",
+                        format!("not a usable certificate: {e}"),
+                    )
+                };
+                let verifier = Arc::new(
+                    crate::transport::tls::LazyVerifier::new(self.roots.clone()).map_err(usable)?,
+                );
                 let mut b = reqwest::Client::builder()
                     .redirect(reqwest::redirect::Policy::none())
-                    .pool_idle_timeout(Duration::from_secs(90));
+                    .pool_idle_timeout(Duration::from_secs(90))
+                    // reqwest's own offer: HTTP/2 and HTTP/1.1.
+                    .tls_backend_preconfigured(
+                        verifier.config(&[b"h2", b"http/1.1"]).map_err(usable)?,
+                    );
                 if let Some(t) = connect_timeout {
                     b = b.connect_timeout(t);
                 }
-                for root in &self.roots {
-                    let cert = reqwest::Certificate::from_der(root.as_ref()).map_err(|e| {
-                        BookWyrmClientError::validation(
-                            "root_certificate",
-                            format!("not a usable certificate: {e}"),
-                        )
-                    })?;
-                    b = b.add_root_certificate(cert);
-                }
-                b.build().map_err(|e| {
+                let http = b.build().map_err(|e| {
                     BookWyrmClientError::transport("could not build the HTTP client", e)
-                })?
+                })?;
+                let direct = (!self.streams_through_reqwest)
+                    .then(|| crate::transport::direct::Direct::unless_proxied(verifier))
+                    .flatten();
+                (http, direct)
             }
         };
         Ok(AsyncBookWyrmClient {

@@ -137,7 +137,7 @@ pub struct EventStream<E> {
     /// Attempts made to open the stream (retries before its first event included).
     attempts: u32,
     /// Cancelled by the client's `close_now`: the stream ends with `Closed`.
-    cancel: Option<tokio_util::sync::CancellationToken>,
+    cancel: Option<crate::transport::Halt>,
     /// Waits for `cancel`, armed when the stream waits.
     cancelled: Option<Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>>,
     /// The stream's total deadline and its length.
@@ -383,7 +383,7 @@ impl<E: StreamEvent> EventStream<E> {
     /// length).
     pub(crate) fn ending_with(
         mut self,
-        cancel: tokio_util::sync::CancellationToken,
+        cancel: crate::transport::Halt,
         deadline: Option<(tokio::time::Instant, Duration)>,
     ) -> Self {
         self.cancel = Some(cancel);
@@ -409,8 +409,8 @@ impl<E: StreamEvent> EventStream<E> {
         if let Some(cancel) = &self.cancel {
             let waiting = self
                 .cancelled
-                .get_or_insert_with(|| Box::pin(cancel.clone().cancelled_owned()));
-            if cancel.is_cancelled() || waiting.as_mut().poll(cx).is_ready() {
+                .get_or_insert_with(|| Box::pin(cancel.token().clone().cancelled_owned()));
+            if cancel.is_set() || waiting.as_mut().poll(cx).is_ready() {
                 return Some(BookWyrmClientError::Closed);
             }
         }
@@ -597,7 +597,7 @@ impl<E: StreamEvent> Stream for EventStream<E> {
 impl<E: StreamEvent> EventStream<E> {
     fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<E, BookWyrmClientError>>> {
         let this = self;
-        let ending = this.cancel.as_ref().is_some_and(|c| c.is_cancelled())
+        let ending = this.cancel.as_ref().is_some_and(|c| c.is_set())
             || this.deadline.as_ref().is_some_and(|(s, _)| s.is_elapsed());
         if ending && !this.is_terminated() {
             if let Some(e) = this.ended(cx) {

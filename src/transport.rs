@@ -22,10 +22,11 @@ mod shared;
 #[cfg(unix)]
 mod socket;
 mod stats;
+pub(crate) mod tls;
 
 pub(crate) use response::request_id;
 use response::{api_error, read_capped, truncated};
-pub(crate) use shared::Shared;
+pub(crate) use shared::{Halt, Shared};
 pub use stats::TransportStats;
 
 /// The API date this client was built against, sent as `Bookwyrm-Client-Date`.

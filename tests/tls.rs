@@ -100,6 +100,12 @@ async fn an_untrusted_certificate_is_refused_once_and_the_key_never_leaves() {
     let results = both_calls(&client).await;
     assert_tls_refusal(&results, "UnknownIssuer");
     assert_eq!(emu.stats().connections(), 2, "one attempt per call");
+    // reqwest verifies with the same verifier.
+    let client = builder(&url).direct_streams(false).build().unwrap();
+    let results = both_calls(&client).await;
+    assert_tls_refusal(&results, "UnknownIssuer");
+    assert_eq!(client.transport_stats().reqwest, 2);
+    assert_eq!(emu.stats().connections(), 4, "one attempt per call");
     assert_eq!(emu.stats().requests(), 0, "a request reached the server");
     assert!(emu.recorded(false).is_empty());
 }
@@ -147,11 +153,14 @@ async fn a_certificate_for_another_name_or_out_of_date_is_refused() {
     ] {
         let pki = pki(name, expired);
         let emu = https_emulator(&pki).await;
-        let client = builder(&emu.base_url())
-            .add_root_certificate(&pki.ca_pem)
-            .build()
-            .unwrap();
-        assert_tls_refusal(&both_calls(&client).await, reason);
+        for direct in [true, false] {
+            let client = builder(&emu.base_url())
+                .add_root_certificate(&pki.ca_pem)
+                .direct_streams(direct)
+                .build()
+                .unwrap();
+            assert_tls_refusal(&both_calls(&client).await, reason);
+        }
         assert_eq!(emu.stats().requests(), 0, "a request reached the server");
     }
 }
@@ -163,6 +172,11 @@ fn bad_root_certificates_are_validation_errors() {
         (
             "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
             "not a valid PEM",
+        ),
+        // Good PEM, but no certificate inside.
+        (
+            "-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQ=\n-----END CERTIFICATE-----\n",
+            "not a usable certificate",
         ),
     ] {
         let err = AsyncBookWyrmClient::builder()

@@ -54,7 +54,7 @@ impl AsyncBookWyrmClient {
             let ctx = self.call(streaming).await?;
             let span = tracing::debug_span!("bookwyrm.attempt", operation, attempt = n + 1);
             let started = Instant::now();
-            let cancel = self.shared.cancelled();
+            let cancel = self.shared.cancelled().token();
             let result = tokio::select! {
                 biased;
                 _ = cancel.cancelled() => Err(BookWyrmClientError::Closed),

@@ -44,6 +44,7 @@ use super::pool::{Http1, Key, Pool};
 #[cfg(unix)]
 use super::socket::Socket;
 use super::stats::Counters;
+use super::tls::LazyVerifier;
 
 /// tokio's own socket where [`super::socket`] is not built.
 #[cfg(not(unix))]
@@ -90,8 +91,8 @@ pub(crate) struct Limits {
 
 /// The direct transport of one client (shared by its handles), with its idle connections.
 pub(crate) struct Direct {
-    /// Extra trusted roots, besides the platform's.
-    roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    /// The client's certificate verifier (shared with its reqwest client).
+    verifier: Arc<LazyVerifier>,
     tls: OnceLock<Result<tokio_rustls::TlsConnector, String>>,
     pool: Arc<Pool>,
 }
@@ -107,9 +108,7 @@ impl fmt::Debug for Direct {
 impl Direct {
     /// The direct transport, unless a proxy is configured in the environment (reqwest honours
     /// those; this transport does not speak to proxies).
-    pub(crate) fn unless_proxied(
-        roots: Vec<rustls::pki_types::CertificateDer<'static>>,
-    ) -> Option<Self> {
+    pub(crate) fn unless_proxied(verifier: Arc<LazyVerifier>) -> Option<Self> {
         let proxied = PROXY_VARS
             .iter()
             .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
@@ -118,7 +117,7 @@ impl Direct {
             return None;
         }
         Some(Self {
-            roots,
+            verifier,
             tls: OnceLock::new(),
             pool: Arc::default(),
         })
@@ -145,26 +144,10 @@ impl Direct {
     fn tls(&self) -> Result<tokio_rustls::TlsConnector, Failure> {
         self.tls
             .get_or_init(|| {
-                let provider = rustls::crypto::CryptoProvider::get_default()
-                    .cloned()
-                    .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
-                // The same verifier reqwest builds: the platform's roots plus the extra ones.
-                let verifier = if self.roots.is_empty() {
-                    rustls_platform_verifier::Verifier::new(provider.clone())
-                } else {
-                    rustls_platform_verifier::Verifier::new_with_extra_roots(
-                        self.roots.iter().cloned(),
-                        provider.clone(),
-                    )
-                }
-                .map_err(|e| e.to_string())?;
-                let mut config = rustls::ClientConfig::builder_with_provider(provider)
-                    .with_safe_default_protocol_versions()
-                    .map_err(|e| e.to_string())?
-                    .dangerous()
-                    .with_custom_certificate_verifier(Arc::new(verifier))
-                    .with_no_client_auth();
-                config.alpn_protocols = vec![b"http/1.1".to_vec()];
+                let config = self
+                    .verifier
+                    .config(&[b"http/1.1"])
+                    .map_err(|e| e.to_string())?;
                 Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
             })
             .clone()
@@ -416,10 +399,24 @@ impl Stream for DrivenBody {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        // The body is only ever fed by the driver, which this poll drives just before: the
-        // body needs no waker of its own (a noop one), so a chunk handed over costs no wake-up
-        // of this task. The driver's waker is the real one: the socket, and the body's
-        // demand for more, wake this task.
+        // The body is only ever fed by the driver, which each step drives just before: the
+        // body needs no waker of its own. The driver is first driven without one either: hyper
+        // hands a chunk over through a channel of one, and each chunk taken would otherwise
+        // wake this task (the driver parked on the full channel). Only when no chunk is there
+        // does the driver get the real waker (the socket, the body's demand for more), before
+        // this returns `Pending`.
+        let mut quiet = Context::from_waker(std::task::Waker::noop());
+        match this.step(&mut quiet) {
+            Poll::Ready(item) => Poll::Ready(item),
+            Poll::Pending => this.step(cx),
+        }
+    }
+}
+
+impl DrivenBody {
+    /// Drives the connection with `cx` and takes what the body has.
+    fn step(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+        let this = self;
         let mut body_cx = Context::from_waker(std::task::Waker::noop());
         loop {
             if let Some(conn) = this.conn.as_mut() {

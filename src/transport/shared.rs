@@ -31,8 +31,33 @@ pub(crate) struct Shared {
     direct: Option<Direct>,
     /// Which path carried each request.
     pub(crate) counters: Counters,
-    /// Cancelled by `close_now`: calls and streams in flight end with `Closed`.
-    cancel: tokio_util::sync::CancellationToken,
+    /// Set by `close_now`: calls and streams in flight end with `Closed`.
+    cancel: Halt,
+}
+
+/// The signal that ends a client's work in flight: a token to wait on, and a flag cheap enough
+/// to read before every event of a stream (the token's own check takes a lock).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Halt {
+    token: tokio_util::sync::CancellationToken,
+    flag: Arc<AtomicBool>,
+}
+
+impl Halt {
+    /// Whether it was set.
+    pub(crate) fn is_set(&self) -> bool {
+        self.flag.load(Ordering::Acquire)
+    }
+
+    /// The token cancelled when it is set, to wait on.
+    pub(crate) fn token(&self) -> &tokio_util::sync::CancellationToken {
+        &self.token
+    }
+
+    fn set(&self) {
+        self.flag.store(true, Ordering::Release);
+        self.token.cancel();
+    }
 }
 
 impl fmt::Debug for Shared {
@@ -71,7 +96,7 @@ impl Shared {
             connect_timeout,
             direct,
             counters: Counters::default(),
-            cancel: tokio_util::sync::CancellationToken::new(),
+            cancel: Halt::default(),
         }
     }
 
@@ -167,13 +192,13 @@ impl Shared {
     }
 
     /// The signal that ends work in flight ([`Self::close_now`]).
-    pub(crate) fn cancelled(&self) -> &tokio_util::sync::CancellationToken {
+    pub(crate) fn cancelled(&self) -> &Halt {
         &self.cancel
     }
 
     /// Closes the client and ends its work in flight.
     pub(crate) fn close_now(&self) {
         self.close();
-        self.cancel.cancel();
+        self.cancel.set();
     }
 }

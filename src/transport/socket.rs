@@ -15,15 +15,18 @@
 //!
 //! Other platforms than Unix keep tokio's `TcpStream`.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 
-/// At most this much is read at once (the part of hyper's buffer zeroed before a read).
-const READ_AT_MOST: usize = 64 * 1024;
+/// A read at least this large takes the socket out of the reactor: more is likely on its way
+/// while this is handled. Smaller answers (a JSON call's, a slow stream's events) leave it
+/// registered, as tokio would, so that a connection waiting for one answer after another is
+/// not registered again for each.
+const QUIET_AFTER: usize = 4 * 1024;
 
 /// A connected, non-blocking TCP socket.
 pub(crate) struct Socket {
@@ -91,6 +94,26 @@ impl Socket {
     }
 }
 
+/// Whether the reactor may be driven by another thread than this one, asleep in `epoll_wait`
+/// (a multi-thread runtime, or none current); a current-thread runtime drives it from the
+/// thread that reads, which no arrival wakes while it works.
+fn others_drive_the_reactor() -> bool {
+    tokio::runtime::Handle::try_current().map_or(true, |h| {
+        h.runtime_flavor() != tokio::runtime::RuntimeFlavor::CurrentThread
+    })
+}
+
+/// Reads from `socket` into the unfilled part of `buf` and marks what was read as filled.
+fn recv(socket: &std::net::TcpStream, buf: &mut ReadBuf<'_>) -> io::Result<usize> {
+    // SAFETY: `recv` only writes into the slice (never de-initializes a byte of it).
+    let unfilled = unsafe { buf.unfilled_mut() };
+    let n = socket2::SockRef::from(socket).recv(unfilled)?;
+    // SAFETY: `recv` initialized the first `n` bytes of the unfilled part.
+    unsafe { buf.assume_init(n) };
+    buf.advance(n);
+    Ok(n)
+}
+
 fn gone() -> io::Error {
     io::Error::new(io::ErrorKind::NotConnected, "the socket was lost")
 }
@@ -103,37 +126,35 @@ impl AsyncRead for Socket {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         loop {
-            if let State::Registered(fd) = &this.state {
-                match fd.poll_read_ready(cx) {
+            let read = match &this.state {
+                State::Registered(fd) => match fd.poll_read_ready(cx) {
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                     Poll::Ready(Ok(mut ready)) => {
-                        if this.write_waits {
-                            // Stay registered for the write; read here.
-                            let n = buf.remaining().min(READ_AT_MOST);
-                            match ready
-                                .try_io(|fd| fd.get_ref().read(buf.initialize_unfilled_to(n)))
-                            {
-                                Ok(Ok(read)) => {
-                                    buf.advance(read);
-                                    return Poll::Ready(Ok(()));
-                                }
-                                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
-                                Ok(Err(e)) => return Poll::Ready(Err(e)),
-                                Err(_would_block) => continue,
-                            }
+                        match ready.try_io(|fd| recv(fd.get_ref(), buf)) {
+                            Ok(read) => read,
+                            Err(_would_block) => continue, // readiness cleared: wait
                         }
+                    }
+                },
+                State::Quiet(s) => match recv(s, buf) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        this.register()?;
+                        continue;
+                    }
+                    read => read,
+                },
+                State::Gone => Err(gone()),
+            };
+            match read {
+                Ok(read) => {
+                    // Data flows: out of the reactor while it is being handled (unless a write
+                    // waits on the registration).
+                    if read >= QUIET_AFTER && !this.write_waits && others_drive_the_reactor() {
                         this.quiet();
                     }
-                }
-            }
-            let n = buf.remaining().min(READ_AT_MOST);
-            match this.stream()?.read(buf.initialize_unfilled_to(n)) {
-                Ok(read) => {
-                    buf.advance(read);
                     return Poll::Ready(Ok(()));
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => this.register()?,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Poll::Ready(Err(e)),
             }
