@@ -233,9 +233,9 @@ fn generate_events(spec: &Value, operations: &[Operation]) -> String {
             " assert_eq!(e.sse_data().unwrap(), \"{}\");".to_string(),
             " ```".to_string(),
         ];
-        let to_value_arms = variants.iter().map(|(variant, _, _)| {
+        let serialize_arms = variants.iter().map(|(variant, _, _)| {
             let variant = ident(variant);
-            quote! { Self::#variant(p) => serde_json::to_value(p), }
+            quote! { Self::#variant(p) => crate::event::serialize_tagged(p, self.event_name(), serializer), }
         });
         code.extend(quote! {
             #[doc = #enum_doc]
@@ -299,18 +299,16 @@ fn generate_events(spec: &Value, operations: &[Operation]) -> String {
             impl serde::Serialize for #enum_name {
                 fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                     use crate::event::StreamEvent as _;
-                    let value = match self {
-                        #(#to_value_arms)*
-                        Self::Unknown(u) => Ok(u
-                            .json()
-                            .filter(serde_json::Value::is_object)
-                            .unwrap_or_else(|| serde_json::json!({ "data": u.data() }))),
-                    };
-                    let mut value = value.map_err(serde::ser::Error::custom)?;
-                    if let Some(map) = value.as_object_mut() {
-                        map.insert("type".into(), self.event_name().into());
+                    match self {
+                        #(#serialize_arms)*
+                        Self::Unknown(u) => {
+                            let data = u
+                                .json()
+                                .filter(serde_json::Value::is_object)
+                                .unwrap_or_else(|| serde_json::json!({ "data": u.data() }));
+                            crate::event::serialize_tagged(&data, self.event_name(), serializer)
+                        }
                     }
-                    serde::Serialize::serialize(&value, serializer)
                 }
             }
         });

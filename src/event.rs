@@ -3,6 +3,10 @@
 //! the SDK does not know ([`UnknownEvent`]), and how each stream's error payload becomes a
 //! [`ServerError`].
 
+mod tagged;
+
+pub(crate) use tagged::serialize_tagged;
+
 use bytes::Bytes;
 
 use crate::error::{BookWyrmClientError, ServerError};

@@ -151,7 +151,8 @@ impl CallContext {
                     deadline,
                     max_body: self.max_body,
                 };
-                let (head, body) = match direct
+                let url = request.url().clone();
+                let (mut head, body) = match direct
                     .execute(request, body, limits, &self.shared.counters)
                     .await
                 {
@@ -166,6 +167,14 @@ impl CallContext {
                 } else {
                     reqwest::Body::wrap_stream(body)
                 };
+                // The response knows its URL (else reqwest parses a placeholder URL for it).
+                use reqwest::ResponseBuilderExt as _;
+                let (marked, ()) = http::Response::builder()
+                    .url(url)
+                    .body(())
+                    .unwrap_or_default()
+                    .into_parts();
+                head.extensions.extend(marked.extensions);
                 let response = http::Response::from_parts(head, body);
                 (reqwest::Response::from(response), true)
             }

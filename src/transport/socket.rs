@@ -1,5 +1,5 @@
-//! The TCP socket of a direct connection, registered with the runtime's reactor only while
-//! its reader or writer waits.
+//! The TCP socket of a direct connection, taken out of the runtime's reactor while a stream's
+//! data flows.
 //!
 //! Why: a socket registered with tokio's reactor stays in its epoll set, edge-triggered, and
 //! the kernel wakes the thread waiting in `epoll_wait` on every segment that arrives. In a
@@ -7,11 +7,17 @@
 //! one (the `block_on` thread of `#[tokio::main]`, the blocking client's caller, a busy
 //! worker): every segment of a fast stream woke the idle worker for nothing (measured: 9,135
 //! context switches for a stream of 200,000 one-chunk events, against 1,101 on a
-//! current-thread runtime). Here the socket is read and written directly while data flows,
-//! and registered only when a read or a write would block; when the reactor reports it ready,
-//! it is taken out of the epoll set again before it is read. Registering a socket that is
-//! ready already reports it at once (epoll checks on insertion), so no wake-up is lost between
-//! the read that would block and the registration.
+//! current-thread runtime). Here a read that brings [`QUIET_AFTER`] bytes or more, where
+//! another thread drives the reactor, takes the socket out of the epoll set; it is read and
+//! written directly while data keeps coming, and registered again when a read or a write
+//! would block. Registering a socket that is ready already reports it at once (epoll checks
+//! on insertion), so no wake-up is lost between the read that would block and the
+//! registration. Small reads (JSON answers, a slow stream's events) leave the registration as
+//! tokio would, so that a connection waiting for one answer after another is not registered
+//! again for each.
+//!
+//! Reads go into the unfilled part of hyper's buffer without zeroing it first (`socket2`'s
+//! `recv` takes uninitialized memory).
 //!
 //! Other platforms than Unix keep tokio's `TcpStream`.
 

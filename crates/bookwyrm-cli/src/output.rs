@@ -122,6 +122,18 @@ pub struct Clip<'a>(pub &'a str, pub usize);
 impl fmt::Display for Clip<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Clip(text, max) = *self;
+        // Already flat and short enough (ASCII, single spaces between words, no space at either
+        // end): as it is, in one write. Most cells of a long table are.
+        let bytes = text.as_bytes();
+        if bytes.len() <= max
+            && text.is_ascii()
+            && !bytes.iter().any(|b| matches!(b, b'\t'..=b'\r')) // tab, line breaks, VT, FF
+            && bytes.first() != Some(&b' ')
+            && bytes.last() != Some(&b' ')
+            && !bytes.windows(2).any(|w| w == b"  ")
+        {
+            return f.write_str(text);
+        }
         // The flattened length, counted only as far as needed to know if it exceeds `max`.
         let mut len = 0usize;
         for (i, word) in text.split_whitespace().enumerate() {
@@ -253,6 +265,15 @@ mod tests {
         assert_eq!(clip("x", 0), "…");
         assert_eq!(clip("", 0), "");
         assert_eq!(clip("   ", 3), "");
+        assert_eq!(clip("a\x0bb\x0c c\r", 9), "a b c");
+        assert_eq!(clip(" a", 9), "a");
+        // ASCII text, which may be written as it is, against the plain definition.
+        for text in ["ab cd", "ab  cd", "ab cd ", "ab\tcd", "abcd"] {
+            let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            for max in flat.len()..flat.len() + 3 {
+                assert_eq!(clip(text, max), flat, "{text:?} in {max}");
+            }
+        }
         // Against the plain definition, on every length.
         let text = "Nuñez  walked\n into the valley, where — it is said — no one sees.";
         let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
