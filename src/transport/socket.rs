@@ -23,7 +23,7 @@
 
 use std::io::{self, Write};
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
@@ -32,7 +32,7 @@ use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 /// while this is handled. Smaller answers (a JSON call's, a slow stream's events) leave it
 /// registered, as tokio would, so that a connection waiting for one answer after another is
 /// not registered again for each.
-const QUIET_AFTER: usize = 4 * 1024;
+const QUIET_AFTER: usize = 1024;
 
 /// A connected, non-blocking TCP socket.
 pub(crate) struct Socket {
@@ -42,13 +42,18 @@ pub(crate) struct Socket {
     runtime: tokio::runtime::Handle,
     /// A write waits for the socket to become writable: it stays registered until then.
     write_waits: bool,
+    /// The waker of the last read that waited, woken when the registration it waits on is
+    /// replaced (a write that blocks needs write interest as well).
+    reader: Option<Waker>,
 }
 
 enum State {
     /// Not in the reactor: reads and writes go straight to the socket.
     Quiet(std::net::TcpStream),
-    /// In the reactor, for a read or a write that waits.
-    Registered(AsyncFd<std::net::TcpStream>),
+    /// In the reactor, for a read (readable interest only: a writable socket registered with
+    /// write interest is reported at once, a wake-up of the reactor's thread for nothing) or
+    /// for a write that waits (both interests).
+    Registered(AsyncFd<std::net::TcpStream>, Interest),
     /// Lost: the registration failed (the socket was closed with it).
     Gone,
 }
@@ -60,19 +65,31 @@ impl Socket {
             state: State::Quiet(stream.into_std()?),
             runtime: tokio::runtime::Handle::current(),
             write_waits: false,
+            reader: None,
         })
     }
 
     fn stream(&self) -> io::Result<&std::net::TcpStream> {
         match &self.state {
             State::Quiet(s) => Ok(s),
-            State::Registered(fd) => Ok(fd.get_ref()),
+            State::Registered(fd, _) => Ok(fd.get_ref()),
             State::Gone => Err(gone()),
         }
     }
 
-    /// Puts the socket in the reactor (of the current runtime, else the one it was made in).
-    fn register(&mut self) -> io::Result<()> {
+    /// Puts the socket in the reactor (of the current runtime, else the one it was made in)
+    /// with at least `interest`. A registration without it is replaced, and the read that
+    /// waited on it is woken to wait on the new one.
+    fn register(&mut self, interest: Interest) -> io::Result<()> {
+        if let State::Registered(_, has) = self.state {
+            if has | interest == has {
+                return Ok(());
+            }
+            self.quiet();
+            if let Some(reader) = self.reader.take() {
+                reader.wake();
+            }
+        }
         if let State::Quiet(_) = self.state {
             let State::Quiet(stream) = std::mem::replace(&mut self.state, State::Gone) else {
                 unreachable!()
@@ -83,16 +100,16 @@ impl Socket {
             };
             #[allow(deprecated)]
             // `register_with_interest` needs tokio 1.54; a std socket is I/O-safe
-            let fd = AsyncFd::with_interest(stream, Interest::READABLE | Interest::WRITABLE)?;
-            self.state = State::Registered(fd);
+            let fd = AsyncFd::with_interest(stream, interest)?;
+            self.state = State::Registered(fd, interest);
         }
         Ok(())
     }
 
     /// Takes the socket out of the reactor.
     fn quiet(&mut self) {
-        if let State::Registered(_) = self.state {
-            let State::Registered(fd) = std::mem::replace(&mut self.state, State::Gone) else {
+        if let State::Registered(..) = self.state {
+            let State::Registered(fd, _) = std::mem::replace(&mut self.state, State::Gone) else {
                 unreachable!()
             };
             self.state = State::Quiet(fd.into_inner());
@@ -133,8 +150,17 @@ impl AsyncRead for Socket {
         let this = self.get_mut();
         loop {
             let read = match &this.state {
-                State::Registered(fd) => match fd.poll_read_ready(cx) {
-                    Poll::Pending => return Poll::Pending,
+                State::Registered(fd, _) => match fd.poll_read_ready(cx) {
+                    Poll::Pending => {
+                        if !this
+                            .reader
+                            .as_ref()
+                            .is_some_and(|w| w.will_wake(cx.waker()))
+                        {
+                            this.reader = Some(cx.waker().clone());
+                        }
+                        return Poll::Pending;
+                    }
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                     Poll::Ready(Ok(mut ready)) => {
                         match ready.try_io(|fd| recv(fd.get_ref(), buf)) {
@@ -145,7 +171,7 @@ impl AsyncRead for Socket {
                 },
                 State::Quiet(s) => match recv(s, buf) {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        this.register()?;
+                        this.register(Interest::READABLE)?;
                         continue;
                     }
                     read => read,
@@ -181,8 +207,8 @@ impl Socket {
                     return Poll::Ready(Ok(r));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.register()?;
-                    let State::Registered(fd) = &self.state else {
+                    self.register(Interest::READABLE | Interest::WRITABLE)?;
+                    let State::Registered(fd, _) = &self.state else {
                         return Poll::Ready(Err(gone()));
                     };
                     match fd.poll_write_ready(cx) {
@@ -336,6 +362,37 @@ mod tests {
         .await
         .expect("neither side is left waiting");
         assert_eq!(read, 50 * 100);
+        assert_eq!(peer.join().unwrap(), len);
+    }
+
+    /// A read waiting in one task while a write in another blocks (and replaces the read-only
+    /// registration with one for both): the reader is woken to wait on the new one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reader_in_another_task_survives_a_write_that_blocks() {
+        let (ours, mut theirs) = pair().await;
+        let (mut read_half, mut write_half) = tokio::io::split(ours);
+        let sent = pattern(16 << 20);
+        let len = sent.len();
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            read_half.read_to_end(&mut got).await.unwrap();
+            got
+        });
+        let peer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300)); // reader waiting, writer blocked
+            let mut got = vec![0u8; len];
+            theirs.read_exact(&mut got).unwrap();
+            theirs.write_all(b"answer").unwrap();
+            theirs.shutdown(std::net::Shutdown::Write).unwrap();
+            got.len()
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await; // the reader waits first
+        write_half.write_all(&sent).await.unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(20), reader)
+            .await
+            .expect("the reader is not left waiting on a replaced registration")
+            .unwrap();
+        assert_eq!(got, b"answer");
         assert_eq!(peer.join().unwrap(), len);
     }
 
