@@ -163,7 +163,15 @@ impl AsyncRead for Socket {
                     }
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                     Poll::Ready(Ok(mut ready)) => {
+                        let room = buf.remaining();
                         match ready.try_io(|fd| recv(fd.get_ref(), buf)) {
+                            // Less than asked for: the socket is drained, as tokio assumes
+                            // too; the next read waits for the next readiness instead of
+                            // finding out with a read that would block.
+                            Ok(Ok(n)) if n > 0 && n < room => {
+                                ready.clear_ready();
+                                Ok(n)
+                            }
                             Ok(read) => read,
                             Err(_would_block) => continue, // readiness cleared: wait
                         }
