@@ -100,109 +100,52 @@ impl ser::SerializeStruct for Keys {
 /// Says whether a value is flat (`Ok`), without keeping it.
 struct Flat;
 
-/// The serializer methods of a value that is not flat (or not a struct, for [`ReadKeys`]).
-macro_rules! nested {
-    ($ok:ty) => {
-        fn serialize_bytes(self, _v: &[u8]) -> Result<$ok, Nested> {
-            Err(Nested)
-        }
-        // A `Value` holds an `f32` as the `f64` it converts to, which JSON writes with more
-        // digits than the `f32` itself: such a payload takes the `Value` path.
-        fn serialize_f32(self, _v: f32) -> Result<$ok, Nested> {
-            Err(Nested)
-        }
-        fn serialize_newtype_variant<T: Serialize + ?Sized>(
-            self,
-            _name: &'static str,
-            _index: u32,
-            _variant: &'static str,
-            _value: &T,
-        ) -> Result<$ok, Nested> {
-            Err(Nested)
-        }
-        fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Nested> {
-            Err(Nested)
-        }
-        fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, Nested> {
-            Err(Nested)
-        }
-        fn serialize_tuple_struct(
-            self,
-            _name: &'static str,
-            _len: usize,
-        ) -> Result<Self::SerializeTupleStruct, Nested> {
-            Err(Nested)
-        }
-        fn serialize_tuple_variant(
-            self,
-            _name: &'static str,
-            _index: u32,
-            _variant: &'static str,
-            _len: usize,
-        ) -> Result<Self::SerializeTupleVariant, Nested> {
-            Err(Nested)
-        }
-        fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, Nested> {
-            Err(Nested)
-        }
-        fn serialize_struct_variant(
-            self,
-            _name: &'static str,
-            _index: u32,
-            _variant: &'static str,
-            _len: usize,
-        ) -> Result<Self::SerializeStructVariant, Nested> {
-            Err(Nested)
-        }
-    };
-}
-
-/// The serializer methods of a flat value, answering `$answer`.
-macro_rules! flat {
-    ($ok:ty, $answer:expr) => {
-        fn serialize_bool(self, _v: bool) -> Result<$ok, Nested> {
+/// The serializer methods of the values a flat field may hold, answering `$answer`.
+macro_rules! scalars {
+    ($ok:ty, $err:ty, $answer:expr) => {
+        fn serialize_bool(self, _v: bool) -> Result<$ok, $err> {
             $answer
         }
-        fn serialize_i8(self, _v: i8) -> Result<$ok, Nested> {
+        fn serialize_i8(self, _v: i8) -> Result<$ok, $err> {
             $answer
         }
-        fn serialize_i16(self, _v: i16) -> Result<$ok, Nested> {
+        fn serialize_i16(self, _v: i16) -> Result<$ok, $err> {
             $answer
         }
-        fn serialize_i32(self, _v: i32) -> Result<$ok, Nested> {
+        fn serialize_i32(self, _v: i32) -> Result<$ok, $err> {
             $answer
         }
-        fn serialize_i64(self, _v: i64) -> Result<$ok, Nested> {
+        fn serialize_i64(self, _v: i64) -> Result<$ok, $err> {
             $answer
         }
-        fn serialize_u8(self, _v: u8) -> Result<$ok, Nested> {
+        fn serialize_u8(self, _v: u8) -> Result<$ok, $err> {
             $answer
         }
-        fn serialize_u16(self, _v: u16) -> Result<$ok, Nested> {
+        fn serialize_u16(self, _v: u16) -> Result<$ok, $err> {
             $answer
         }
-        fn serialize_u32(self, _v: u32) -> Result<$ok, Nested> {
+        fn serialize_u32(self, _v: u32) -> Result<$ok, $err> {
             $answer
         }
-        fn serialize_u64(self, _v: u64) -> Result<$ok, Nested> {
+        fn serialize_u64(self, _v: u64) -> Result<$ok, $err> {
             $answer
         }
-        fn serialize_f64(self, _v: f64) -> Result<$ok, Nested> {
+        fn serialize_f64(self, _v: f64) -> Result<$ok, $err> {
             $answer
         }
-        fn serialize_char(self, _v: char) -> Result<$ok, Nested> {
+        fn serialize_char(self, _v: char) -> Result<$ok, $err> {
             $answer
         }
-        fn serialize_str(self, _v: &str) -> Result<$ok, Nested> {
+        fn serialize_str(self, _v: &str) -> Result<$ok, $err> {
             $answer
         }
-        fn serialize_none(self) -> Result<$ok, Nested> {
+        fn serialize_none(self) -> Result<$ok, $err> {
             $answer
         }
-        fn serialize_unit(self) -> Result<$ok, Nested> {
+        fn serialize_unit(self) -> Result<$ok, $err> {
             $answer
         }
-        fn serialize_unit_struct(self, _name: &'static str) -> Result<$ok, Nested> {
+        fn serialize_unit_struct(self, _name: &'static str) -> Result<$ok, $err> {
             $answer
         }
         fn serialize_unit_variant(
@@ -210,7 +153,64 @@ macro_rules! flat {
             _name: &'static str,
             _index: u32,
             _variant: &'static str,
-        ) -> Result<$ok, Nested> {
+        ) -> Result<$ok, $err> {
+            $answer
+        }
+    };
+}
+
+/// The serializer methods of everything else (no flat field holds it), answering `$answer`.
+macro_rules! others {
+    ($ok:ty, $err:ty, $answer:expr) => {
+        fn serialize_bytes(self, _v: &[u8]) -> Result<$ok, $err> {
+            $answer
+        }
+        // A `Value` holds an `f32` as the `f64` it converts to, which JSON writes with more
+        // digits than the `f32` itself: such a payload takes the `Value` path.
+        fn serialize_f32(self, _v: f32) -> Result<$ok, $err> {
+            $answer
+        }
+        fn serialize_newtype_variant<T: Serialize + ?Sized>(
+            self,
+            _name: &'static str,
+            _index: u32,
+            _variant: &'static str,
+            _value: &T,
+        ) -> Result<$ok, $err> {
+            $answer
+        }
+        fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, $err> {
+            $answer
+        }
+        fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, $err> {
+            $answer
+        }
+        fn serialize_tuple_struct(
+            self,
+            _name: &'static str,
+            _len: usize,
+        ) -> Result<Self::SerializeTupleStruct, $err> {
+            $answer
+        }
+        fn serialize_tuple_variant(
+            self,
+            _name: &'static str,
+            _index: u32,
+            _variant: &'static str,
+            _len: usize,
+        ) -> Result<Self::SerializeTupleVariant, $err> {
+            $answer
+        }
+        fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, $err> {
+            $answer
+        }
+        fn serialize_struct_variant(
+            self,
+            _name: &'static str,
+            _index: u32,
+            _variant: &'static str,
+            _len: usize,
+        ) -> Result<Self::SerializeStructVariant, $err> {
             $answer
         }
     };
@@ -227,8 +227,8 @@ impl Serializer for Flat {
     type SerializeStruct = Impossible<(), Nested>;
     type SerializeStructVariant = Impossible<(), Nested>;
 
-    flat!((), Ok(()));
-    nested!(());
+    scalars!((), Nested, Ok(()));
+    others!((), Nested, Err(Nested));
 
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Nested> {
         value.serialize(self)
@@ -260,8 +260,8 @@ impl Serializer for ReadKeys {
     type SerializeStruct = Keys;
     type SerializeStructVariant = Impossible<Keys, Nested>;
 
-    flat!(Keys, Err(Nested));
-    nested!(Keys);
+    scalars!(Keys, Nested, Err(Nested));
+    others!(Keys, Nested, Err(Nested));
 
     fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<Keys, Nested> {
         Err(Nested)
@@ -330,109 +330,10 @@ impl<'m, M: SerializeMap> Serializer for Pick<'m, M> {
     ) -> Result<(), M::Error> {
         value.serialize(self)
     }
-    fn serialize_bool(self, _v: bool) -> Result<(), M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_i8(self, _v: i8) -> Result<(), M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_i16(self, _v: i16) -> Result<(), M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_i32(self, _v: i32) -> Result<(), M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_i64(self, _v: i64) -> Result<(), M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_u8(self, _v: u8) -> Result<(), M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_u16(self, _v: u16) -> Result<(), M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_u32(self, _v: u32) -> Result<(), M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_u64(self, _v: u64) -> Result<(), M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_f32(self, _v: f32) -> Result<(), M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_f64(self, _v: f64) -> Result<(), M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_char(self, _v: char) -> Result<(), M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_str(self, _v: &str) -> Result<(), M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_bytes(self, _v: &[u8]) -> Result<(), M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_none(self) -> Result<(), M::Error> {
-        Err(not_a_struct())
-    }
+    scalars!((), M::Error, Err(not_a_struct()));
+    others!((), M::Error, Err(not_a_struct()));
+
     fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<(), M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_unit(self) -> Result<(), M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_unit_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-    ) -> Result<(), M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _value: &T,
-    ) -> Result<(), M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_tuple_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleStruct, M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_tuple_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleVariant, M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, M::Error> {
-        Err(not_a_struct())
-    }
-    fn serialize_struct_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeStructVariant, M::Error> {
         Err(not_a_struct())
     }
 }
