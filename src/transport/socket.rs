@@ -63,7 +63,7 @@ impl Socket {
     pub(crate) fn new(stream: tokio::net::TcpStream) -> io::Result<Self> {
         Ok(Self {
             state: State::Quiet(stream.into_std()?),
-            runtime: tokio::runtime::Handle::current(),
+            runtime: tokio::runtime::Handle::try_current().map_err(io::Error::other)?,
             write_waits: false,
             reader: None,
         })
