@@ -78,11 +78,19 @@ fn main() {
             c
         })
     };
+    // A Python case: `BENCH_PYTHON` running `benches/python/<script>` with `env` (none when
+    // `BENCH_PYTHON` is not set).
     let python = std::env::var("BENCH_PYTHON").ok();
-    let script = |name: &str| {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
+    let python_case = |script: &str, env: Vec<(&'static str, std::ffi::OsString)>| {
+        let python = python.clone()?;
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("benches/python")
-            .join(name)
+            .join(script);
+        Some(Box::new(move || {
+            let mut c = Command::new(&python);
+            c.arg(&script).envs(env.iter().map(|(k, v)| (k, v)));
+            c
+        }) as Maker)
     };
     // Each case: its name, server, the count it must reach, how to start it, and the Python
     // case it is compared with.
@@ -110,19 +118,8 @@ fn main() {
         child_case("floor"),
         Some("python"),
     );
-    if let Some(python) = python.clone() {
-        let script = script("stream_phrasal.py");
-        add(
-            "python",
-            &synthetic.url,
-            events,
-            Box::new(move || {
-                let mut c = Command::new(&python);
-                c.arg(&script);
-                c
-            }),
-            None,
-        );
+    if let Some(make) = python_case("stream_phrasal.py", vec![]) {
+        add("python", &synthetic.url, events, make, None);
     }
     for (name, case) in [
         ("tokio-main", "tokio-main"),
@@ -159,19 +156,11 @@ fn main() {
     }
     // 2,000 small JSON calls one after another (get_citations of one short chunk), in each
     // shape; the count printed is of calls, each checked.
-    if let Some(python) = python.clone() {
-        let script = script("small_calls.py");
-        add(
-            "python-2000-calls",
-            &plain.url,
-            CALLS,
-            Box::new(move || {
-                let mut c = Command::new(&python);
-                c.arg(&script).env("BENCH_CALLS", CALLS.to_string());
-                c
-            }),
-            None,
-        );
+    if let Some(make) = python_case(
+        "small_calls.py",
+        vec![("BENCH_CALLS", CALLS.to_string().into())],
+    ) {
+        add("python-2000-calls", &plain.url, CALLS, make, None);
     }
     for (name, case) in [
         ("2000-calls-tokio-main", "calls-tokio-main"),
@@ -195,20 +184,9 @@ fn main() {
         child_case("concurrent"),
         Some("python-1000-streams"),
     );
-    if let Some(python) = python.clone() {
-        let script = script("thousand_streams.py");
-        let story = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/country-of-the-blind.txt");
-        add(
-            "python-1000-streams",
-            &plain.url,
-            0,
-            Box::new(move || {
-                let mut c = Command::new(&python);
-                c.arg(&script).env("BENCH_STORY", &story);
-                c
-            }),
-            None,
-        );
+    let story = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/country-of-the-blind.txt");
+    if let Some(make) = python_case("thousand_streams.py", vec![("BENCH_STORY", story.into())]) {
+        add("python-1000-streams", &plain.url, 0, make, None);
     }
     add(
         "1000-streams-cloned",

@@ -296,6 +296,12 @@ impl CallContext {
         }
     }
 
+    /// Maps a failure of a direct stream's body (read without reqwest) onto the transport
+    /// error a body failure through reqwest gets, with the response's request id.
+    pub(crate) fn map_body(&self, e: std::io::Error) -> BookWyrmClientError {
+        BookWyrmClientError::transport(BODY_BROKE, e).with_call(self.response_id(), 0)
+    }
+
     /// Maps a reqwest failure onto a timeout or a transport error, with the response's request
     /// id when its head had arrived.
     pub(crate) fn map_reqwest(&self, e: reqwest::Error) -> BookWyrmClientError {
@@ -320,10 +326,7 @@ impl CallContext {
                 format!("could not connect to {}", self.shared.base_url),
             )
         } else if e.is_body() || e.is_decode() {
-            (
-                TransportKind::Other,
-                "the connection broke while reading the response".to_string(),
-            )
+            (TransportKind::Other, BODY_BROKE.to_string())
         } else if e.is_request() {
             (
                 TransportKind::Other,
@@ -335,6 +338,9 @@ impl CallContext {
         BookWyrmClientError::transport_of(kind, context, e)
     }
 }
+
+/// What a transport error says when a response's body broke off.
+const BODY_BROKE: &str = "the connection broke while reading the response";
 
 /// The error a capped body yields past its cap; found again in the error's chain by
 /// [`CallContext::map_reqwest`] (`error::find_in_chain`).

@@ -1,18 +1,13 @@
 //! How a typed event serializes: its payload's fields plus `"type"` (the SSE event name), keys
-//! in sorted order at every level, as a `serde_json::Value` of it serializes to JSON.
+//! in sorted order at every level, as a `serde_json::Value` of it would serialize.
 //!
 //! Building that `Value` (a `BTreeMap` and a `String` per key) cost a third of the CPU of
 //! `bookwyrm phrasal --json` on a fast stream. Most payloads are flat (numbers, strings,
-//! booleans, string enums, options of those), and for them no tree is built: a first pass
-//! reads the field names (and checks that every value is flat), then each field is written, in
-//! sorted order, straight from the payload by a pass that picks it out. Nothing is allocated
-//! or copied. A payload with anything nested (a list, an object) still goes through `Value`,
-//! which sorts the nested keys too.
+//! booleans, string enums, options of those): their fields are captured into a short list,
+//! sorted and written as a map, which gives the same output. A payload with anything nested
+//! (a list, an object) still goes through `Value`, which sorts the nested keys too.
 
-use serde::ser::{self, Impossible, Serialize, SerializeMap, Serializer};
-
-/// The most fields a payload may have to be written without a `Value`.
-const MAX_FIELDS: usize = 32;
+use serde::ser::{self, Serialize, SerializeMap as _, Serializer};
 
 /// Serializes `payload` with `"type": name` added (replacing a `type` of its own), keys sorted.
 pub(crate) fn serialize_tagged<T: Serialize, S: Serializer>(
@@ -20,37 +15,53 @@ pub(crate) fn serialize_tagged<T: Serialize, S: Serializer>(
     name: &str,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    let Ok(Keys(mut keys, n)) = payload.serialize(ReadKeys) else {
-        let mut value = serde_json::to_value(payload).map_err(ser::Error::custom)?;
-        if let Some(map) = value.as_object_mut() {
-            map.insert("type".into(), name.into());
+    match payload.serialize(Capture) {
+        Ok(Captured::Struct(mut fields)) => {
+            fields.retain(|(key, _)| *key != "type");
+            fields.push(("type", Scalar::Str(name.to_string())));
+            fields.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            let mut map = serializer.serialize_map(Some(fields.len()))?;
+            for (key, value) in &fields {
+                map.serialize_entry(key, value)?;
+            }
+            map.end()
         }
-        return value.serialize(serializer);
-    };
-    // The payload's own `type` gives way to the event name, at the same place.
-    let keys = match keys[..n].iter().position(|k| *k == "type") {
-        Some(_) => &mut keys[..n],
-        None => {
-            keys[n] = "type";
-            &mut keys[..=n]
-        }
-    };
-    keys.sort_unstable();
-    let mut map = serializer.serialize_map(Some(keys.len()))?;
-    for key in keys.iter() {
-        if *key == "type" {
-            map.serialize_entry("type", name)?;
-        } else {
-            payload.serialize(Pick {
-                map: &mut map,
-                want: key,
-            })?;
+        _ => {
+            let mut value = serde_json::to_value(payload).map_err(ser::Error::custom)?;
+            if let Some(map) = value.as_object_mut() {
+                map.insert("type".into(), name.into());
+            }
+            value.serialize(serializer)
         }
     }
-    map.end()
 }
 
-/// Not flat, or not a struct: the payload needs the `Value` path.
+/// One flat field's value, as `serde_json::Value` holds it.
+#[derive(Debug)]
+enum Scalar {
+    Null,
+    Bool(bool),
+    /// Non-negative integers (a `Value` keeps every one as unsigned).
+    U64(u64),
+    I64(i64),
+    F64(f64),
+    Str(String),
+}
+
+impl Serialize for Scalar {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Scalar::Null => serializer.serialize_unit(),
+            Scalar::Bool(b) => serializer.serialize_bool(*b),
+            Scalar::U64(n) => serializer.serialize_u64(*n),
+            Scalar::I64(n) => serializer.serialize_i64(*n),
+            Scalar::F64(n) => serializer.serialize_f64(*n),
+            Scalar::Str(s) => serializer.serialize_str(s),
+        }
+    }
+}
+
+/// Not flat: the payload needs the `Value` path.
 #[derive(Debug)]
 struct Nested;
 
@@ -68,273 +79,181 @@ impl ser::Error for Nested {
     }
 }
 
-/// A struct's field names, in its order (one place spare for `type`).
-struct Keys([&'static str; MAX_FIELDS + 1], usize);
+/// Takes a struct of scalar fields apart; anything else is [`Nested`].
+struct Capture;
 
-/// Reads the field names of a struct whose every field is flat; anything else is [`Nested`].
-struct ReadKeys;
+/// The fields of a captured struct, in the order given.
+type Fields = Vec<(&'static str, Scalar)>;
 
-impl ser::SerializeStruct for Keys {
-    type Ok = Keys;
-    type Error = Nested;
+/// What [`Capture`] makes of a value: a scalar, or a struct's fields.
+enum Captured {
+    Scalar(Scalar),
+    Struct(Fields),
+}
 
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Nested> {
-        if self.1 == MAX_FIELDS {
-            return Err(Nested);
+impl Captured {
+    fn into_scalar(self) -> Result<Scalar, Nested> {
+        match self {
+            Captured::Scalar(s) => Ok(s),
+            Captured::Struct(_) => Err(Nested),
         }
-        value.serialize(Flat)?;
-        self.0[self.1] = key;
-        self.1 += 1;
-        Ok(())
-    }
-
-    fn end(self) -> Result<Keys, Nested> {
-        Ok(self)
     }
 }
 
-/// Says whether a value is flat (`Ok`), without keeping it.
-struct Flat;
-
-/// The serializer methods of the values a flat field may hold, answering `$answer`.
-macro_rules! scalars {
-    ($ok:ty, $err:ty, $answer:expr) => {
-        fn serialize_bool(self, _v: bool) -> Result<$ok, $err> {
-            $answer
-        }
-        fn serialize_i8(self, _v: i8) -> Result<$ok, $err> {
-            $answer
-        }
-        fn serialize_i16(self, _v: i16) -> Result<$ok, $err> {
-            $answer
-        }
-        fn serialize_i32(self, _v: i32) -> Result<$ok, $err> {
-            $answer
-        }
-        fn serialize_i64(self, _v: i64) -> Result<$ok, $err> {
-            $answer
-        }
-        fn serialize_u8(self, _v: u8) -> Result<$ok, $err> {
-            $answer
-        }
-        fn serialize_u16(self, _v: u16) -> Result<$ok, $err> {
-            $answer
-        }
-        fn serialize_u32(self, _v: u32) -> Result<$ok, $err> {
-            $answer
-        }
-        fn serialize_u64(self, _v: u64) -> Result<$ok, $err> {
-            $answer
-        }
-        fn serialize_f64(self, _v: f64) -> Result<$ok, $err> {
-            $answer
-        }
-        fn serialize_char(self, _v: char) -> Result<$ok, $err> {
-            $answer
-        }
-        fn serialize_str(self, _v: &str) -> Result<$ok, $err> {
-            $answer
-        }
-        fn serialize_none(self) -> Result<$ok, $err> {
-            $answer
-        }
-        fn serialize_unit(self) -> Result<$ok, $err> {
-            $answer
-        }
-        fn serialize_unit_struct(self, _name: &'static str) -> Result<$ok, $err> {
-            $answer
-        }
-        fn serialize_unit_variant(
-            self,
-            _name: &'static str,
-            _index: u32,
-            _variant: &'static str,
-        ) -> Result<$ok, $err> {
-            $answer
-        }
-    };
-}
-
-/// The serializer methods of everything else (no flat field holds it), answering `$answer`.
-macro_rules! others {
-    ($ok:ty, $err:ty, $answer:expr) => {
-        fn serialize_bytes(self, _v: &[u8]) -> Result<$ok, $err> {
-            $answer
-        }
-        // A `Value` holds an `f32` as the `f64` it converts to, which JSON writes with more
-        // digits than the `f32` itself: such a payload takes the `Value` path.
-        fn serialize_f32(self, _v: f32) -> Result<$ok, $err> {
-            $answer
-        }
-        fn serialize_newtype_variant<T: Serialize + ?Sized>(
-            self,
-            _name: &'static str,
-            _index: u32,
-            _variant: &'static str,
-            _value: &T,
-        ) -> Result<$ok, $err> {
-            $answer
-        }
-        fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, $err> {
-            $answer
-        }
-        fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, $err> {
-            $answer
-        }
-        fn serialize_tuple_struct(
-            self,
-            _name: &'static str,
-            _len: usize,
-        ) -> Result<Self::SerializeTupleStruct, $err> {
-            $answer
-        }
-        fn serialize_tuple_variant(
-            self,
-            _name: &'static str,
-            _index: u32,
-            _variant: &'static str,
-            _len: usize,
-        ) -> Result<Self::SerializeTupleVariant, $err> {
-            $answer
-        }
-        fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, $err> {
-            $answer
-        }
-        fn serialize_struct_variant(
-            self,
-            _name: &'static str,
-            _index: u32,
-            _variant: &'static str,
-            _len: usize,
-        ) -> Result<Self::SerializeStructVariant, $err> {
-            $answer
-        }
-    };
-}
-
-impl Serializer for Flat {
-    type Ok = ();
+impl Serializer for Capture {
+    type Ok = Captured;
     type Error = Nested;
-    type SerializeSeq = Impossible<(), Nested>;
-    type SerializeTuple = Impossible<(), Nested>;
-    type SerializeTupleStruct = Impossible<(), Nested>;
-    type SerializeTupleVariant = Impossible<(), Nested>;
-    type SerializeMap = Impossible<(), Nested>;
-    type SerializeStruct = Impossible<(), Nested>;
-    type SerializeStructVariant = Impossible<(), Nested>;
+    type SerializeSeq = ser::Impossible<Captured, Nested>;
+    type SerializeTuple = ser::Impossible<Captured, Nested>;
+    type SerializeTupleStruct = ser::Impossible<Captured, Nested>;
+    type SerializeTupleVariant = ser::Impossible<Captured, Nested>;
+    type SerializeMap = ser::Impossible<Captured, Nested>;
+    type SerializeStruct = StructOf;
+    type SerializeStructVariant = ser::Impossible<Captured, Nested>;
 
-    scalars!((), Nested, Ok(()));
-    others!((), Nested, Err(Nested));
-
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Nested> {
+    fn serialize_bool(self, v: bool) -> Result<Captured, Nested> {
+        Ok(Captured::Scalar(Scalar::Bool(v)))
+    }
+    fn serialize_i8(self, v: i8) -> Result<Captured, Nested> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i16(self, v: i16) -> Result<Captured, Nested> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i32(self, v: i32) -> Result<Captured, Nested> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i64(self, v: i64) -> Result<Captured, Nested> {
+        Ok(Captured::Scalar(match u64::try_from(v) {
+            Ok(u) => Scalar::U64(u),
+            Err(_) => Scalar::I64(v),
+        }))
+    }
+    fn serialize_u8(self, v: u8) -> Result<Captured, Nested> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u16(self, v: u16) -> Result<Captured, Nested> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u32(self, v: u32) -> Result<Captured, Nested> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u64(self, v: u64) -> Result<Captured, Nested> {
+        Ok(Captured::Scalar(Scalar::U64(v)))
+    }
+    fn serialize_f32(self, v: f32) -> Result<Captured, Nested> {
+        // As `Value` does: through f64, non-finite numbers become null.
+        self.serialize_f64(v.into())
+    }
+    fn serialize_f64(self, v: f64) -> Result<Captured, Nested> {
+        Ok(Captured::Scalar(if v.is_finite() {
+            Scalar::F64(v)
+        } else {
+            Scalar::Null
+        }))
+    }
+    fn serialize_char(self, v: char) -> Result<Captured, Nested> {
+        Ok(Captured::Scalar(Scalar::Str(v.to_string())))
+    }
+    fn serialize_str(self, v: &str) -> Result<Captured, Nested> {
+        Ok(Captured::Scalar(Scalar::Str(v.to_string())))
+    }
+    fn serialize_bytes(self, _v: &[u8]) -> Result<Captured, Nested> {
+        Err(Nested)
+    }
+    fn serialize_none(self) -> Result<Captured, Nested> {
+        Ok(Captured::Scalar(Scalar::Null))
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Captured, Nested> {
         value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<Captured, Nested> {
+        Ok(Captured::Scalar(Scalar::Null))
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<Captured, Nested> {
+        Ok(Captured::Scalar(Scalar::Null))
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<Captured, Nested> {
+        self.serialize_str(variant)
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _name: &'static str,
         value: &T,
-    ) -> Result<(), Nested> {
+    ) -> Result<Captured, Nested> {
         value.serialize(self)
     }
-    fn serialize_struct(
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<Captured, Nested> {
+        Err(Nested)
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Nested> {
+        Err(Nested)
+    }
+    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, Nested> {
+        Err(Nested)
+    }
+    fn serialize_tuple_struct(
         self,
         _name: &'static str,
         _len: usize,
-    ) -> Result<Self::SerializeStruct, Nested> {
+    ) -> Result<Self::SerializeTupleStruct, Nested> {
         Err(Nested)
     }
-}
-
-impl Serializer for ReadKeys {
-    type Ok = Keys;
-    type Error = Nested;
-    type SerializeSeq = Impossible<Keys, Nested>;
-    type SerializeTuple = Impossible<Keys, Nested>;
-    type SerializeTupleStruct = Impossible<Keys, Nested>;
-    type SerializeTupleVariant = Impossible<Keys, Nested>;
-    type SerializeMap = Impossible<Keys, Nested>;
-    type SerializeStruct = Keys;
-    type SerializeStructVariant = Impossible<Keys, Nested>;
-
-    scalars!(Keys, Nested, Err(Nested));
-    others!(Keys, Nested, Err(Nested));
-
-    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<Keys, Nested> {
-        Err(Nested)
-    }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+    fn serialize_tuple_variant(
         self,
         _name: &'static str,
-        value: &T,
-    ) -> Result<Keys, Nested> {
-        value.serialize(self)
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleVariant, Nested> {
+        Err(Nested)
     }
-    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Keys, Nested> {
-        Ok(Keys([""; MAX_FIELDS + 1], 0))
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, Nested> {
+        Err(Nested)
+    }
+    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<StructOf, Nested> {
+        Ok(StructOf(Vec::with_capacity(len + 1)))
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStructVariant, Nested> {
+        Err(Nested)
     }
 }
 
-/// Writes the field `want` of a struct (read by [`ReadKeys`] before) into `map`.
-struct Pick<'m, M> {
-    map: &'m mut M,
-    want: &'static str,
-}
+/// A struct being captured (its fields must be scalars).
+struct StructOf(Fields);
 
-impl<M: SerializeMap> ser::SerializeStruct for Pick<'_, M> {
-    type Ok = ();
-    type Error = M::Error;
+impl ser::SerializeStruct for StructOf {
+    type Ok = Captured;
+    type Error = Nested;
 
     fn serialize_field<T: Serialize + ?Sized>(
         &mut self,
         key: &'static str,
         value: &T,
-    ) -> Result<(), M::Error> {
-        if key == self.want {
-            self.map.serialize_entry(key, value)?;
-        }
+    ) -> Result<(), Nested> {
+        self.0.push((key, value.serialize(Capture)?.into_scalar()?));
         Ok(())
     }
 
-    fn end(self) -> Result<(), M::Error> {
-        Ok(())
-    }
-}
-
-/// Only a struct (or a newtype of one) reaches [`Pick`]: [`ReadKeys`] said so.
-fn not_a_struct<E: ser::Error>() -> E {
-    E::custom("the payload changed shape between two passes")
-}
-
-impl<'m, M: SerializeMap> Serializer for Pick<'m, M> {
-    type Ok = ();
-    type Error = M::Error;
-    type SerializeSeq = Impossible<(), M::Error>;
-    type SerializeTuple = Impossible<(), M::Error>;
-    type SerializeTupleStruct = Impossible<(), M::Error>;
-    type SerializeTupleVariant = Impossible<(), M::Error>;
-    type SerializeMap = Impossible<(), M::Error>;
-    type SerializeStruct = Self;
-    type SerializeStructVariant = Impossible<(), M::Error>;
-
-    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self, M::Error> {
-        Ok(self)
-    }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        value: &T,
-    ) -> Result<(), M::Error> {
-        value.serialize(self)
-    }
-    scalars!((), M::Error, Err(not_a_struct()));
-    others!((), M::Error, Err(not_a_struct()));
-
-    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<(), M::Error> {
-        Err(not_a_struct())
+    fn end(self) -> Result<Captured, Nested> {
+        Ok(Captured::Struct(self.0))
     }
 }
 

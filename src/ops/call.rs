@@ -430,12 +430,7 @@ pub(crate) fn open_body(
     let direct = ctx.stream_body.lock().expect("stream body lock").take();
     let body: crate::reopen::Body = match direct {
         // The direct transport's body, read as it is (the one given is a stand-in).
-        Some(direct) => Box::pin(direct.map(move |r| {
-            r.map_err(|e| {
-                BookWyrmClientError::transport("the connection broke while reading the response", e)
-                    .with_call(mapper.response_id(), 0)
-            })
-        })),
+        Some(direct) => Box::pin(direct.map(move |r| r.map_err(|e| mapper.map_body(e)))),
         None => Box::pin(body.map(move |r| r.map_err(|e| mapper.map_reqwest(e)))),
     };
     Ok(Opened {

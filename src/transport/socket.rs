@@ -81,39 +81,36 @@ impl Socket {
     /// with at least `interest`. A registration without it is replaced, and the read that
     /// waited on it is woken to wait on the new one.
     fn register(&mut self, interest: Interest) -> io::Result<()> {
-        if let State::Registered(_, has) = self.state {
-            if has | interest == has {
+        let stream = match std::mem::replace(&mut self.state, State::Gone) {
+            State::Registered(fd, has) if has | interest == has => {
+                self.state = State::Registered(fd, has);
                 return Ok(());
             }
-            self.quiet();
-            if let Some(reader) = self.reader.take() {
-                reader.wake();
+            State::Registered(fd, _) => {
+                if let Some(reader) = self.reader.take() {
+                    reader.wake();
+                }
+                fd.into_inner()
             }
-        }
-        if let State::Quiet(_) = self.state {
-            let State::Quiet(stream) = std::mem::replace(&mut self.state, State::Gone) else {
-                unreachable!()
-            };
-            let _entered = match tokio::runtime::Handle::try_current() {
-                Ok(_) => None,
-                Err(_) => Some(self.runtime.enter()),
-            };
-            #[allow(deprecated)]
-            // `register_with_interest` needs tokio 1.54; a std socket is I/O-safe
-            let fd = AsyncFd::with_interest(stream, interest)?;
-            self.state = State::Registered(fd, interest);
-        }
+            State::Quiet(stream) => stream,
+            State::Gone => return Err(gone()),
+        };
+        let _entered = match tokio::runtime::Handle::try_current() {
+            Ok(_) => None,
+            Err(_) => Some(self.runtime.enter()),
+        };
+        #[allow(deprecated)] // `register_with_interest` needs tokio 1.54; a std socket is I/O-safe
+        let fd = AsyncFd::with_interest(stream, interest)?;
+        self.state = State::Registered(fd, interest);
         Ok(())
     }
 
     /// Takes the socket out of the reactor.
     fn quiet(&mut self) {
-        if let State::Registered(..) = self.state {
-            let State::Registered(fd, _) = std::mem::replace(&mut self.state, State::Gone) else {
-                unreachable!()
-            };
-            self.state = State::Quiet(fd.into_inner());
-        }
+        self.state = match std::mem::replace(&mut self.state, State::Gone) {
+            State::Registered(fd, _) => State::Quiet(fd.into_inner()),
+            other => other,
+        };
     }
 }
 
