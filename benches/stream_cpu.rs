@@ -16,7 +16,7 @@
 //! story on one client, resume on, the text shared by the tasks and given to the SDK as shared
 //! text; `1000-streams-cloned`: each task given its own copy up front; `python-1000-streams`: the same with the Python client), `1m-events` and
 //! `1m-events-slow` (one million events; the slow consumer sleeps 1 ms every 1,000 events),
-//! `2000-calls-{tokio-main,current-thread,spawned}` (2,000 small `get_citations` calls one
+//! `2000-calls-{tokio-main,current-thread,spawned,blocking}` (2,000 small `get_citations` calls one
 //! after another; `python-2000-calls`: the same with the Python client).
 //!
 //! A plain bench binary (no criterion): it builds and starts the release emulator in another
@@ -166,6 +166,7 @@ fn main() {
         ("2000-calls-tokio-main", "calls-tokio-main"),
         ("2000-calls-current-thread", "calls-current-thread"),
         ("2000-calls-spawned", "calls-spawned"),
+        ("2000-calls-blocking", "calls-blocking"),
     ] {
         add(
             name,
@@ -394,6 +395,7 @@ fn child(case: &str) {
         "calls-spawned" => {
             multi_thread().block_on(async { tokio::spawn(small_calls()).await.expect("task") })
         }
+        "calls-blocking" => blocking_calls(),
         "concurrent" => multi_thread().block_on(concurrent(1000, false)),
         "concurrent-cloned" => multi_thread().block_on(concurrent(1000, true)),
         other => panic!("unknown case {other}"),
@@ -439,19 +441,36 @@ async fn consume(slow: bool, direct: bool) -> u64 {
 async fn small_calls() -> u64 {
     let client = AsyncBookWyrmClient::new().expect("client");
     for _ in 0..CALLS {
-        let answer = client
-            .get_citations(bookwyrm::CitationRequest::from_chunks(
-                vec![bookwyrm::TextSpan::new(
-                    0,
-                    "The sky is blue over the valley.",
-                )],
-                "What colour is the sky?",
-            ))
-            .await
-            .expect("call");
+        let answer = client.get_citations(small_call()).await.expect("call");
         assert_eq!(answer.total_citations, 1);
     }
     CALLS
+}
+
+/// The request of the small-calls cases: one short chunk and a question.
+fn small_call() -> bookwyrm::CitationRequest {
+    bookwyrm::CitationRequest::from_chunks(
+        vec![bookwyrm::TextSpan::new(
+            0,
+            "The sky is blue over the valley.",
+        )],
+        "What colour is the sky?",
+    )
+}
+
+#[cfg(feature = "blocking")]
+fn blocking_calls() -> u64 {
+    let client = bookwyrm::blocking::BookWyrmClient::new().expect("client");
+    for _ in 0..CALLS {
+        let answer = client.get_citations(small_call()).expect("call");
+        assert_eq!(answer.total_citations, 1);
+    }
+    CALLS
+}
+
+#[cfg(not(feature = "blocking"))]
+fn blocking_calls() -> u64 {
+    panic!("the blocking case needs --features blocking (or --all-features)")
 }
 
 #[cfg(feature = "blocking")]

@@ -1,8 +1,10 @@
 //! [`BookWyrmClient`], the synchronous client (feature `blocking`): the same operations as
 //! [`AsyncBookWyrmClient`], streams as iterators, on a runtime of its own.
 //!
-//! The client owns a Tokio runtime whose one worker thread drives the network and timers, so
-//! it works in programs with no runtime at all. Called from inside an async runtime, where
+//! The client owns a current-thread Tokio runtime, driven by the thread that calls (no thread
+//! of its own, no hand-off between threads per event or call), so it works in programs with no
+//! runtime at all. Threads sharing a client take turns driving it; between calls nothing runs,
+//! and a dropped stream lets the runtime run once so that its connection closes at once. Called from inside an async runtime, where
 //! blocking would stall that runtime's thread, every method returns
 //! [`BookWyrmClientError::BlockingInAsyncContext`] instead of panicking or deadlocking.
 //!
@@ -59,6 +61,16 @@ impl Runtime {
             .as_ref()
             .expect("the runtime lives until drop")
             .block_on(fut))
+    }
+
+    /// Lets the runtime run what is ready (a connection task woken by a dropped body closes its
+    /// connection) and returns; nothing if called inside a runtime.
+    fn settle(&self) {
+        if let Some(rt) = &self.0 {
+            if tokio::runtime::Handle::try_current().is_err() {
+                rt.block_on(tokio::task::yield_now());
+            }
+        }
     }
 
     /// The next item of `stream` if it is there without waiting: one poll with no waker, in
@@ -143,8 +155,7 @@ impl BookWyrmClient {
     /// # drop(client);
     /// ```
     pub fn from_async(inner: AsyncBookWyrmClient) -> Result<Self, BookWyrmClientError> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+        let rt = tokio::runtime::Builder::new_current_thread()
             .thread_name("bookwyrm-blocking")
             .enable_all()
             .build()
@@ -180,7 +191,7 @@ impl BookWyrmClient {
     ) -> Result<BlockingStream<E>, BookWyrmClientError> {
         Ok(BlockingStream {
             inner: self.run(fut)?,
-            rt: self.rt.clone(),
+            rt: Settling(self.rt.clone()),
         })
     }
 
@@ -392,7 +403,26 @@ impl BookWyrmClient {
 /// ```
 pub struct BlockingStream<E> {
     inner: EventStream<E>,
-    rt: Arc<Runtime>,
+    /// Declared after `inner`, so dropped after it: the runtime settles once the stream is gone.
+    rt: Settling,
+}
+
+/// The stream's runtime, which settles when the stream is dropped: with no thread of its own,
+/// the runtime would otherwise leave a dropped body's connection open until the next call.
+struct Settling(Arc<Runtime>);
+
+impl std::ops::Deref for Settling {
+    type Target = Runtime;
+
+    fn deref(&self) -> &Runtime {
+        &self.0
+    }
+}
+
+impl Drop for Settling {
+    fn drop(&mut self) {
+        self.0.settle();
+    }
 }
 
 impl<E> std::fmt::Debug for BlockingStream<E> {

@@ -237,6 +237,38 @@ fn stream_failures_as_iterator_items() {
 }
 
 #[test]
+fn dropping_a_stream_closes_its_connection_on_both_paths() {
+    // The runtime runs only inside the client's calls: the drop itself must let it close the
+    // connection (on reqwest's path a connection task does that), not the next call.
+    let env = env();
+    for (n, direct) in [(1, true), (2, false)] {
+        let c = AsyncBookWyrmClient::builder()
+            .base_url(env.emu.base_url())
+            .api_key(common::KEY)
+            .header("x-bookwyrm-fault", "stall-after=1")
+            .direct_streams(direct)
+            .build_blocking()
+            .unwrap();
+        let mut s = c
+            .stream_process_text(PhrasalRequest::from_text("A. B. C."))
+            .unwrap();
+        assert!(s.next().unwrap().is_ok());
+        assert_eq!(env.emu.stats().streams_cancelled(), n - 1);
+        drop(s);
+        let started = Instant::now();
+        while env.emu.stats().streams_cancelled() < n && started.elapsed() < Duration::from_secs(10)
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(
+            env.emu.stats().streams_cancelled(),
+            n,
+            "the server saw the disconnect (direct: {direct}) with the client idle"
+        );
+    }
+}
+
+#[test]
 fn the_concurrency_cap_holds_for_threads() {
     let env = env();
     let c = AsyncBookWyrmClient::builder()
@@ -255,6 +287,43 @@ fn the_concurrency_cap_holds_for_threads() {
     assert_eq!(env.emu.stats().requests(), 6);
     // Six threads at once against a cap of two: two in flight at a time, never more.
     assert_eq!(env.emu.stats().max_in_flight(), 2);
+
+    // Streams read on three threads at once, their events dripping: the threads take turns
+    // driving the client's runtime, and each gets its whole stream.
+    let c = AsyncBookWyrmClient::builder()
+        .base_url(env.emu.base_url())
+        .api_key(common::KEY)
+        .header("x-bookwyrm-fault", "drip-ms=1")
+        .build_blocking()
+        .unwrap();
+    let text = "One. Two. Three. Four.";
+    let alone = c
+        .stream_process_text(PhrasalRequest::from_text(text))
+        .unwrap()
+        .collect_phrases()
+        .unwrap();
+    assert_eq!(alone.len(), 4);
+    std::thread::scope(|s| {
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                let c = c.clone();
+                s.spawn(move || {
+                    c.stream_process_text(PhrasalRequest::from_text(text))
+                        .unwrap()
+                        .collect_phrases()
+                        .unwrap()
+                })
+            })
+            .collect();
+        for r in readers {
+            assert_eq!(r.join().unwrap(), alone);
+        }
+    });
+    assert_eq!(
+        env.emu.stats().max_in_flight(),
+        3,
+        "the three streams overlapped"
+    );
 }
 
 #[test]
