@@ -472,3 +472,103 @@ async fn a_json_answer_that_does_not_decode_carries_its_request_id() {
         assert_eq!(err.attempts(), 1);
     }
 }
+
+/// A waker that counts the wakes made on the polling thread while it polls: the task waking
+/// itself through a channel it feeds (on a multi-thread runtime, a running task woken is
+/// queued again and another worker is woken to take it).
+struct SelfWakes {
+    thread: std::thread::Thread,
+    polling: std::sync::atomic::AtomicBool,
+    count: AtomicU64,
+}
+
+impl std::task::Wake for SelfWakes {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.polling.load(Ordering::SeqCst) && std::thread::current().id() == self.thread.id() {
+            self.count.fetch_add(1, Ordering::SeqCst);
+        }
+        self.thread.unpark();
+    }
+}
+
+/// Runs `fut` to its end on this thread (inside `rt`'s context, its I/O driven by `rt`'s
+/// workers), with its wakes counted by `wakes`.
+fn poll_watched<F: std::future::Future>(
+    rt: &tokio::runtime::Runtime,
+    wakes: &Arc<SelfWakes>,
+    fut: F,
+) -> F::Output {
+    let _entered = rt.enter();
+    let waker = std::task::Waker::from(wakes.clone());
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        wakes.polling.store(true, Ordering::SeqCst);
+        let polled = fut.as_mut().poll(&mut cx);
+        wakes.polling.store(false, Ordering::SeqCst);
+        if let std::task::Poll::Ready(out) = polled {
+            return out;
+        }
+        std::thread::park_timeout(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn calls_and_streams_never_wake_their_own_task() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let emu = rt.block_on(common::emulator());
+    let client = {
+        let _entered = rt.enter();
+        common::client(&emu)
+    };
+    let wakes = Arc::new(SelfWakes {
+        thread: std::thread::current(),
+        polling: false.into(),
+        count: AtomicU64::new(0),
+    });
+    for _ in 0..30 {
+        let answer = poll_watched(
+            &rt,
+            &wakes,
+            client.get_citations(bookwyrm::CitationRequest::from_chunks(
+                vec![bookwyrm::TextSpan::new(0, "The sky is blue.")],
+                "What colour is the sky?",
+            )),
+        )
+        .unwrap();
+        assert_eq!(answer.total_citations, 1);
+    }
+    let story = common::story();
+    let events = poll_watched(&rt, &wakes, async {
+        let mut s = client
+            .stream_process_text(PhrasalRequest::from_text(story.as_str()))
+            .await
+            .unwrap();
+        let mut n = 0;
+        while let Some(e) = s.next().await {
+            e.unwrap();
+            n += 1;
+        }
+        n
+    });
+    assert!(events > 100, "{events} events");
+    let stats = client.transport_stats();
+    assert_eq!(
+        (stats.direct, stats.connections),
+        (31, 1),
+        "every request went directly, over one connection"
+    );
+    assert_eq!(
+        wakes.count.load(Ordering::SeqCst),
+        0,
+        "the task woke itself while it ran"
+    );
+}

@@ -246,7 +246,7 @@ impl Direct {
             };
             let req = request.take().expect("a request to send");
             match exchange(&mut conn, req).await {
-                Ok(response) => {
+                Ok((response, driver_done)) => {
                     let (head, body) = response.into_parts();
                     let max_body = limits.max_body.filter(|_| head.status.is_success());
                     if let Some(cap) = max_body {
@@ -257,7 +257,7 @@ impl Direct {
                     }
                     let body = DrivenBody {
                         conn: Some(conn),
-                        driver_done: false,
+                        driver_done,
                         body,
                         pool: self.pool.clone(),
                         key,
@@ -293,40 +293,69 @@ fn closed_connection() -> crate::error::Source {
 }
 
 /// Waits until `conn` takes a request, sends `req` and reads the response head, driving the
-/// connection all along.
+/// connection all along. With the head, whether the connection's driver has finished.
 async fn exchange(
     conn: &mut Http1,
     req: http::Request<Full<Bytes>>,
-) -> Result<http::Response<Incoming>, Unsent> {
+) -> Result<(http::Response<Incoming>, bool), Unsent> {
     let Http1 { send, driver } = conn;
     let mut driver_done = false;
     // Drive the connection until it is ready for a request (a pooled one may still be
     // finishing the previous exchange), or until it turns out closed: a finished driver takes
     // no request (hyper would wait for it forever), and the request was not written.
     let ready = std::future::poll_fn(|cx| {
-        if driver.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(Err(closed_connection()));
-        }
-        send.poll_ready(cx).map_err(Into::into)
+        quiet_first(cx, |cx| {
+            if driver.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(closed_connection()));
+            }
+            send.poll_ready(cx).map_err(Into::into)
+        })
     })
     .await;
     if let Err(e) = ready {
         return Err(Unsent(Some(req), e));
     }
     let mut response = std::pin::pin!(send.try_send_request(req));
-    std::future::poll_fn(|cx| {
-        let finished = !driver_done && driver.as_mut().poll(cx).is_ready();
-        driver_done |= finished;
-        match response.as_mut().poll(cx) {
-            // The driver is gone and left no answer: none will come.
-            Poll::Pending if driver_done => Poll::Ready(Err(Unsent(None, closed_connection()))),
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(r) => {
-                Poll::Ready(r.map_err(|mut e| Unsent(e.take_message(), e.into_error().into())))
+    // Driven without a waker first here too: an answer read in that step leaves no waker of
+    // this task with hyper (its body channel would wake it when the body is first read). The
+    // answer itself comes only from the driver, driven just before, so it never needs one.
+    let response = std::future::poll_fn(|cx| {
+        quiet_first(cx, |cx| {
+            let finished = !driver_done && driver.as_mut().poll(cx).is_ready();
+            driver_done |= finished;
+            match response
+                .as_mut()
+                .poll(&mut Context::from_waker(std::task::Waker::noop()))
+            {
+                // The driver is gone and left no answer: none will come.
+                Poll::Pending if driver_done => Poll::Ready(Err(Unsent(None, closed_connection()))),
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(r) => {
+                    Poll::Ready(r.map_err(|mut e| Unsent(e.take_message(), e.into_error().into())))
+                }
             }
-        }
+        })
     })
-    .await
+    .await?;
+    Ok((response, driver_done))
+}
+
+/// Runs `step` without a waker, and again with `cx` only when that is `Pending`.
+///
+/// hyper hands things over between the driver and the caller's side (a request, a response
+/// head, a body chunk) through channels that wake the other side's last waker. The caller
+/// drives both sides in one task, so with its real waker each hand-over would wake the task
+/// while it runs: a wasted poll, and on a multi-thread runtime a woken running task is queued
+/// again and wakes another worker to take it. Stepped without a waker first, the hand-overs
+/// wake nothing; the real waker is registered everywhere before the task returns `Pending`.
+fn quiet_first<T>(
+    cx: &mut Context<'_>,
+    mut step: impl FnMut(&mut Context<'_>) -> Poll<T>,
+) -> Poll<T> {
+    match step(&mut Context::from_waker(std::task::Waker::noop())) {
+        Poll::Pending => step(cx),
+        ready => ready,
+    }
 }
 
 /// The reqwest request as hyper's: origin-form target, a `Host` header, the body in memory.
@@ -405,11 +434,7 @@ impl Stream for DrivenBody {
         // wake this task (the driver parked on the full channel). Only when no chunk is there
         // does the driver get the real waker (the socket, the body's demand for more), before
         // this returns `Pending`.
-        let mut quiet = Context::from_waker(std::task::Waker::noop());
-        match this.step(&mut quiet) {
-            Poll::Ready(item) => Poll::Ready(item),
-            Poll::Pending => this.step(cx),
-        }
+        quiet_first(cx, |cx| this.step(cx))
     }
 }
 
