@@ -570,18 +570,7 @@ fn calls_and_streams_do_not_wake_their_own_task() {
 
     let stream = wakes();
     let story = common::story();
-    let events = poll_watched(&rt, &stream, async {
-        let mut s = client
-            .stream_process_text(PhrasalRequest::from_text(story.as_str()))
-            .await
-            .unwrap();
-        let mut n = 0;
-        while let Some(e) = s.next().await {
-            e.unwrap();
-            n += 1;
-        }
-        n
-    });
+    let events = poll_watched(&rt, &stream, events_of(&client, &story)).len() as u64;
     assert!(events > 100, "{events} events");
     // Each event taken would wake the task if the connection were driven with its waker.
     let woke = stream.count.load(Ordering::SeqCst);
