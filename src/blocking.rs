@@ -4,9 +4,10 @@
 //! The client owns a current-thread Tokio runtime, driven by the thread that calls (no thread
 //! of its own, no hand-off between threads per event or call), so it works in programs with no
 //! runtime at all. Threads sharing a client take turns driving it; between calls nothing runs,
-//! and a dropped stream lets the runtime run once so that its connection closes at once. Called from inside an async runtime, where
-//! blocking would stall that runtime's thread, every method returns
-//! [`BookWyrmClientError::BlockingInAsyncContext`] instead of panicking or deadlocking.
+//! and a dropped stream lets the runtime run once so that its connection closes at once.
+//! Called from inside an async runtime, where blocking would stall that runtime's thread,
+//! every method returns [`BookWyrmClientError::BlockingInAsyncContext`] instead of panicking
+//! or deadlocking.
 //!
 //! ```no_run
 //! use bookwyrm::blocking::BookWyrmClient;
