@@ -2,12 +2,14 @@
 //! in sorted order at every level, as a `serde_json::Value` of it would serialize.
 //!
 //! Building that `Value` (a `BTreeMap` and a `String` per key) cost a third of the CPU of
-//! `bookwyrm phrasal --json` on a fast stream. Most payloads are flat (numbers, strings,
-//! booleans, string enums, options of those): their fields are captured into a short list,
-//! sorted and written as a map, which gives the same output. A payload with anything nested
-//! (a list, an object) still goes through `Value`, which sorts the nested keys too.
+//! `bookwyrm phrasal --json` on a fast stream. A payload that is a struct is taken apart here
+//! instead: each field becomes a `Value` of its own (`serde_json::to_value`, so numbers,
+//! `null`s and nested objects come out exactly as in the whole payload's `Value`), and the
+//! fields are sorted by name and written as a map. Anything else (the `Value` of an unknown
+//! event) goes through `Value` whole.
 
 use serde::ser::{self, Serialize, SerializeMap as _, Serializer};
+use serde_json::Value;
 
 /// Serializes `payload` with `"type": name` added (replacing a `type` of its own), keys sorted.
 pub(crate) fn serialize_tagged<T: Serialize, S: Serializer>(
@@ -15,10 +17,10 @@ pub(crate) fn serialize_tagged<T: Serialize, S: Serializer>(
     name: &str,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    match payload.serialize(Capture) {
-        Ok(Captured::Struct(mut fields)) => {
+    match payload.serialize(Fields) {
+        Ok(mut fields) => {
             fields.retain(|(key, _)| *key != "type");
-            fields.push(("type", Scalar::Str(name.to_string())));
+            fields.push(("type", Value::from(name)));
             fields.sort_unstable_by(|a, b| a.0.cmp(b.0));
             let mut map = serializer.serialize_map(Some(fields.len()))?;
             for (key, value) in &fields {
@@ -26,7 +28,7 @@ pub(crate) fn serialize_tagged<T: Serialize, S: Serializer>(
             }
             map.end()
         }
-        _ => {
+        Err(NotAStruct) => {
             let mut value = serde_json::to_value(payload).map_err(ser::Error::custom)?;
             if let Some(map) = value.as_object_mut() {
                 map.insert("type".into(), name.into());
@@ -36,224 +38,121 @@ pub(crate) fn serialize_tagged<T: Serialize, S: Serializer>(
     }
 }
 
-/// One flat field's value, as `serde_json::Value` holds it.
+/// Takes a struct apart into its fields, each as a `Value`; anything else is [`NotAStruct`].
+struct Fields;
+
+/// The payload is not a struct (or a field failed to become a `Value`): the whole-`Value` path
+/// serializes it, and reports that failure if there is one.
 #[derive(Debug)]
-enum Scalar {
-    Null,
-    Bool(bool),
-    /// Non-negative integers (a `Value` keeps every one as unsigned).
-    U64(u64),
-    I64(i64),
-    F64(f64),
-    Str(String),
-}
+struct NotAStruct;
 
-impl Serialize for Scalar {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Scalar::Null => serializer.serialize_unit(),
-            Scalar::Bool(b) => serializer.serialize_bool(*b),
-            Scalar::U64(n) => serializer.serialize_u64(*n),
-            Scalar::I64(n) => serializer.serialize_i64(*n),
-            Scalar::F64(n) => serializer.serialize_f64(*n),
-            Scalar::Str(s) => serializer.serialize_str(s),
-        }
-    }
-}
-
-/// Not flat: the payload needs the `Value` path.
-#[derive(Debug)]
-struct Nested;
-
-impl std::fmt::Display for Nested {
+impl std::fmt::Display for NotAStruct {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a nested value")
+        f.write_str("not a struct")
     }
 }
 
-impl std::error::Error for Nested {}
+impl std::error::Error for NotAStruct {}
 
-impl ser::Error for Nested {
+impl ser::Error for NotAStruct {
     fn custom<T: std::fmt::Display>(_msg: T) -> Self {
-        Nested
+        NotAStruct
     }
 }
 
-/// Takes a struct of scalar fields apart; anything else is [`Nested`].
-struct Capture;
-
-/// The fields of a captured struct, in the order given.
-type Fields = Vec<(&'static str, Scalar)>;
-
-/// What [`Capture`] makes of a value: a scalar, or a struct's fields.
-enum Captured {
-    Scalar(Scalar),
-    Struct(Fields),
+/// The `Serializer` methods of [`Fields`] for everything but a struct: [`NotAStruct`].
+macro_rules! not_a_struct {
+    ($($method:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {
+        $(fn $method(self, $(_: $ty),*) -> Result<$out, NotAStruct> {
+            Err(NotAStruct)
+        })*
+    };
 }
 
-impl Captured {
-    fn into_scalar(self) -> Result<Scalar, Nested> {
-        match self {
-            Captured::Scalar(s) => Ok(s),
-            Captured::Struct(_) => Err(Nested),
-        }
-    }
-}
+type Out = Vec<(&'static str, Value)>;
+type No = ser::Impossible<Out, NotAStruct>;
 
-impl Serializer for Capture {
-    type Ok = Captured;
-    type Error = Nested;
-    type SerializeSeq = ser::Impossible<Captured, Nested>;
-    type SerializeTuple = ser::Impossible<Captured, Nested>;
-    type SerializeTupleStruct = ser::Impossible<Captured, Nested>;
-    type SerializeTupleVariant = ser::Impossible<Captured, Nested>;
-    type SerializeMap = ser::Impossible<Captured, Nested>;
-    type SerializeStruct = StructOf;
-    type SerializeStructVariant = ser::Impossible<Captured, Nested>;
+impl Serializer for Fields {
+    type Ok = Out;
+    type Error = NotAStruct;
+    type SerializeSeq = No;
+    type SerializeTuple = No;
+    type SerializeTupleStruct = No;
+    type SerializeTupleVariant = No;
+    type SerializeMap = No;
+    type SerializeStruct = StructFields;
+    type SerializeStructVariant = No;
 
-    fn serialize_bool(self, v: bool) -> Result<Captured, Nested> {
-        Ok(Captured::Scalar(Scalar::Bool(v)))
+    not_a_struct! {
+        serialize_bool(v: bool) -> Out;
+        serialize_i8(v: i8) -> Out;
+        serialize_i16(v: i16) -> Out;
+        serialize_i32(v: i32) -> Out;
+        serialize_i64(v: i64) -> Out;
+        serialize_u8(v: u8) -> Out;
+        serialize_u16(v: u16) -> Out;
+        serialize_u32(v: u32) -> Out;
+        serialize_u64(v: u64) -> Out;
+        serialize_f32(v: f32) -> Out;
+        serialize_f64(v: f64) -> Out;
+        serialize_char(v: char) -> Out;
+        serialize_str(v: &str) -> Out;
+        serialize_bytes(v: &[u8]) -> Out;
+        serialize_none() -> Out;
+        serialize_unit() -> Out;
+        serialize_unit_struct(name: &'static str) -> Out;
+        serialize_unit_variant(name: &'static str, index: u32, variant: &'static str) -> Out;
+        serialize_seq(len: Option<usize>) -> No;
+        serialize_tuple(len: usize) -> No;
+        serialize_tuple_struct(name: &'static str, len: usize) -> No;
+        serialize_tuple_variant(name: &'static str, index: u32, variant: &'static str, len: usize) -> No;
+        serialize_map(len: Option<usize>) -> No;
+        serialize_struct_variant(name: &'static str, index: u32, variant: &'static str, len: usize) -> No;
     }
-    fn serialize_i8(self, v: i8) -> Result<Captured, Nested> {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i16(self, v: i16) -> Result<Captured, Nested> {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i32(self, v: i32) -> Result<Captured, Nested> {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i64(self, v: i64) -> Result<Captured, Nested> {
-        Ok(Captured::Scalar(match u64::try_from(v) {
-            Ok(u) => Scalar::U64(u),
-            Err(_) => Scalar::I64(v),
-        }))
-    }
-    fn serialize_u8(self, v: u8) -> Result<Captured, Nested> {
-        self.serialize_u64(v.into())
-    }
-    fn serialize_u16(self, v: u16) -> Result<Captured, Nested> {
-        self.serialize_u64(v.into())
-    }
-    fn serialize_u32(self, v: u32) -> Result<Captured, Nested> {
-        self.serialize_u64(v.into())
-    }
-    fn serialize_u64(self, v: u64) -> Result<Captured, Nested> {
-        Ok(Captured::Scalar(Scalar::U64(v)))
-    }
-    fn serialize_f32(self, v: f32) -> Result<Captured, Nested> {
-        // As `Value` does: through f64, non-finite numbers become null.
-        self.serialize_f64(v.into())
-    }
-    fn serialize_f64(self, v: f64) -> Result<Captured, Nested> {
-        Ok(Captured::Scalar(if v.is_finite() {
-            Scalar::F64(v)
-        } else {
-            Scalar::Null
-        }))
-    }
-    fn serialize_char(self, v: char) -> Result<Captured, Nested> {
-        Ok(Captured::Scalar(Scalar::Str(v.to_string())))
-    }
-    fn serialize_str(self, v: &str) -> Result<Captured, Nested> {
-        Ok(Captured::Scalar(Scalar::Str(v.to_string())))
-    }
-    fn serialize_bytes(self, _v: &[u8]) -> Result<Captured, Nested> {
-        Err(Nested)
-    }
-    fn serialize_none(self) -> Result<Captured, Nested> {
-        Ok(Captured::Scalar(Scalar::Null))
-    }
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Captured, Nested> {
-        value.serialize(self)
-    }
-    fn serialize_unit(self) -> Result<Captured, Nested> {
-        Ok(Captured::Scalar(Scalar::Null))
-    }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<Captured, Nested> {
-        Ok(Captured::Scalar(Scalar::Null))
-    }
-    fn serialize_unit_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        variant: &'static str,
-    ) -> Result<Captured, Nested> {
-        self.serialize_str(variant)
+
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<Out, NotAStruct> {
+        Err(NotAStruct)
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
-        _name: &'static str,
-        value: &T,
-    ) -> Result<Captured, Nested> {
-        value.serialize(self)
+        _: &'static str,
+        _: &T,
+    ) -> Result<Out, NotAStruct> {
+        Err(NotAStruct)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _value: &T,
-    ) -> Result<Captured, Nested> {
-        Err(Nested)
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<Out, NotAStruct> {
+        Err(NotAStruct)
     }
-    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Nested> {
-        Err(Nested)
-    }
-    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, Nested> {
-        Err(Nested)
-    }
-    fn serialize_tuple_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleStruct, Nested> {
-        Err(Nested)
-    }
-    fn serialize_tuple_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleVariant, Nested> {
-        Err(Nested)
-    }
-    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, Nested> {
-        Err(Nested)
-    }
-    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<StructOf, Nested> {
-        Ok(StructOf(Vec::with_capacity(len + 1)))
-    }
-    fn serialize_struct_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeStructVariant, Nested> {
-        Err(Nested)
+    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<StructFields, NotAStruct> {
+        Ok(StructFields(Vec::with_capacity(len + 1)))
     }
 }
 
-/// A struct being captured (its fields must be scalars).
-struct StructOf(Fields);
+/// A struct's fields so far.
+struct StructFields(Out);
 
-impl ser::SerializeStruct for StructOf {
-    type Ok = Captured;
-    type Error = Nested;
+impl ser::SerializeStruct for StructFields {
+    type Ok = Out;
+    type Error = NotAStruct;
 
     fn serialize_field<T: Serialize + ?Sized>(
         &mut self,
         key: &'static str,
         value: &T,
-    ) -> Result<(), Nested> {
-        self.0.push((key, value.serialize(Capture)?.into_scalar()?));
+    ) -> Result<(), NotAStruct> {
+        let value = serde_json::to_value(value).map_err(|_| NotAStruct)?;
+        self.0.push((key, value));
         Ok(())
     }
 
-    fn end(self) -> Result<Captured, Nested> {
-        Ok(Captured::Struct(self.0))
+    fn end(self) -> Result<Out, NotAStruct> {
+        Ok(self.0)
     }
 }
 
