@@ -697,8 +697,9 @@ impl ClientBuilder {
     }
 
     /// When a stream that broke after its first event goes on where it stopped (default: up to
-    /// 5 resumes in a row for PDF extraction, phrasal chunking with offsets and classify; see
-    /// [`ResumePolicy`](crate::ResumePolicy)). Resumes wait the retry policy's backoff.
+    /// 5 resumes in a row without progress and 10 new requests in all, for PDF extraction,
+    /// phrasal chunking with offsets and classify; see [`ResumePolicy`](crate::ResumePolicy)).
+    /// Resumes wait the retry policy's backoff.
     ///
     /// ```
     /// let b = bookwyrm::AsyncBookWyrmClient::builder()

@@ -470,7 +470,7 @@ async fn two_cuts_before_any_new_event_resume_twice_and_the_limit_holds() {
     assert_eq!((events.len(), resumes), (1, 1));
     match err {
         Some(BookWyrmClientError::Interrupted(i)) => {
-            assert_eq!(i.reason(), &InterruptReason::TooManyResumes);
+            assert_eq!(i.reason(), &InterruptReason::NoProgress);
             assert_eq!(
                 i.resume_point(),
                 &ResumePoint::Page {
@@ -531,7 +531,7 @@ async fn what_cannot_resume_ends_with_a_typed_interruption() {
                 "{i}"
             );
             assert_eq!(i.delivered(), 2);
-            assert!(i.to_string().contains("interrupted after 2 events"), "{i}");
+            assert!(i.to_string().contains("broke after 2 events"), "{i}");
             // The stream's request id and attempts, through the cause.
             let e = BookWyrmClientError::Interrupted(i);
             assert_eq!((e.request_id(), e.attempts()), (Some(id.as_str()), 1));

@@ -59,33 +59,46 @@ impl fmt::Display for ResumePoint {
 /// Why a broken stream was not resumed.
 ///
 /// ```
-/// assert_ne!(bookwyrm::InterruptReason::TooManyResumes, bookwyrm::InterruptReason::Off);
+/// assert_ne!(bookwyrm::InterruptReason::NoProgress, bookwyrm::InterruptReason::BudgetSpent);
+/// assert_eq!(
+///     bookwyrm::InterruptReason::BudgetSpent.to_string(),
+///     "its budget of retries and resumes is spent"
+/// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum InterruptReason {
     /// This operation, or this form of its request, cannot be resumed exactly (text-only
-    /// phrasal results, a `text_url`, a summary, citations without [`ResumePolicy::cite`](crate::ResumePolicy::cite)).
-    NotResumable(&'static str),
-    /// The policy's resumes in a row ran out without a new event.
-    TooManyResumes,
-    /// The resumed request answered differently from what had been delivered (e.g. other
-    /// chunk boundaries, another page count): going on would give a different result.
+    /// phrasal results, a `text_url`, a summary, citations without
+    /// [`ResumePolicy::cite`](crate::ResumePolicy::cite)), or its events could not be tracked
+    /// (spans that went back, pages out of order): why.
+    NotResumable(String),
+    /// [`ResumePolicy::max_resumes`](crate::ResumePolicy::max_resumes) resumes in a row did not
+    /// move the resume point forward (a server that fails at the same point every time).
+    NoProgress,
+    /// [`ResumePolicy::max_recoveries`](crate::ResumePolicy::max_recoveries) is spent: the
+    /// stream made that many new requests (retries and resumes) in all.
+    BudgetSpent,
+    /// A resumed request's answer is not an answer to what was asked (pages, offsets or
+    /// chunks outside the rest that was asked for, other chunk boundaries than those
+    /// delivered): going on would repeat or skip results.
     Diverged(String),
     /// A resume request was answered with an HTTP error status.
     ErrorStatus,
-    /// Resuming is off ([`ResumePolicy::none`](crate::ResumePolicy::none)).
-    Off,
 }
 
 impl fmt::Display for InterruptReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NotResumable(why) => write!(f, "it cannot be resumed ({why})"),
-            Self::TooManyResumes => f.write_str("the resumes in a row ran out"),
-            Self::Diverged(how) => write!(f, "the resumed request diverged: {how}"),
+            Self::NoProgress => {
+                f.write_str("resuming made no progress (the resume point did not move)")
+            }
+            Self::BudgetSpent => f.write_str("its budget of retries and resumes is spent"),
+            Self::Diverged(how) => {
+                write!(f, "the resumed answer is not what was asked for ({how})")
+            }
             Self::ErrorStatus => f.write_str("the resume request was refused"),
-            Self::Off => f.write_str("resuming is off"),
         }
     }
 }
@@ -132,7 +145,7 @@ impl Interrupted {
     ///
     /// ```no_run
     /// # fn f(i: &bookwyrm::Interrupted) {
-    /// if i.reason() == &bookwyrm::InterruptReason::TooManyResumes { /* the server is down */ }
+    /// if i.reason() == &bookwyrm::InterruptReason::NoProgress { /* the server fails the same way */ }
     /// # }
     /// ```
     pub fn reason(&self) -> &InterruptReason {
@@ -182,7 +195,7 @@ impl fmt::Display for Interrupted {
         };
         write!(
             f,
-            "the stream was interrupted after {} {events} and not resumed: {}; it stopped at {}",
+            "the stream broke after {} {events} and could not go on: {}; it stopped at {}",
             self.delivered, self.reason, self.point
         )?;
         if self.resumes > 0 {

@@ -476,7 +476,7 @@ impl AsyncBookWyrmClient {
                 )
                 .await?;
             return Ok(stream.resuming(
-                NotResumable("citations are scored against the range asked for; ResumePolicy::cite asks for the remaining chunks"),
+                NotResumable::because("citations are scored against the range asked for; ResumePolicy::cite asks for the remaining chunks"),
                 self.resume_policies(),
             ));
         }

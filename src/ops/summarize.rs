@@ -521,7 +521,7 @@ impl AsyncBookWyrmClient {
             .run_generated_stream("stream_summarize", wire, strip, call)
             .await?;
         Ok(stream.resuming(
-            NotResumable("a summary has no point to resume from; ResumePolicy::summarize_restart starts it again"),
+            NotResumable::because("a summary has no point to resume from; ResumePolicy::summarize_restart starts it again"),
             self.resume_policies(),
         ))
     }

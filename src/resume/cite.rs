@@ -6,6 +6,12 @@
 //! The server scores a citation against the range it was asked for, so the citations of the
 //! rest can differ from an uninterrupted run's. The `usage` of the summary is the last
 //! request's.
+//!
+//! A resumed answer must answer what was asked: citations within the chunks from the resume
+//! point on, progress counting the chunks asked for, a summary of them; a citation delivered
+//! before the break may come again (held back, not repeated). Anything else ends the stream
+//! as diverged. In an answer that was not resumed, what does not fit is delivered as it comes
+//! and the stream is no longer resumable.
 
 use std::collections::HashSet;
 
@@ -33,8 +39,11 @@ pub(crate) struct CiteResumer {
     total: Option<u64>,
     /// Citations delivered.
     citations: u64,
-    /// Citations delivered since the last progress: the rest may send them again.
+    /// Citations delivered since the last progress: a resumed answer may send them again.
     recent: HashSet<Key>,
+    /// After a resume, those of `recent` that have not come again yet.
+    repeatable: HashSet<Key>,
+    resumed: bool,
     summary: bool,
 }
 
@@ -50,12 +59,66 @@ impl CiteResumer {
             total: None,
             citations: 0,
             recent: HashSet::new(),
+            repeatable: HashSet::new(),
+            resumed: false,
             summary: false,
         }
     }
 
     fn done(&self) -> u64 {
         self.base + self.processed
+    }
+
+    /// The first chunk the current request asked for.
+    fn asked_from(&self) -> u64 {
+        self.start + self.base
+    }
+
+    /// The chunk after the last one asked for, when known.
+    fn end(&self) -> Option<u64> {
+        self.total
+            .or(self.limit)
+            .map(|n| self.start.saturating_add(n))
+    }
+
+    /// An event that does not fit what was asked for: the end of a resumed stream, else the
+    /// end of its tracking.
+    fn refuse(&self, event: CitationStreamEvent, how: String) -> Accept<CitationStreamEvent> {
+        if self.resumed {
+            Accept::Diverged(how)
+        } else {
+            Accept::Untracked(event, how)
+        }
+    }
+
+    /// Why a citation of chunks `from..=to` is not in the chunks asked for, if it is not.
+    fn outside(&self, from: u64, to: u64) -> Option<String> {
+        let (first, end) = (self.asked_from(), self.end());
+        if from < first || to < from || end.is_some_and(|end| to >= end) {
+            let end = end.map_or("the last".to_string(), |e| (e - 1).to_string());
+            return Some(format!(
+                "a citation of chunks {from}..={to} where chunks {first}..={end} were asked for"
+            ));
+        }
+        None
+    }
+
+    /// Why a progress event's counters do not fit the current request, if they do not.
+    fn inconsistent(&self, processed: u64, total: u64) -> Option<String> {
+        let expected = self.total.map(|t| t.saturating_sub(self.base));
+        if processed > total || processed < self.processed {
+            return Some(format!(
+                "progress of {processed} of {total} chunks after {} of them",
+                self.processed
+            ));
+        }
+        match expected {
+            Some(e) if self.resumed && e != total => Some(format!(
+                "the answer covers {total} chunks where the {e} chunks from chunk {} were asked for",
+                self.asked_from()
+            )),
+            _ => None,
+        }
     }
 }
 
@@ -65,29 +128,47 @@ impl Resumer<CitationStreamEvent> for CiteResumer {
             CitationStreamEvent::Citation(c) => {
                 let x = &c.citation;
                 let key = (x.start_chunk, x.end_chunk, x.question_index);
-                if !self.recent.insert(key) {
+                if let Some(how) = self.outside(x.start_chunk, x.end_chunk) {
+                    return self.refuse(CitationStreamEvent::Citation(c), how);
+                }
+                if self.repeatable.remove(&key) {
                     return Accept::Hold;
                 }
+                self.recent.insert(key);
                 self.citations += 1;
-                Accept::New(CitationStreamEvent::Citation(c))
+                Accept::Deliver(CitationStreamEvent::Citation(c))
             }
             CitationStreamEvent::Progress(mut p) => {
+                if let Some(how) = self.inconsistent(p.chunks_processed, p.total_chunks) {
+                    return self.refuse(CitationStreamEvent::Progress(p), how);
+                }
                 let total = *self.total.get_or_insert(p.total_chunks);
-                self.processed = self.processed.max(p.chunks_processed);
+                self.processed = p.chunks_processed;
                 p.chunks_processed = self.done();
                 p.total_chunks = total;
                 p.citations_found = self.citations;
                 self.recent.clear();
-                Accept::New(CitationStreamEvent::Progress(p))
+                self.repeatable.clear();
+                Accept::Deliver(CitationStreamEvent::Progress(p))
+            }
+            CitationStreamEvent::Summary(s)
+                if self.resumed && s.start_offset != self.asked_from() =>
+            {
+                let how = format!(
+                    "the summary is of chunks from {} where chunks from {} were asked for",
+                    s.start_offset,
+                    self.asked_from()
+                );
+                Accept::Diverged(how)
             }
             CitationStreamEvent::Summary(mut s) => {
                 self.summary = true;
                 s.total_citations = self.citations;
                 s.chunks_processed += self.base;
                 s.start_offset = self.start;
-                Accept::New(CitationStreamEvent::Summary(s))
+                Accept::Deliver(CitationStreamEvent::Summary(s))
             }
-            other => Accept::Pass(other),
+            other => Accept::Deliver(other),
         }
     }
 
@@ -101,11 +182,19 @@ impl Resumer<CitationStreamEvent> for CiteResumer {
         }
         self.base = self.done();
         self.processed = 0;
-        let limit = self.limit.map(|l| l.saturating_sub(self.base));
-        if limit == Some(0) {
-            return Plan::Cannot("every chunk was processed but the summary did not arrive");
+        if self.end().is_some_and(|end| self.asked_from() >= end) {
+            return Plan::Cannot(
+                "every chunk asked for was processed but the summary did not arrive".into(),
+            );
         }
-        Plan::Reopen((self.request)(self.start + self.base, limit))
+        self.resumed = true;
+        self.repeatable = self.recent.clone();
+        let limit = self.limit.map(|l| l.saturating_sub(self.base));
+        Plan::Reopen((self.request)(self.asked_from(), limit))
+    }
+
+    fn reached(&self) -> u64 {
+        self.done()
     }
 
     fn point(&self) -> ResumePoint {

@@ -36,18 +36,32 @@ pub(crate) use resumer::{Accept, Break, NotResumable, Plan, Resumer};
 ///
 /// [`ClientBuilder::resume_policy`]: crate::ClientBuilder::resume_policy
 ///
+/// Every recovery is bounded: at most [`max_resumes`](Self::max_resumes) resumes in a row
+/// that do not move the resume point forward inside the request (the next page, character or
+/// chunk asked for), and at most [`max_recoveries`](Self::max_recoveries) new requests in all
+/// (retries before the first event, resumes, and the retries of each resume request), never
+/// past the stream's deadline. A resumed answer is checked against what was asked (the pages,
+/// the rest of the text, the chunks from the resume point on); one that does not match ends the
+/// stream as [`InterruptReason::Diverged`](crate::InterruptReason::Diverged), and nothing is
+/// handed out twice.
+///
 /// ```
-/// let policy = bookwyrm::ResumePolicy::default().max_resumes(3);
-/// assert_eq!(policy.max_resumes, 3);
+/// let policy = bookwyrm::ResumePolicy::default().max_resumes(3).max_recoveries(6);
+/// assert_eq!((policy.max_resumes, policy.max_recoveries), (3, 6));
 /// assert!(!bookwyrm::ResumePolicy::none().enabled());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ResumePolicy {
-    /// Resumes allowed in a row without a new event in between (default 5; 0 turns resuming
-    /// off). The count starts again when an event arrives; each waits the retry policy's
-    /// backoff.
+    /// Resumes allowed in a row without progress (default 5; 0 turns resuming off): the count
+    /// starts again only when the resume point moved forward inside the request since the
+    /// last resume. Each resume waits the retry policy's backoff.
     pub max_resumes: u32,
+    /// The most new requests one stream makes in all (default 10): retries before its first
+    /// event (those made while it opened included), resumes, and the retries of each resume
+    /// request. When it is spent the stream ends with
+    /// [`InterruptReason::BudgetSpent`](crate::InterruptReason::BudgetSpent).
+    pub max_recoveries: u32,
     /// Citation streams resume too: the remaining chunks are asked for (`start` moved past the
     /// chunks processed), no citation is delivered twice and the summary counts both parts.
     /// Off by default: the server scores a citation against the range it was asked for, so
@@ -62,6 +76,7 @@ impl Default for ResumePolicy {
     fn default() -> Self {
         Self {
             max_resumes: 5,
+            max_recoveries: 10,
             cite: false,
             summarize_restart: false,
         }
@@ -86,13 +101,23 @@ impl ResumePolicy {
         }
     }
 
-    /// At most `n` resumes in a row without a new event in between.
+    /// At most `n` resumes in a row without progress.
     ///
     /// ```
     /// assert_eq!(bookwyrm::ResumePolicy::default().max_resumes(1).max_resumes, 1);
     /// ```
     pub fn max_resumes(mut self, n: u32) -> Self {
         self.max_resumes = n;
+        self
+    }
+
+    /// At most `n` new requests (retries and resumes) for one stream in all.
+    ///
+    /// ```
+    /// assert_eq!(bookwyrm::ResumePolicy::default().max_recoveries(3).max_recoveries, 3);
+    /// ```
+    pub fn max_recoveries(mut self, n: u32) -> Self {
+        self.max_recoveries = n;
         self
     }
 

@@ -1,5 +1,11 @@
 //! Resuming a PDF stream: the pages after the last delivered, asked for with `start_page` and
 //! `num_pages`; the resumed stream's positions and counters are moved to the whole run's.
+//!
+//! A resumed answer must be the pages asked for: its `metadata` says the rest's first page and
+//! count, and each page is the next one (by its `document_page`; a page without one only after
+//! the resumed answer's `metadata` vouched for the range). Anything else ends the stream as
+//! diverged. In an answer that was not resumed, pages out of order or past the count are
+//! delivered as they come and the stream is no longer resumable.
 
 use crate::error::ResumePoint;
 use crate::reopen::Reopen;
@@ -25,6 +31,9 @@ pub(crate) struct PdfResumer {
     /// Highest progress delivered.
     progress: u64,
     complete: bool,
+    /// A resume was asked for; and its answer's `metadata` matched the rest asked for.
+    resumed: bool,
+    verified: bool,
 }
 
 impl PdfResumer {
@@ -40,6 +49,18 @@ impl PdfResumer {
             base: 0,
             progress: 0,
             complete: false,
+            resumed: false,
+            verified: false,
+        }
+    }
+
+    /// An event that does not fit what was asked for: the end of a resumed stream, else the
+    /// end of its tracking.
+    fn refuse(&self, event: PdfStreamEvent, how: String) -> Accept<PdfStreamEvent> {
+        if self.resumed {
+            Accept::Diverged(how)
+        } else {
+            Accept::Untracked(event, how)
         }
     }
 
@@ -54,19 +75,27 @@ impl PdfResumer {
     }
 
     /// A page (or page error) arrived: its document page must be the next one (a server that
-    /// does not send `document_page`, 0, is taken at its word); its position and total become
-    /// the whole run's.
+    /// does not send `document_page`, 0, is taken at its word where the range is vouched for)
+    /// and within the pages asked for; its position and total become the whole run's.
     fn page(
         &mut self,
         document_page: u64,
         current_page: &mut u64,
         total_pages: &mut u64,
     ) -> Result<(), String> {
-        if document_page != 0 && document_page != self.next_page() {
+        let next = self.next_page();
+        if document_page != 0 && document_page != next {
             return Err(format!(
-                "page {document_page} arrived where page {} was next",
-                self.next_page()
+                "page {document_page} arrived where page {next} was next"
             ));
+        }
+        if document_page == 0 && self.resumed && !self.verified {
+            return Err(format!(
+                "a page without its document page arrived before the resumed answer said its range (page {next} was next)"
+            ));
+        }
+        if self.remaining() == Some(0) {
+            return Err(format!("page {next} is past the pages asked for"));
         }
         self.pages += 1;
         *current_page = self.pages;
@@ -84,7 +113,12 @@ impl Resumer<PdfStreamEvent> for PdfResumer {
                 if m.start_page != 0 {
                     self.start = m.start_page;
                 }
-                Accept::Pass(PdfStreamEvent::Metadata(m))
+                self.verified = true;
+                Accept::Deliver(PdfStreamEvent::Metadata(m))
+            }
+            PdfStreamEvent::Metadata(m) if !self.resumed || self.verified => {
+                let how = "a second metadata event".to_string();
+                self.refuse(PdfStreamEvent::Metadata(m), how)
             }
             // The metadata of a resumed request: checked, not repeated.
             PdfStreamEvent::Metadata(m) => {
@@ -97,28 +131,30 @@ impl Resumer<PdfStreamEvent> for PdfResumer {
                         self.next_page()
                     ));
                 }
+                self.verified = true;
                 Accept::Hold
             }
             PdfStreamEvent::Page(mut p) => {
                 match self.page(p.document_page, &mut p.current_page, &mut p.total_pages) {
-                    Ok(()) => Accept::New(PdfStreamEvent::Page(p)),
-                    Err(how) => Accept::Diverged(how),
+                    Ok(()) => Accept::Deliver(PdfStreamEvent::Page(p)),
+                    Err(how) => self.refuse(PdfStreamEvent::Page(p), how),
                 }
             }
             PdfStreamEvent::PageError(mut p) => {
                 match self.page(p.document_page, &mut p.current_page, &mut p.total_pages) {
-                    Ok(()) => Accept::New(PdfStreamEvent::PageError(p)),
-                    Err(how) => Accept::Diverged(how),
+                    Ok(()) => Accept::Deliver(PdfStreamEvent::PageError(p)),
+                    Err(how) => self.refuse(PdfStreamEvent::PageError(p), how),
                 }
             }
             PdfStreamEvent::Progress(mut p) => {
                 p.pages_processed += self.base;
                 p.total_pages = self.total.unwrap_or(p.total_pages);
-                if p.pages_processed < self.progress {
+                // A resumed answer's progress is held until it passes what was delivered.
+                if self.resumed && p.pages_processed < self.progress {
                     return Accept::Hold;
                 }
-                self.progress = p.pages_processed;
-                Accept::Pass(PdfStreamEvent::Progress(p))
+                self.progress = self.progress.max(p.pages_processed);
+                Accept::Deliver(PdfStreamEvent::Progress(p))
             }
             PdfStreamEvent::Complete(mut c) => {
                 self.complete = true;
@@ -127,9 +163,9 @@ impl Resumer<PdfStreamEvent> for PdfResumer {
                     c.current_page = total;
                 }
                 c.total_pages_in_document = self.in_document.max(c.total_pages_in_document);
-                Accept::New(PdfStreamEvent::Complete(c))
+                Accept::Deliver(PdfStreamEvent::Complete(c))
             }
-            other => Accept::Pass(other),
+            other => Accept::Deliver(other),
         }
     }
 
@@ -149,6 +185,7 @@ impl Resumer<PdfStreamEvent> for PdfResumer {
                 })))
             }
             _ => {
+                (self.resumed, self.verified) = (true, false);
                 self.base = self.pages;
                 let count = self.remaining();
                 // Before `metadata` the request is the original one.
@@ -161,6 +198,10 @@ impl Resumer<PdfStreamEvent> for PdfResumer {
                 Plan::Reopen((self.request)(start, count.unwrap_or(0)))
             }
         }
+    }
+
+    fn reached(&self) -> u64 {
+        self.pages
     }
 
     fn point(&self) -> ResumePoint {

@@ -8,6 +8,12 @@
 //! chunks it had already delivered come back the same (not handing them out twice), and goes
 //! on; if they differ the stream ends with [`InterruptReason::Diverged`]
 //! (crate::InterruptReason::Diverged) instead of a silently different result.
+//!
+//! Every span is checked against the text: within it, at or after the end of the last one, and
+//! its text the text at its offsets (white space aside). In a resumed answer anything else
+//! ends the stream as diverged (a server that answers the rest as if it were the whole, say);
+//! in an answer that was not resumed it is delivered as it comes and the stream is no longer
+//! resumable.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -38,8 +44,11 @@ pub(crate) struct PhrasalResumer {
     with_offsets: bool,
     chunked: bool,
     request: Option<RestRequest>,
-    /// The end of the text's last character that is not white space.
+    /// The end of the text's last character that is not white space, and its length.
     covered_at: u64,
+    len_chars: u64,
+    /// A resume was asked for.
+    resumed: bool,
     /// The end of the last delivered span, and how many were delivered.
     end: u64,
     spans: u64,
@@ -70,15 +79,19 @@ impl PhrasalResumer {
         chunked: bool,
         request: Option<RestRequest>,
     ) -> Self {
-        let covered_at = text
-            .as_ref()
-            .map_or(0, |t| (**t).as_ref().trim_end().chars().count() as u64);
+        let count = |s: &str| s.chars().count() as u64;
+        let (covered_at, len_chars) = text.as_ref().map_or((0, 0), |t| {
+            let t = (**t).as_ref();
+            (count(t.trim_end()), count(t))
+        });
         Self {
             text,
             with_offsets,
             chunked,
             request,
             covered_at,
+            len_chars,
+            resumed: false,
             end: 0,
             spans: 0,
             base: At::default(),
@@ -161,10 +174,11 @@ impl PhrasalResumer {
         }
         if start < self.end {
             return Err(format!(
-                "a span at {start}..{end} overlaps what was delivered (up to {})",
+                "a span at {start}..{end} goes back before {}, where the last one ended",
                 self.end
             ));
         }
+        self.check_text(start, end, text)?;
         self.end = end;
         self.spans += 1;
         if self.chunked {
@@ -180,21 +194,55 @@ impl PhrasalResumer {
     }
 }
 
+impl PhrasalResumer {
+    /// Whether the span `start..end` is within the text and its `text` is the text there
+    /// (white space aside: a server may normalize it).
+    fn check_text(&mut self, start: u64, end: u64, text: &str) -> Result<(), String> {
+        if self.text.is_none() {
+            return Ok(());
+        }
+        if end < start || end > self.len_chars {
+            return Err(format!(
+                "a span at {start}..{end} is outside the text's {} characters",
+                self.len_chars
+            ));
+        }
+        let (from, to) = (self.at(start).byte, self.at(end).byte);
+        let there = self.text().map_or("", |t| &t[from..to]);
+        if !there.split_whitespace().eq(text.split_whitespace()) {
+            return Err(format!("the span at {start}..{end} is not the text there"));
+        }
+        Ok(())
+    }
+
+    /// An event that does not fit what was asked for: the end of a resumed stream, else the
+    /// end of its tracking.
+    fn refuse(&self, event: PhrasalStreamEvent, how: String) -> Accept<PhrasalStreamEvent> {
+        if self.resumed {
+            Accept::Diverged(how)
+        } else {
+            Accept::Untracked(event, how)
+        }
+    }
+}
+
 impl Resumer<PhrasalStreamEvent> for PhrasalResumer {
     fn accept(&mut self, event: PhrasalStreamEvent) -> Accept<PhrasalStreamEvent> {
         match event {
             PhrasalStreamEvent::TextSpan(mut s) => {
                 s.start_char += self.base.char;
                 s.end_char += self.base.char;
+                let replay = !self.replay.is_empty();
                 match self.span(s.start_char, s.end_char, &s.text) {
-                    Ok(true) => Accept::New(PhrasalStreamEvent::TextSpan(s)),
+                    Ok(true) => Accept::Deliver(PhrasalStreamEvent::TextSpan(s)),
                     Ok(false) => Accept::Hold,
-                    Err(how) => Accept::Diverged(how),
+                    Err(how) if replay => Accept::Diverged(how),
+                    Err(how) => self.refuse(PhrasalStreamEvent::TextSpan(s), how),
                 }
             }
             PhrasalStreamEvent::Text(t) => {
                 self.spans += 1;
-                Accept::New(PhrasalStreamEvent::Text(t))
+                Accept::Deliver(PhrasalStreamEvent::Text(t))
             }
             PhrasalStreamEvent::Progress(mut p) => {
                 p.phrases_processed += self.base_spans;
@@ -204,13 +252,14 @@ impl Resumer<PhrasalStreamEvent> for PhrasalResumer {
                 p.bytes_processed += self.base.byte as u64;
                 let now = (p.phrases_processed, p.chunks_created, p.bytes_processed);
                 let last = self.progress;
-                if now.0 < last.0 || now.1 < last.1 || now.2 < last.2 {
+                // A resumed answer's progress is held until it passes what was delivered.
+                if self.resumed && (now.0 < last.0 || now.1 < last.1 || now.2 < last.2) {
                     return Accept::Hold;
                 }
-                self.progress = now;
-                Accept::Pass(PhrasalStreamEvent::Progress(p))
+                self.progress = (last.0.max(now.0), last.1.max(now.1), last.2.max(now.2));
+                Accept::Deliver(PhrasalStreamEvent::Progress(p))
             }
-            other => Accept::Pass(other),
+            other => Accept::Deliver(other),
         }
     }
 
@@ -223,10 +272,10 @@ impl Resumer<PhrasalStreamEvent> for PhrasalResumer {
 
     fn plan(&mut self, how: Break) -> Plan<PhrasalStreamEvent> {
         if self.text.is_none() {
-            return Plan::Cannot("a text_url is fetched whole by the server; send the text");
+            return Plan::Cannot("a text_url is fetched whole by the server; send the text".into());
         }
         if !self.with_offsets {
-            return Plan::Cannot("text-only results carry no offsets to resume from");
+            return Plan::Cannot("text-only results carry no offsets to resume from".into());
         }
         if self.end >= self.covered_at && self.spans > 0 {
             return Plan::Finish(None);
@@ -240,12 +289,21 @@ impl Resumer<PhrasalStreamEvent> for PhrasalResumer {
             (self.at(self.end), Vec::new())
         };
         let Some(request) = &self.request else {
-            return Plan::Cannot("no request to resume with");
+            return Plan::Cannot("no request to resume with".into());
         };
+        self.resumed = true;
         self.base = from;
         self.base_spans = self.spans - replay.len() as u64;
         self.replay = replay.into();
         Plan::Reopen(request(from.byte))
+    }
+
+    fn reached(&self) -> u64 {
+        if self.chunked {
+            self.sentence_end.char
+        } else {
+            self.end
+        }
     }
 
     fn point(&self) -> ResumePoint {

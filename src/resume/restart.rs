@@ -67,7 +67,7 @@ impl<E: Restartable> Resumer<E> for Restart {
         self.delivered = true;
         if event.is_final() {
             self.finished = true;
-            return Accept::New(event);
+            return Accept::Deliver(event);
         }
         match event.progress() {
             // A restart's progress, until it passes what was delivered.
@@ -76,9 +76,9 @@ impl<E: Restartable> Resumer<E> for Restart {
             }
             Some(at) => {
                 self.progress = Some(at);
-                Accept::New(event)
+                Accept::Deliver(event)
             }
-            None => Accept::Pass(event),
+            None => Accept::Deliver(event),
         }
     }
 
@@ -92,6 +92,10 @@ impl<E: Restartable> Resumer<E> for Restart {
         }
         self.restarted = true;
         Plan::Reopen((self.request)())
+    }
+
+    fn reached(&self) -> u64 {
+        0 // starting again is never progress
     }
 
     fn point(&self) -> ResumePoint {

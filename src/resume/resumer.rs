@@ -6,13 +6,16 @@ use crate::reopen::Reopen;
 
 /// What an operation's resumer makes of an event of the stream.
 pub(crate) enum Accept<E> {
-    /// A new result (a page, a span): handed out, and the resumes in a row start again.
-    New(E),
-    /// Handed out, but not new work (progress, metadata, unknown events).
-    Pass(E),
+    /// Handed out (its offsets and counters moved to the whole run's).
+    Deliver(E),
     /// Already delivered before a resume (a repeat, checked): not handed out again.
     Hold,
-    /// The resumed request answered differently from what was delivered.
+    /// Handed out, but the resumer cannot track the stream from here on (spans that go back,
+    /// pages out of order, in an answer that was not resumed): the stream goes on, and is no
+    /// longer resumable, for this reason.
+    Untracked(E, String),
+    /// A resumed request's answer is not an answer to what was asked (or not the same as
+    /// what was delivered): going on would repeat or skip results.
     Diverged(String),
 }
 
@@ -22,8 +25,8 @@ pub(crate) enum Plan<E> {
     Reopen(Reopen),
     /// Nothing is missing but the final event: this one (if any) ends the stream.
     Finish(Option<E>),
-    /// It cannot go on by itself.
-    Cannot(&'static str),
+    /// It cannot go on by itself, for this reason.
+    Cannot(String),
 }
 
 /// How a stream interruption came about.
@@ -46,23 +49,36 @@ pub(crate) trait Resumer<E>: Send {
     fn plan(&mut self, how: Break) -> Plan<E>;
     /// Where the stream stopped.
     fn point(&self) -> ResumePoint;
+    /// How far the work got, in the request's own unit (chunks, code points, pages): a resume
+    /// is progress only when this grew since the last one (0 for work that starts over).
+    fn reached(&self) -> u64;
 }
 
 /// A resumer for an operation that cannot resume: every interruption ends the stream with
 /// [`Interrupted`](crate::Interrupted) and `why`.
-pub(crate) struct NotResumable(pub(crate) &'static str);
+pub(crate) struct NotResumable(pub(crate) String);
+
+impl NotResumable {
+    /// Not resumable, for this reason.
+    pub(crate) fn because(why: &str) -> Self {
+        Self(why.to_string())
+    }
+}
 
 impl<E> Resumer<E> for NotResumable {
     fn accept(&mut self, event: E) -> Accept<E> {
-        Accept::New(event)
+        Accept::Deliver(event)
     }
     fn complete(&self) -> bool {
         true
     }
     fn plan(&mut self, _: Break) -> Plan<E> {
-        Plan::Cannot(self.0)
+        Plan::Cannot(self.0.clone())
     }
     fn point(&self) -> ResumePoint {
         ResumePoint::None
+    }
+    fn reached(&self) -> u64 {
+        0
     }
 }
