@@ -727,12 +727,26 @@ async fn cite_resumes_the_remaining_chunks_when_asked() {
 /// A server that answers its connections in turn with `replies` (the raw response, and
 /// whether to reset the connection after it instead of holding it open); a client for it.
 async fn scripted(replies: Vec<(String, bool)>) -> AsyncBookWyrmClient {
+    scripted_counted(replies).await.0
+}
+
+/// [`scripted`], and the count of connections it accepted.
+async fn scripted_counted(
+    replies: Vec<(String, bool)>,
+) -> (
+    AsyncBookWyrmClient,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::Ordering;
     use tokio::io::AsyncWriteExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
     tokio::spawn(async move {
         for (reply, reset) in replies {
             let (mut sock, _) = listener.accept().await.unwrap();
+            counter.fetch_add(1, Ordering::SeqCst);
             if !common::read_request(&mut sock, &mut Vec::new()).await {
                 return;
             }
@@ -749,12 +763,13 @@ async fn scripted(replies: Vec<(String, bool)>) -> AsyncBookWyrmClient {
             }
         }
     });
-    AsyncBookWyrmClient::builder()
+    let client = AsyncBookWyrmClient::builder()
         .base_url(url)
         .api_key("sk-raw")
         .retry_policy(fast())
         .build()
-        .unwrap()
+        .unwrap();
+    (client, accepted)
 }
 
 /// A chunked SSE response head and these events, not ended (the connection is then reset
@@ -870,4 +885,339 @@ async fn a_refused_resume_request_ends_the_stream_with_its_status() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// The resumable operations, for the tests of servers that fail the same way every time.
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    Pdf,
+    Phrasal,
+    Cite,
+    Classify,
+}
+
+const OPS: [Op; 4] = [Op::Pdf, Op::Phrasal, Op::Cite, Op::Classify];
+
+/// One run of an operation: its results (pages, spans, citations, the classification and
+/// the final events, each as text), the error that ended it, its resumes, and the requests
+/// the emulator saw.
+struct Run {
+    results: Vec<String>,
+    err: Option<BookWyrmClientError>,
+    resumes: u32,
+    requests: usize,
+}
+
+/// Runs `op` with `fault` on every request (resuming on, citations too; a 150 ms idle timeout;
+/// `policy` for the resumes).
+async fn run_op(emu: &Emulator, op: Op, fault: &str, policy: ResumePolicy) -> Run {
+    let c = client(emu, fault).with_config(|c| {
+        c.resume = policy.cite(true);
+        c.stream_idle_timeout = Some(Duration::from_millis(150));
+    });
+    emu.recorded(true);
+    let what = format!("{op:?} {fault}");
+    let (results, err, resumes) = match op {
+        Op::Pdf => {
+            let r = PdfExtractRequest::from_bytes(common::small_pdf(&PAGES));
+            let (events, err, n) = items(c.stream_extract_pdf(r).await, &what).await;
+            let results = events.iter().filter_map(|e| match e {
+                PdfStreamEvent::Page(p) => Some(format!("page {}", p.document_page)),
+                PdfStreamEvent::PageError(p) => Some(format!("page error {}", p.document_page)),
+                PdfStreamEvent::Complete(_) => Some("complete".into()),
+                _ => None,
+            });
+            (results.collect(), err, n)
+        }
+        Op::Phrasal => {
+            let r = PhrasalRequest::from_text(common::story());
+            let (events, err, n) = items(c.stream_process_text(r).await, &what).await;
+            let results = events.iter().filter_map(|e| match e {
+                PhrasalStreamEvent::TextSpan(s) => {
+                    Some(format!("{}..{} {}", s.start_char, s.end_char, s.text))
+                }
+                _ => None,
+            });
+            (results.collect(), err, n)
+        }
+        Op::Cite => {
+            let r = CitationRequest::from_chunks(story_chunks(), "What did Nunez see?");
+            let (events, err, n) = items(c.stream_citations(r).await, &what).await;
+            let results = events.iter().filter_map(|e| match e {
+                CitationStreamEvent::Citation(c) => Some(format!(
+                    "{}..{} {:?}",
+                    c.citation.start_chunk, c.citation.end_chunk, c.citation.question_index
+                )),
+                CitationStreamEvent::Summary(_) => Some("summary".into()),
+                _ => None,
+            });
+            (results.collect(), err, n)
+        }
+        Op::Classify => {
+            let r = ClassifyRequest::from_text("name,age\nAda,36\nAlan,41\n");
+            let (events, err, n) = items(c.stream_classify(r).await, &what).await;
+            let results = events.iter().filter_map(|e| match e {
+                ClassifyStreamEvent::Classification(c) => Some(format!("{c:?}")),
+                _ => None,
+            });
+            (results.collect(), err, n)
+        }
+    };
+    let requests = emu.recorded(true).len();
+    Run {
+        results,
+        err,
+        resumes,
+        requests,
+    }
+}
+
+/// The story's phrases as citation chunks (computed once).
+fn story_chunks() -> Vec<bookwyrm::TextSpan> {
+    static CHUNKS: std::sync::OnceLock<Vec<bookwyrm::TextSpan>> = std::sync::OnceLock::new();
+    CHUNKS
+        .get_or_init(|| {
+            let story = common::story();
+            let mut at = 0u64;
+            story
+                .split_inclusive(". ")
+                .map(|s| {
+                    let n = s.chars().count() as u64;
+                    let span = bookwyrm::TextSpan::new(at, s);
+                    at += n;
+                    span
+                })
+                .collect()
+        })
+        .clone()
+}
+
+/// No result twice, and (where an uncut run gives the same results whatever the cuts) the
+/// results are the start of the uncut run's: nothing repeated, nothing skipped.
+fn check_results(op: Op, run: &Run, uncut: &[String], what: &str) {
+    let unique: std::collections::BTreeSet<_> = run.results.iter().collect();
+    assert_eq!(
+        unique.len(),
+        run.results.len(),
+        "{what}: a result twice: {:?}",
+        run.results
+    );
+    if !matches!(op, Op::Cite) {
+        assert!(
+            uncut.starts_with(&run.results),
+            "{what}: not a prefix of the uncut run: {:?}",
+            run.results
+        );
+    }
+}
+
+/// The reason of an `Interrupted` error.
+fn reason(err: &Option<BookWyrmClientError>, what: &str) -> InterruptReason {
+    match err {
+        Some(BookWyrmClientError::Interrupted(i)) => i.reason().clone(),
+        other => panic!("{what}: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_fails_at_the_same_point_every_time_ends_within_the_budget() {
+    let emu = common::emulator().await;
+    for op in OPS {
+        let uncut = run_op(&emu, op, "tag=uncut", ResumePolicy::default()).await;
+        assert!(
+            uncut.err.is_none() && uncut.requests == 1,
+            "{op:?}: {:?}",
+            uncut.err
+        );
+        // No `times`: every request (the first and each resume) fails the same way, after
+        // its first event (its first two for phrasal, whose answers then always bring new
+        // spans). A reset may also lose what the client had not read yet, so only stalls and
+        // truncations cut at an exact event.
+        let k = if matches!(op, Op::Phrasal) { 2 } else { 1 };
+        for kind in ["reset-after", "stall-after", "truncate-after"] {
+            let fault = format!("{kind}={k}");
+            let what = format!("{op:?} {fault}");
+            let run = run_op(&emu, op, &fault, ResumePolicy::default()).await;
+            let exact = kind != "reset-after";
+            if let (false, Some(e)) = (exact, &run.err) {
+                if !matches!(e, BookWyrmClientError::Interrupted(_)) {
+                    // Every reset lost the answer's only event: nothing was delivered, so the
+                    // request was retried (2 retries), not resumed.
+                    assert!(run.results.is_empty(), "{what}: {e:?}");
+                    assert_eq!((e.attempts(), run.requests), (3, 3), "{what}: {e:?}");
+                    continue;
+                }
+            }
+            check_results(op, &run, &uncut.results, &what);
+            // Never more requests than the first and the budget's 10.
+            assert!(run.requests <= 11, "{what}: {} requests", run.requests);
+            if exact {
+                // Each resume is one request (the cut comes after the answer's head).
+                assert_eq!(run.requests, 1 + run.resumes as usize, "{what}");
+            }
+            match reason(&run.err, &what) {
+                // The resume point did not move in 5 resumes in a row (after it last moved).
+                InterruptReason::NoProgress => assert!((5..=10).contains(&run.resumes), "{what}"),
+                // It moved, until the budget's 10 new requests were spent.
+                InterruptReason::BudgetSpent => assert!(run.resumes <= 10, "{what}"),
+                other => panic!("{what}: {other:?}"),
+            }
+            // Starting again (classify) or a PDF cut after its metadata never moves forward:
+            // 5 resumes; a phrasal answer cut after two spans always does: the budget.
+            match op {
+                Op::Classify | Op::Pdf => {
+                    assert_eq!(reason(&run.err, &what), InterruptReason::NoProgress);
+                    assert_eq!(run.resumes, 5, "{what}");
+                }
+                Op::Phrasal if exact => {
+                    assert_eq!(reason(&run.err, &what), InterruptReason::BudgetSpent);
+                    assert_eq!((run.resumes, run.results.len()), (10, 22), "{what}");
+                }
+                _ => {}
+            }
+        }
+    }
+    // A smaller budget ends sooner: 3 new requests in all.
+    let run = run_op(
+        &emu,
+        Op::Phrasal,
+        "reset-after=2;tag=budget",
+        ResumePolicy::default().max_recoveries(3),
+    )
+    .await;
+    assert_eq!(reason(&run.err, "budget 3"), InterruptReason::BudgetSpent);
+    assert_eq!((run.resumes, run.requests, run.results.len()), (3, 4, 8));
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_the_resume_request_ends_as_diverged_with_nothing_repeated() {
+    let emu = common::emulator().await;
+    for op in OPS {
+        let uncut = run_op(&emu, op, "tag=uncut", ResumePolicy::default()).await;
+        // The first answer's events up to just past its first progress for citations (the
+        // citations of chunks 0..10 come before it), so that the resume asks for later chunks;
+        // two events otherwise.
+        let cut = match op {
+            Op::Cite => {
+                let first_window = uncut.results.iter().filter(|r| {
+                    r.split("..")
+                        .next()
+                        .and_then(|n| n.parse::<u64>().ok())
+                        .is_some_and(|n| n < 10)
+                });
+                first_window.count() + 2
+            }
+            // Its progress, then its classification.
+            Op::Classify => 1,
+            _ => 2,
+        };
+        // Every answer is the first request's, whatever the resume asks for (cut cleanly, so
+        // that exactly `cut` events arrive).
+        // (The emulator keeps the first request per header value: one tag per operation.)
+        let fault = format!("replay-first;truncate-after={cut};tag={op:?}");
+        let what = format!("{op:?} {fault}");
+        let run = run_op(&emu, op, &fault, ResumePolicy::default()).await;
+        check_results(op, &run, &uncut.results, &what);
+        match op {
+            // Starting again asks for the same: a faithful answer, cut at the same point.
+            Op::Classify => {
+                assert_eq!(reason(&run.err, &what), InterruptReason::NoProgress);
+                assert_eq!((run.resumes, run.requests), (5, 6), "{what}");
+            }
+            _ => {
+                assert!(
+                    matches!(reason(&run.err, &what), InterruptReason::Diverged(_)),
+                    "{what}: {:?}",
+                    run.err
+                );
+                assert_eq!((run.resumes, run.requests), (1, 2), "{what}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stream_never_recovers_past_its_deadline() {
+    let emu = common::emulator().await;
+    let c = client(&emu, "stall-after=2").with_config(|c| {
+        c.stream_idle_timeout = Some(Duration::from_millis(100));
+        c.stream_deadline = Some(Duration::from_millis(700));
+        c.resume = ResumePolicy::default()
+            .max_resumes(1000)
+            .max_recoveries(1000);
+    });
+    let started = std::time::Instant::now();
+    let (events, err, resumes) = items(
+        c.stream_process_text(PhrasalRequest::from_text(common::story()))
+            .await,
+        "deadline",
+    )
+    .await;
+    assert!(
+        matches!(&err, Some(BookWyrmClientError::Timeout(t)) if t.kind() == bookwyrm::TimeoutKind::StreamDeadline),
+        "{err:?}"
+    );
+    assert!(resumes >= 2, "{resumes}");
+    let n = events.len() as u32;
+    assert!(
+        n >= 2 * resumes && n <= 2 * (resumes + 1),
+        "two spans an answer: {n}, {resumes}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn the_retries_of_resume_requests_are_paid_from_the_budget() {
+    // One span then a reset; then every connection is closed before an answer.
+    let mut replies = vec![(sse(&[&span(0, 4, "One.")]), true)];
+    replies.extend((0..20).map(|_| (String::new(), true)));
+    let (c, accepted) = scripted_counted(replies).await;
+    let c = c.with_config(|c| c.resume = ResumePolicy::default().max_recoveries(4));
+    let (events, err, resumes) = items(
+        c.stream_process_text(PhrasalRequest::from_text("One. Two."))
+            .await,
+        "budget",
+    )
+    .await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(reason(&err, "budget"), InterruptReason::BudgetSpent);
+    // The first resume and its 2 retries, the second resume with none left: 1 + 4 requests.
+    assert_eq!(resumes, 2);
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 5);
+}
+
+#[tokio::test]
+async fn a_stream_whose_spans_go_back_is_delivered_whole() {
+    // Nothing is cut: the spans go back (a server that chunks the text twice, say).
+    let spans = [span(0, 4, "One."), span(5, 9, "Two."), span(0, 4, "One.")];
+    let spans: Vec<&str> = spans.iter().map(String::as_str).collect();
+    let c = scripted(vec![(sse(&spans) + "0\r\n\r\n", false)]).await;
+    let (events, err, resumes) = items(
+        c.stream_process_text(PhrasalRequest::from_text("One. Two."))
+            .await,
+        "back",
+    )
+    .await;
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!((events.len(), resumes), (3, 0));
+    // The same, then a break: not resumable, and the error says why (nothing was resumed).
+    let c = scripted(vec![(sse(&spans), true)]).await;
+    let (events, err, resumes) = items(
+        c.stream_process_text(PhrasalRequest::from_text("One. Two."))
+            .await,
+        "back, then a break",
+    )
+    .await;
+    assert_eq!((events.len(), resumes), (3, 0));
+    match reason(&err, "back") {
+        InterruptReason::NotResumable(why) => assert!(why.contains("goes back"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    let message = err.unwrap().to_string();
+    assert!(!message.contains("resumed answer"), "{message}");
+    assert!(message.contains("it stopped at character 9"), "{message}");
 }

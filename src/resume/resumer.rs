@@ -55,13 +55,21 @@ pub(crate) trait Resumer<E>: Send {
 }
 
 /// A resumer for an operation that cannot resume: every interruption ends the stream with
-/// [`Interrupted`](crate::Interrupted) and `why`.
-pub(crate) struct NotResumable(pub(crate) String);
+/// [`Interrupted`](crate::Interrupted), `why`, and where it stopped.
+pub(crate) struct NotResumable {
+    why: String,
+    point: ResumePoint,
+}
 
 impl NotResumable {
     /// Not resumable, for this reason.
     pub(crate) fn because(why: &str) -> Self {
-        Self(why.to_string())
+        Self::at(why.to_string(), ResumePoint::None)
+    }
+
+    /// No longer resumable, for this reason, from this point on.
+    pub(crate) fn at(why: String, point: ResumePoint) -> Self {
+        Self { why, point }
     }
 }
 
@@ -73,10 +81,10 @@ impl<E> Resumer<E> for NotResumable {
         true
     }
     fn plan(&mut self, _: Break) -> Plan<E> {
-        Plan::Cannot(self.0.clone())
+        Plan::Cannot(self.why.clone())
     }
     fn point(&self) -> ResumePoint {
-        ResumePoint::None
+        self.point.clone()
     }
     fn reached(&self) -> u64 {
         0

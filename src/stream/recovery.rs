@@ -195,7 +195,7 @@ impl<E: StreamEvent> Recovery<E> {
             Accept::Hold => Verdict::Hold,
             Accept::Untracked(event, why) => {
                 tracing::debug!(target: "bookwyrm", why = %why, "the stream cannot be resumed from here on");
-                r.resumer = Box::new(NotResumable(why));
+                r.resumer = Box::new(NotResumable::at(why, r.resumer.point()));
                 Verdict::Deliver(event)
             }
             Accept::Diverged(how) => {

@@ -21,7 +21,8 @@
 //! | `pause-ms=1500` | on a stream: wait this long before each event, sending keepalive comments meanwhile |
 //! | `deprecation=Upgrade soon` | add `Deprecation: true` and `Warning: 299 bookwyrm "Upgrade soon"` |
 //! | `synthetic-events=200000` | on the phrasal stream: instead of the text's phrases, send this many cheap synthetic `text_span` events, one HTTP chunk each (load-testing a consumer) |
-//! | `times=2` | apply the fault only to the first 2 requests carrying this exact header value |
+//! | `replay-first` | answer every request carrying this exact header value as the first one was answered (its body replayed): a server that ignores what a resumed request asks for |
+//! | `times=2` | apply the fault only to the first 2 requests carrying this exact header value (without it, to every one: a server that fails the same way every time) |
 //! | `tag=anything` | no effect; distinguishes otherwise equal header values (and their `times` counters) |
 //!
 //! ```
@@ -59,7 +60,10 @@ for every request without that header). A SPEC is directives separated by `;`:
   pause-ms=1500           on a stream: wait this long before each event (keepalives go on)
   deprecation=Upgrade     add Deprecation and Warning headers with this message
   synthetic-events=200000 on the phrasal stream: this many cheap synthetic events
+  replay-first            answer every request with this exact SPEC as the first one (its
+                          body replayed): a server that ignores what a resume asks for
   times=2                 apply the fault only to the first 2 requests with this exact SPEC
+                          (without times: every one, the same way)
   tag=a                   no effect; makes otherwise equal SPECs (and their times) distinct
 
 Examples:
@@ -118,6 +122,8 @@ pub struct Fault {
     pub deprecation: Option<String>,
     /// Phrasal stream: this many synthetic `text_span` events instead of the text's phrases.
     pub synthetic_events: Option<u64>,
+    /// Answer as the first request with this header value was answered.
+    pub replay_first: bool,
     /// Apply to the first N requests with this header value only.
     pub times: Option<u64>,
 }
@@ -170,6 +176,7 @@ impl Fault {
                     )
                 }
                 "synthetic-events" => f.synthetic_events = Some(num(value)?),
+                "replay-first" => f.replay_first = true,
                 "times" => f.times = Some(num(value)?),
                 "tag" => {} // only makes the header value (and so its `times` counter) distinct
                 other => return Err(format!("unknown fault directive `{other}`")),

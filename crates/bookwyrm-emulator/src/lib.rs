@@ -196,6 +196,7 @@ impl EmulatorBuilder {
             max_upload: self.max_upload.unwrap_or(MAX_UPLOAD),
             recorded: std::sync::Mutex::new(Vec::new()),
             fault_counters: std::sync::Mutex::new(std::collections::HashMap::new()),
+            first_requests: std::sync::Mutex::new(std::collections::HashMap::new()),
             fetch: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(20))
                 .build()
@@ -385,8 +386,13 @@ pub(crate) struct AppState {
     pub(crate) max_upload: usize,
     pub(crate) recorded: std::sync::Mutex<Vec<RecordedRequest>>,
     pub(crate) fault_counters: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+    /// Fault `replay-first`: the first request seen with each spec (its Content-Type and body).
+    pub(crate) first_requests: std::sync::Mutex<std::collections::HashMap<String, FirstRequest>>,
     pub(crate) fetch: reqwest::Client,
 }
+
+/// A request's Content-Type and body, as fault `replay-first` keeps them.
+pub(crate) type FirstRequest = (Option<axum::http::HeaderValue>, bytes::Bytes);
 
 impl AppState {
     /// How many times a fault spec was seen before (and counts this one).
@@ -395,6 +401,12 @@ impl AppState {
         let n = map.entry(spec.to_string()).or_insert(0);
         *n += 1;
         *n - 1
+    }
+
+    /// The first request seen with fault `spec`: this one when it is the first.
+    pub(crate) fn first_request(&self, spec: &str, this: FirstRequest) -> FirstRequest {
+        let mut map = self.first_requests.lock().expect("fault lock");
+        map.entry(spec.to_string()).or_insert(this).clone()
     }
 }
 

@@ -206,6 +206,17 @@ async fn answer(
                         if let Some(n) = f.close_after_bytes {
                             cut.arm(n, CutMode::Close);
                         }
+                        if f.replay_first {
+                            let Some(first) = replay_first(&state, spec, req).await else {
+                                let too_large = "Request body too large";
+                                return Ok(json_error(
+                                    StatusCode::PAYLOAD_TOO_LARGE,
+                                    too_large,
+                                    guard,
+                                ));
+                            };
+                            req = first;
+                        }
                         fault = f;
                     }
                 }
@@ -288,6 +299,22 @@ async fn answer(
 }
 
 /// A JSON error answer in FastAPI's shape: `{"detail": "<message>"}`.
+/// Fault `replay-first`: `req` with the body (and Content-Type) of the first request seen with
+/// this fault `spec`, so that the answer is the first one's whatever this request asks for
+/// (`None`: its body is over the upload limit).
+async fn replay_first(state: &AppState, spec: &str, req: Request<Body>) -> Option<Request<Body>> {
+    let (mut parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, state.max_upload).await.ok()?;
+    let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
+    let (content_type, body) = state.first_request(spec, (content_type, body));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    match content_type {
+        Some(v) => parts.headers.insert(header::CONTENT_TYPE, v),
+        None => parts.headers.remove(header::CONTENT_TYPE),
+    };
+    Some(Request::from_parts(parts, Body::from(body)))
+}
+
 fn json_error(status: StatusCode, message: &str, guard: InFlight) -> Response<Body> {
     let body = serde_json::json!({ "detail": message }).to_string();
     let body = Body::from_stream(futures_util::stream::once(async move {
