@@ -198,8 +198,10 @@ impl fmt::Display for Interrupted {
             "the stream broke after {} {events} and could not go on: {}; it stopped at {}",
             self.delivered, self.reason, self.point
         )?;
-        if self.resumes > 0 {
-            write!(f, " (after {} resumes)", self.resumes)?;
+        match self.resumes {
+            0 => {}
+            1 => f.write_str(" (after 1 resume)")?,
+            n => write!(f, " (after {n} resumes)")?,
         }
         Ok(())
     }

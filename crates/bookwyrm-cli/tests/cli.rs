@@ -1010,6 +1010,65 @@ fn the_reference_cli_conventions() {
     );
 }
 
+/// A server that fails at the same point every time, or ignores what a resume asks for: the
+/// command ends with one typed error, within the budget, and no line of its output twice.
+#[test]
+fn failing_servers_end_the_command_with_nothing_repeated() {
+    let e = env();
+    let run = |fault: &str, args: &[&str], needle: &str| {
+        let before = e.emu.stats().requests();
+        let out = e
+            .cmd()
+            .args(["--header", &format!("x-bookwyrm-fault: {fault}")])
+            .args(args)
+            .output()
+            .unwrap();
+        let (code, out, err) = (out.status.code(), stdout(&out), stderr(&out));
+        assert_eq!(code, Some(1), "{fault}: {err}");
+        assert!(err.contains(needle), "{fault}: `{needle}` not in: {err}");
+        let errors = err.lines().filter(|l| l.starts_with("error:")).count();
+        assert!(errors == 1 && !err.contains("panicked"), "{err}");
+        let lines: Vec<&str> = out.lines().filter(|l| !l.contains("progress")).collect();
+        let unique: std::collections::BTreeSet<_> = lines.iter().collect();
+        assert_eq!(unique.len(), lines.len(), "{fault}: a line twice: {out}");
+        // The first request and at most 10 more.
+        let requests = e.emu.stats().requests() - before;
+        assert!(requests <= 11, "{fault}: {requests} requests: {err}");
+        lines.len()
+    };
+    // phrasal, cut after two spans every time: the budget of 10 resumes, 22 spans, once each.
+    // (A PDF cut after its metadata every time, no progress, is in tests/resume.rs: here its
+    // five growing backoffs would take 15 s.)
+    let phrasal = ["--json", "phrasal", "-f", "story.txt"];
+    let spans = run(
+        "truncate-after=2",
+        &phrasal,
+        "budget of retries and resumes is spent",
+    );
+    assert_eq!(spans, 22);
+    // cite, answered with the first answer whatever the resume asks for: diverged.
+    let (uncut, _) = {
+        let out = e.cmd().args(phrasal).output().unwrap();
+        (stdout(&out), ())
+    };
+    e.write("phrases.jsonl", &uncut.lines().filter(|l| l.contains("\"text_span\"")).map(|l| {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        format!("{}\n", serde_json::json!({"text": v["text"], "start_char": v["start_char"], "end_char": v["end_char"]}))
+    }).collect::<String>());
+    let cite = [
+        "--json",
+        "cite",
+        "phrases.jsonl",
+        "-q",
+        "What did Nunez see in the valley?",
+    ];
+    run(
+        "replay-first;truncate-after=3",
+        &cite,
+        "not what was asked for",
+    );
+}
+
 /// A stream cut part-way goes on where it stopped: the same pages, phrases and citations as
 /// an uncut run, one `-v` note per resume; with `--no-resume` the cut is the error.
 #[test]
