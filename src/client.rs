@@ -877,8 +877,7 @@ impl ClientBuilder {
                     BookWyrmClientError::transport("could not build the HTTP client", e)
                 })?;
                 let direct = (!self.streams_through_reqwest)
-                    .then(|| crate::transport::direct::Direct::unless_proxied(verifier))
-                    .flatten();
+                    .then(|| crate::transport::direct::Direct::new(verifier));
                 (http, direct)
             }
         };

@@ -15,6 +15,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::{BookWyrmClientError, TimeoutKind, TransportKind};
 
+mod conn;
 pub(crate) mod direct;
 mod pool;
 mod response;
@@ -143,40 +144,10 @@ impl CallContext {
         // The direct transport applies the body cap itself; reqwest's answers get it below.
         let (response, capped_already) = match self.shared.direct() {
             Some(direct) if direct.handles(&request) => {
-                self.shared.counters.sent_direct();
-                let deadline = request.timeout().map(|t| tokio::time::Instant::now() + *t);
-                let body = self.body.clone();
-                let limits = direct::Limits {
-                    connect_timeout: self.shared.connect_timeout,
-                    deadline,
-                    max_body: self.max_body,
-                };
-                let url = request.url().clone();
-                let (mut head, body) = match direct
-                    .execute(request, body, limits, &self.shared.counters)
-                    .await
-                {
-                    Ok(answer) => answer,
+                match self.send_direct(direct, request).await {
+                    Ok(response) => (response, true),
                     Err(failure) => return Ok(self.fail(self.map_direct(failure))),
-                };
-                // A stream's body skips reqwest's layers, each a poll per event: the generated
-                // code gets the head, `open_body` the body.
-                let body = if self.streaming && head.status.is_success() {
-                    *self.stream_body.lock().expect("stream body lock") = Some(body);
-                    reqwest::Body::from(Bytes::new())
-                } else {
-                    reqwest::Body::wrap_stream(body)
-                };
-                // The response knows its URL (else reqwest parses a placeholder URL for it).
-                use reqwest::ResponseBuilderExt as _;
-                let (marked, ()) = http::Response::builder()
-                    .url(url)
-                    .body(())
-                    .unwrap_or_default()
-                    .into_parts();
-                head.extensions.extend(marked.extensions);
-                let response = http::Response::from_parts(head, body);
-                (reqwest::Response::from(response), true)
+                }
             }
             _ => {
                 self.shared.counters.sent_via_reqwest();
@@ -202,6 +173,50 @@ impl CallContext {
                 None => response,
             });
         }
+        Ok(self.capture_error(response).await)
+    }
+
+    /// Sends `request` over the direct transport: the answer as reqwest's type.
+    async fn send_direct(
+        &self,
+        direct: &direct::Direct,
+        request: reqwest::Request,
+    ) -> Result<reqwest::Response, direct::Failure> {
+        self.shared.counters.sent_direct();
+        let deadline = request.timeout().map(|t| tokio::time::Instant::now() + *t);
+        let limits = direct::Limits {
+            connect_timeout: self.shared.connect_timeout,
+            deadline,
+            max_body: self.max_body,
+        };
+        let url = request.url().clone();
+        let (mut head, body) = direct
+            .execute(request, self.body.clone(), limits, &self.shared.counters)
+            .await?;
+        // A stream's body skips reqwest's layers, each a poll per event: the generated code
+        // gets the head, `open_body` the body.
+        let body = if self.streaming && head.status.is_success() {
+            *self.stream_body.lock().expect("stream body lock") = Some(body);
+            reqwest::Body::from(Bytes::new())
+        } else {
+            reqwest::Body::wrap_stream(body)
+        };
+        // The response knows its URL (else reqwest parses a placeholder URL for it).
+        use reqwest::ResponseBuilderExt as _;
+        let (marked, ()) = http::Response::builder()
+            .url(url)
+            .body(())
+            .unwrap_or_default()
+            .into_parts();
+        head.extensions.extend(marked.extensions);
+        Ok(reqwest::Response::from(http::Response::from_parts(
+            head, body,
+        )))
+    }
+
+    /// A non-2xx answer, read in full and kept for the error that replaces the generated
+    /// code's, and given back to the generated code whole.
+    async fn capture_error(&self, response: reqwest::Response) -> reqwest::Response {
         let status = response.status();
         let version = response.version();
         let headers = response.headers().clone();
@@ -215,7 +230,7 @@ impl CallContext {
             headers,
             body,
         });
-        Ok(reqwest::Response::from(rebuilt))
+        reqwest::Response::from(rebuilt)
     }
 
     /// Keeps `error` for [`take_failure`](Self::take_failure) and gives the generated code a

@@ -579,3 +579,60 @@ fn calls_and_streams_do_not_wake_their_own_task() {
         "the stream woke its own task {woke} times for {events} events"
     );
 }
+
+/// Proxies are decided per destination by hyper-util's matcher (as reqwest decides them): a
+/// request that a proxy intercepts goes through reqwest to the proxy; one that `NO_PROXY`
+/// exempts goes direct. The environment is the process's, so each case runs in a child
+/// process of this test binary ([`proxy_case`]).
+#[test]
+fn a_proxy_takes_what_it_intercepts_and_no_proxy_goes_direct() {
+    let run = |no_proxy: &str| {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "proxy_case", "--ignored", "--nocapture"])
+            .env("HTTP_PROXY", "http://127.0.0.1:9") // nothing listens: reqwest's connect fails
+            .env("NO_PROXY", no_proxy)
+            .env_remove("http_proxy")
+            .env_remove("no_proxy")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text.lines()
+            .find_map(|l| l.strip_prefix("proxy case: "))
+            .unwrap_or_else(|| panic!("no result: {text}"))
+            .to_string()
+    };
+    assert_eq!(run(""), "direct 0, reqwest 1, failed: connect");
+    assert_eq!(run("127.0.0.1"), "direct 1, reqwest 0, failed: no");
+}
+
+/// One call to the emulator under the proxy settings of the environment (run by
+/// [`a_proxy_takes_what_it_intercepts_and_no_proxy_goes_direct`]).
+#[tokio::test]
+#[ignore = "run by a_proxy_takes_what_it_intercepts_and_no_proxy_goes_direct in a child process"]
+async fn proxy_case() {
+    let emu = common::emulator().await;
+    let client = common::client(&emu).with_config(|c| c.retry = bookwyrm::RetryPolicy::none());
+    let result = client
+        .get_citations(bookwyrm::CitationRequest::from_chunks(
+            vec![bookwyrm::TextSpan::new(0, "Nunez fell.")],
+            "Who fell?",
+        ))
+        .await;
+    let failed = match &result {
+        Ok(_) => "no",
+        Err(BookWyrmClientError::Transport(t)) if t.kind() == bookwyrm::TransportKind::Connect => {
+            "connect"
+        }
+        Err(e) => panic!("{e:?}"),
+    };
+    let stats = client.transport_stats();
+    println!(
+        "proxy case: direct {}, reqwest {}, failed: {failed}",
+        stats.direct, stats.reqwest
+    );
+}

@@ -1,6 +1,8 @@
 //! The library's modules form a layered graph: no import loop, and nothing imports back up
 //! through the crate root's re-exports (`crate::Name`, `use crate::{…}`). Read from the `crate::`
-//! paths of `src/` (comments and doc comments aside), the same reading a reviewer does.
+//! and `super::` paths of `src/` (comments and doc comments aside), the same reading a reviewer
+//! does. A module and its children are one unit (a child may name its parents' items); between
+//! siblings, and everywhere else, every reference is an edge.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -38,17 +40,51 @@ fn modules() -> BTreeMap<String, String> {
     out
 }
 
-/// Module -> the other modules it names through `crate::`, and its child modules (a parent
+/// The paths a module's code names, from the crate root: `crate::a::b`, and `super::b` (or
+/// `super::super::b`) resolved against the module's own path `name`.
+fn references(name: &str, code: &str) -> Vec<(usize, String)> {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let mut out = Vec::new();
+    for (at, _) in code.match_indices("crate::") {
+        out.push((
+            at,
+            code[at + 7..].chars().take_while(|c| ident(*c)).collect(),
+        ));
+    }
+    let own: Vec<&str> = name.split("::").collect();
+    for (at, _) in code.match_indices("super::") {
+        // Only the first `super::` of a run: `super::super::x` is one reference.
+        if code[..at].ends_with("super::") {
+            continue;
+        }
+        let mut rest = &code[at..];
+        let mut up = 0;
+        while let Some(r) = rest.strip_prefix("super::") {
+            rest = r;
+            up += 1;
+        }
+        let Some(base) = own.len().checked_sub(up) else {
+            continue;
+        };
+        let tail: String = rest.chars().take_while(|c| ident(*c)).collect();
+        let mut path = own[..base].join("::");
+        if !path.is_empty() {
+            path.push_str("::");
+        }
+        path.push_str(&tail);
+        out.push((at, path));
+    }
+    out
+}
+
+/// Module -> the other modules it names through `crate::` or `super::`, and its child modules (a parent
 /// re-exports and uses them, so a child that imports the parent's importers closes a loop).
 fn graph(modules: &BTreeMap<String, String>) -> BTreeMap<String, BTreeSet<String>> {
     let mut g = BTreeMap::new();
     for (name, code) in modules {
         let mut deps = BTreeSet::new();
-        for (at, _) in code.match_indices("crate::") {
-            let path: String = code[at + 7..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
-                .collect();
+        for (at, path) in references(name, code) {
+            let _ = at;
             let parts: Vec<&str> = path.split("::").filter(|p| !p.is_empty()).collect();
             // The longest prefix that is a module.
             let target = (1..=parts.len())
@@ -56,7 +92,12 @@ fn graph(modules: &BTreeMap<String, String>) -> BTreeMap<String, BTreeSet<String
                 .map(|i| parts[..i].join("::"))
                 .find(|m| modules.contains_key(m));
             if let Some(target) = target {
-                if target != *name && !target.starts_with(&format!("{name}::")) {
+                // A module with its children is one unit: the parent names its children (and
+                // re-exports them), a child may name the items of its parents. Siblings and
+                // everything else are edges.
+                let child = target.starts_with(&format!("{name}::"));
+                let parent = name.starts_with(&format!("{target}::"));
+                if target != *name && !child && !parent {
                     deps.insert(target);
                 }
             }
@@ -72,6 +113,16 @@ fn graph(modules: &BTreeMap<String, String>) -> BTreeMap<String, BTreeSet<String
         g.insert(name.clone(), deps);
     }
     g
+}
+
+#[test]
+fn super_paths_are_followed() {
+    let g = graph(&modules());
+    // `use super::pool::{Http1, Key, Pool};` in transport/direct.rs.
+    assert!(g["transport::direct"].contains("transport::pool"));
+    // `super::super::x` from a module two deep names a root module.
+    let refs = references("a::b", "use super::super::sse::Decoder;");
+    assert_eq!(refs[0].1, "sse::Decoder");
 }
 
 #[test]

@@ -6,8 +6,8 @@
 //! - [`recovery`]: a retry before the first event, a resume after it, one budget for both;
 //! - [`telemetry`]: an observer of the items handed out and of the recoveries.
 //!
-//! `EventStream` composes them in one direction (it imports each; none imports another, but
-//! telemetry names the kind of recovery it counts). No task is spawned and nothing is buffered
+//! `EventStream` composes them in one direction: it imports each, and none imports another
+//! (`tests/module_graph.rs` checks the library's imports). No task is spawned and nothing is buffered
 //! beyond the decoder's bounded line and event (and, on the direct transport, one socket
 //! read). Dropping the stream drops the response body, which closes the connection.
 
@@ -34,7 +34,7 @@ use crate::sse;
 
 use decode::{Decoding, Step};
 pub use malformed::MalformedEvents;
-use recovery::{Next, Recovery, Reopened, Verdict};
+use recovery::{Next, Recovering, Recovery, Reopened, Verdict};
 use telemetry::Telemetry;
 use watchdog::Watchdog;
 
@@ -375,8 +375,12 @@ impl<E: StreamEvent> EventStream<E> {
     /// Follows the recovery layer's answer: poll on (a new request), or the last item.
     fn follow(&mut self, next: Next<E>) -> Option<Polled<E>> {
         match next {
-            Next::Reopening(how) => {
-                self.telemetry.recovering(how);
+            Next::Reopening(Recovering::Retry) => {
+                self.telemetry.retried();
+                None
+            }
+            Next::Reopening(Recovering::Resume) => {
+                self.telemetry.resumed();
                 None
             }
             Next::End(item) => {

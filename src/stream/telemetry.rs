@@ -6,8 +6,6 @@ use std::task::Poll;
 use crate::error::BookWyrmClientError;
 use crate::telemetry::StreamMeter;
 
-use super::recovery::Recovering;
-
 /// Reports one stream's metrics (feature `metrics`) when set.
 #[derive(Default)]
 pub(super) struct Telemetry {
@@ -32,14 +30,17 @@ impl Telemetry {
         }
     }
 
-    /// A new request is under way.
-    pub(super) fn recovering(&self, how: Recovering) {
-        let Some(meter) = &self.meter else {
-            return;
-        };
-        match how {
-            Recovering::Retry => crate::telemetry::retried(meter.operation()),
-            Recovering::Resume => crate::telemetry::resumed(meter.operation()),
+    /// The stream is retried (before its first event).
+    pub(super) fn retried(&self) {
+        if let Some(meter) = &self.meter {
+            crate::telemetry::retried(meter.operation());
+        }
+    }
+
+    /// The stream resumes (after events).
+    pub(super) fn resumed(&self) {
+        if let Some(meter) = &self.meter {
+            crate::telemetry::resumed(meter.operation());
         }
     }
 }

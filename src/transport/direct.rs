@@ -36,29 +36,15 @@ use futures_core::Stream;
 use http_body_util::Full;
 use hyper::body::Body as _;
 use hyper::body::Incoming;
+use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+use super::conn::{Conn, Socket};
 use super::pool::{Http1, Key, Pool};
 #[cfg(unix)]
-use super::socket::Socket;
 use super::stats::Counters;
 use super::tls::LazyVerifier;
-
-/// tokio's own socket where [`super::socket`] is not built.
-#[cfg(not(unix))]
-type Socket = TcpStream;
-
-/// The environment variables through which reqwest picks up a proxy.
-const PROXY_VARS: [&str; 6] = [
-    "HTTP_PROXY",
-    "http_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-];
 
 /// Largest response head hyper may buffer (status line and headers).
 const MAX_HEAD: usize = 64 * 1024;
@@ -95,6 +81,8 @@ pub(crate) struct Direct {
     verifier: Arc<LazyVerifier>,
     tls: OnceLock<Result<tokio_rustls::TlsConnector, String>>,
     pool: Arc<Pool>,
+    /// Which destinations a proxy intercepts.
+    proxies: Matcher,
 }
 
 impl fmt::Debug for Direct {
@@ -106,28 +94,40 @@ impl fmt::Debug for Direct {
 }
 
 impl Direct {
-    /// The direct transport, unless a proxy is configured in the environment (reqwest honours
-    /// those; this transport does not speak to proxies).
-    pub(crate) fn unless_proxied(verifier: Arc<LazyVerifier>) -> Option<Self> {
-        let proxied = PROXY_VARS
-            .iter()
-            .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
-        if proxied {
-            tracing::debug!("a proxy is configured: requests go through reqwest");
-            return None;
-        }
-        Some(Self {
+    /// The direct transport. Requests that a proxy configured for this process intercepts
+    /// (the environment's `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY`, else the
+    /// system's settings: hyper-util's matcher, the one reqwest uses) go through reqwest,
+    /// which speaks to proxies; this transport does not.
+    pub(crate) fn new(verifier: Arc<LazyVerifier>) -> Self {
+        Self {
             verifier,
             tls: OnceLock::new(),
             pool: Arc::default(),
-        })
+            proxies: Matcher::from_system(),
+        }
     }
 
-    /// Whether this transport can execute `request`: http(s), body in memory (or none).
+    /// Whether this transport can execute `request`: http(s), body in memory (or none), and no
+    /// proxy for its destination.
     pub(crate) fn handles(&self, request: &reqwest::Request) -> bool {
-        matches!(request.url().scheme(), "http" | "https")
-            && request.url().host_str().is_some()
-            && request.body().is_none_or(|b| b.as_bytes().is_some())
+        let url = request.url();
+        let direct = matches!(url.scheme(), "http" | "https")
+            && url.host_str().is_some()
+            && request.body().is_none_or(|b| b.as_bytes().is_some());
+        direct && !self.proxied(url.as_str())
+    }
+
+    /// Whether a proxy intercepts requests to `url`.
+    fn proxied(&self, url: &str) -> bool {
+        let intercepted = url
+            .parse::<http::Uri>()
+            .map_or(true, |uri| self.proxies.intercept(&uri).is_some());
+        if intercepted {
+            tracing::debug!(
+                "a proxy is configured for this destination: the request goes through reqwest"
+            );
+        }
+        intercepted
     }
 
     /// Closes the idle connections; connections of responses still being read close when
@@ -499,70 +499,6 @@ impl DrivenBody {
                     _ => Poll::Pending,
                 },
             };
-        }
-    }
-}
-
-/// A plain or TLS connection.
-pub(crate) enum Conn {
-    Plain(Socket),
-    Tls(Box<tokio_rustls::client::TlsStream<Socket>>),
-}
-
-impl AsyncRead for Conn {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Conn {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            Conn::Plain(s) => s.is_write_vectored(),
-            Conn::Tls(s) => s.is_write_vectored(),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }

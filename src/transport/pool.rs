@@ -17,7 +17,7 @@ use http_body_util::Full;
 use hyper::client::conn::http1::{Connection, SendRequest};
 use hyper_util::rt::TokioIo;
 
-use super::direct::Conn;
+use super::conn::Conn;
 
 /// How long a connection may wait in the pool (reqwest's default).
 pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
