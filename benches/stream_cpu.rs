@@ -5,7 +5,13 @@
 //! BENCH_EVENTS=200000 BENCH_ROUNDS=5 cargo bench --bench stream_cpu
 //! BENCH_PYTHON=/path/to/venv/bin/python cargo bench --bench stream_cpu   # + the Python client
 //! BENCH_ONLY=tokio-main,cli-json cargo bench --bench stream_cpu          # some cases only
+//! BENCH_BASELINE=/path/to/old/stream_cpu-bin cargo bench --bench stream_cpu  # + our own best
 //! ```
+//!
+//! `BENCH_BASELINE` names the bench binary of an older commit (built in a `git worktree` with
+//! `cargo bench --no-run --bench stream_cpu`): its `tokio-main`, `current-thread` and `spawned`
+//! children run in the same rounds as `base-*` cases, and each of ours is printed with its
+//! ratio to the base (the median of per-round ratios).
 //!
 //! Cases: `floor` (a blocking socket, hand-written de-chunking, serde_json: no runtime, no
 //! hyper), `python` (the reference client 0.1.21 on asyncio), `tokio-main` (the stream consumed
@@ -196,6 +202,19 @@ fn main() {
         child_case("concurrent-cloned"),
         Some("python-1000-streams"),
     );
+    // Our own best, built from an older commit: the same children in its binary.
+    if let Ok(base) = std::env::var("BENCH_BASELINE") {
+        for name in ["tokio-main", "current-thread", "spawned"] {
+            let base = base.clone();
+            let make = Box::new(move || {
+                let mut c = Command::new(&base);
+                c.env("BENCH_CHILD", name);
+                c
+            });
+            let label: &'static str = Box::leak(format!("base-{name}").into_boxed_str());
+            add(label, &synthetic.url, events, make, Some("python"));
+        }
+    }
     add(
         "1m-events",
         &million.url,
@@ -228,6 +247,17 @@ fn main() {
         "{:<28} {:>8} {:>11} {:>10} {:>9}  vs Python (median of per-round ratios)",
         "case", "CPU s", "us/event", "peak RSS", "events"
     );
+    let versus_base = |case: &Case| {
+        let base = format!("base-{}", case.name);
+        let base = cases.iter().find(|c| c.name == base)?;
+        let mut r: Vec<f64> = case
+            .results
+            .iter()
+            .zip(&base.results)
+            .map(|(c, b)| c.cpu / b.cpu)
+            .collect();
+        Some(format!("  {:.2}x base", median(&mut r)))
+    };
     for case in &cases {
         let mut cpu: Vec<f64> = case.results.iter().map(|r| r.cpu).collect();
         let m = median(&mut cpu);
@@ -252,13 +282,14 @@ fn main() {
             })
             .unwrap_or_default();
         println!(
-            "{:<28} {:>8.3} {:>11.3} {:>7.1} MB {:>9}  {}",
+            "{:<28} {:>8.3} {:>11.3} {:>7.1} MB {:>9}  {}{}",
             case.name,
             m,
             m * 1e6 / events.max(1) as f64,
             peak as f64 / 1024.0,
             events,
-            ratio
+            ratio,
+            versus_base(case).unwrap_or_default()
         );
     }
 }
