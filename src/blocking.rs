@@ -371,6 +371,18 @@ impl BookWyrmClient {
             .expect("close_now does not wait");
     }
 
+    /// What the client's requests went through: requests per path, connections, TLS
+    /// handshakes, reuses (see [`AsyncBookWyrmClient::transport_stats`]).
+    ///
+    /// ```
+    /// let c = bookwyrm::AsyncBookWyrmClient::builder().build_blocking().unwrap();
+    /// let stats = c.transport_stats();
+    /// assert_eq!((stats.direct, stats.reqwest), (0, 0));
+    /// ```
+    pub fn transport_stats(&self) -> crate::transport::TransportStats {
+        self.inner.transport_stats()
+    }
+
     /// Runs `body` with the client and closes it afterwards, also on error or panic.
     ///
     /// ```

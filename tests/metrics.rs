@@ -121,6 +121,8 @@ async fn calls_and_streams_are_measured() {
         .collect::<Vec<_>>()
         .await;
     assert!(events.iter().all(Result::is_ok), "{events:?}");
+    // Three spans and a progress event, each once, as uncut.
+    assert_eq!(events.len(), 4, "{events:?}");
     let seen = take(&snap);
     let resumes = "bookwyrm.client.stream.resumes";
     assert_eq!(find(&seen, Counter, resumes, &op), 1);

@@ -1,0 +1,131 @@
+//! The emulator's byte-offset faults against the client: a response cut after N bytes (its
+//! head included), by a reset or a clean close, at every offset of a short stream. Whatever
+//! the offset: the events delivered are a prefix of the uncut stream's, each once; a cut
+//! before the end is an error that ends the stream; nothing hangs.
+
+use crate::common;
+
+use std::time::Duration;
+
+use bookwyrm::{BookWyrmClientError, PhrasalRequest, RetryPolicy, StreamExt};
+
+const TEXT: &str = "One small step. Two more steps. Three steps home.";
+
+/// The events of one stream under `fault`, and the error that ended it (`None`: it ended
+/// cleanly); no events when the request failed before the stream.
+async fn run(
+    emu: &bookwyrm_emulator::Emulator,
+    fault: &str,
+) -> (Vec<String>, Option<BookWyrmClientError>) {
+    let client = common::no_resume(common::faulty(emu, fault, RetryPolicy::none()));
+    let fut = async {
+        let mut s = match client
+            .stream_process_text(PhrasalRequest::from_text(TEXT))
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => return (Vec::new(), Some(e)),
+        };
+        let mut events = Vec::new();
+        while let Some(item) = s.next().await {
+            match item {
+                Ok(e) => events.push(format!("{e:?}")),
+                Err(e) => {
+                    assert!(e.ends_stream(), "{fault}: {e:?}");
+                    assert!(s.next().await.is_none(), "{fault}: fused after the error");
+                    return (events, Some(e));
+                }
+            }
+        }
+        (events, None)
+    };
+    tokio::time::timeout(Duration::from_secs(10), fut)
+        .await
+        .unwrap_or_else(|_| panic!("{fault}: hung"))
+}
+
+#[tokio::test]
+async fn a_response_cut_at_every_byte_is_a_prefix_then_an_error() {
+    let emu = common::emulator().await;
+    let (full, error) = run(&emu, "tag=uncut").await;
+    assert!(error.is_none() && full.len() >= 3, "{full:?} {error:?}");
+    for mode in ["reset-after-bytes", "close-after-bytes"] {
+        let (mut cut_before_end, mut with_events) = (0, 0);
+        let mut n = 0;
+        loop {
+            let fault = format!("{mode}={n}");
+            let (events, error) = run(&emu, &fault).await;
+            // Whatever the cut: the events delivered are the first ones of the uncut stream.
+            assert!(events.len() <= full.len(), "{fault}: {events:?}");
+            assert_eq!(events, full[..events.len()], "{fault}");
+            let Some(e) = error else {
+                // Cut at or past the end: the whole stream.
+                assert_eq!(events, full, "{fault}");
+                break;
+            };
+            assert!(
+                matches!(
+                    e,
+                    BookWyrmClientError::Transport(_) | BookWyrmClientError::Decode(_)
+                ),
+                "{fault}: {e:?}"
+            );
+            cut_before_end += 1;
+            with_events += usize::from(!events.is_empty());
+            n += 1;
+            assert!(n < 5_000, "{mode}: never reached the end");
+        }
+        assert!(
+            cut_before_end > 100,
+            "{mode}: the answer was cut {cut_before_end} ways"
+        );
+        // Cuts inside the body (not only in the head) were among them, and events came
+        // through before them.
+        assert!(
+            with_events > 10,
+            "{mode}: {with_events} cuts after an event"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_cut_leaves_a_prefix_of_the_events_and_times_applies() {
+    let emu = common::emulator().await;
+    let (full, _) = run(&emu, "tag=uncut").await;
+    // The events delivered before a cut are the first events of the uncut stream: cuts every
+    // 40 bytes, by reset this time, up to the first that lets the whole stream through.
+    let mut delivered = Vec::new();
+    for n in (0..5_000u64).step_by(40) {
+        let fault = format!("reset-after-bytes={n}");
+        let (got, error) = run(&emu, &fault).await;
+        assert_eq!(got, full[..got.len()], "{fault}");
+        if error.is_none() {
+            assert_eq!(got, full, "{fault}");
+            break;
+        }
+        delivered.push(got.len());
+    }
+    // Some cuts fell inside the body, after some events and before others.
+    let inside = delivered
+        .iter()
+        .filter(|&&n| n > 0 && n < full.len())
+        .count();
+    assert!(inside >= 2, "{delivered:?}");
+    // times=1: only the first request is cut; a retry before the first event gets it all.
+    let client = common::faulty(
+        &emu,
+        "reset-after-bytes=10;times=1",
+        RetryPolicy {
+            initial_backoff: Duration::from_millis(10),
+            ..RetryPolicy::default()
+        },
+    );
+    let events = client
+        .stream_process_text(PhrasalRequest::from_text(TEXT))
+        .await
+        .unwrap()
+        .collect::<Vec<_>>()
+        .await;
+    assert_eq!(events.len(), full.len());
+    assert!(events.iter().all(Result::is_ok));
+}
