@@ -67,10 +67,10 @@ impl Runtime {
     /// Lets the runtime run what is ready (a connection task woken by a dropped body closes its
     /// connection) and returns; nothing if called inside a runtime.
     fn settle(&self) {
-        if let Some(rt) = &self.0 {
-            if tokio::runtime::Handle::try_current().is_err() {
-                rt.block_on(tokio::task::yield_now());
-            }
+        if let Some(rt) = &self.0
+            && tokio::runtime::Handle::try_current().is_err()
+        {
+            rt.block_on(tokio::task::yield_now());
         }
     }
 

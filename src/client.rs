@@ -33,7 +33,8 @@ pub const ENV_API_KEY: &str = "BOOKWYRM_API_KEY";
 ///
 /// ```no_run
 /// // Same as `.add_root_certificate_file(…)` when the variable is set.
-/// std::env::set_var(bookwyrm::ENV_CA_CERT, "/etc/ssl/private-ca.pem");
+/// // SAFETY: set before any other thread starts (as at the top of `main`).
+/// unsafe { std::env::set_var(bookwyrm::ENV_CA_CERT, "/etc/ssl/private-ca.pem") };
 /// let client = bookwyrm::AsyncBookWyrmClient::builder().from_env().build()?;
 /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
 /// ```
@@ -42,7 +43,8 @@ pub const ENV_CA_CERT: &str = "BOOKWYRM_CA_CERT";
 ///
 /// ```no_run
 /// // Point every client made from the environment at a local emulator.
-/// std::env::set_var(bookwyrm::ENV_API_URL, "http://127.0.0.1:8765");
+/// // SAFETY: set before any other thread starts (as at the top of `main`).
+/// unsafe { std::env::set_var(bookwyrm::ENV_API_URL, "http://127.0.0.1:8765") };
 /// let client = bookwyrm::AsyncBookWyrmClient::new()?;
 /// assert_eq!(client.base_url(), "http://127.0.0.1:8765");
 /// # Ok::<(), bookwyrm::BookWyrmClientError>(())

@@ -698,10 +698,9 @@ pub(crate) fn find_in_chain<'e, T: std::error::Error + 'static>(
         if let Some(inner) = e
             .downcast_ref::<std::io::Error>()
             .and_then(std::io::Error::get_ref)
+            && let Some(found) = find_in_chain::<T>(inner)
         {
-            if let Some(found) = find_in_chain::<T>(inner) {
-                return Some(found);
-            }
+            return Some(found);
         }
         next = e.source();
     }

@@ -10,8 +10,11 @@ use bookwyrm::{AsyncBookWyrmClient, SummarizeRequest};
 #[tokio::test]
 async fn new_reads_the_environment_and_close_releases_connections() {
     let emu = common::emulator().await;
-    std::env::set_var("BOOKWYRM_API_URL", emu.base_url());
-    std::env::set_var("BOOKWYRM_API_KEY", common::KEY);
+    // SAFETY: the only test of this binary, on a current-thread runtime: no other thread
+    // reads the environment while it is written (this is why it is a binary of its own).
+    unsafe { std::env::set_var("BOOKWYRM_API_URL", emu.base_url()) };
+    // SAFETY: as above.
+    unsafe { std::env::set_var("BOOKWYRM_API_KEY", common::KEY) };
     let client = AsyncBookWyrmClient::new().unwrap();
     assert_eq!(client.base_url(), emu.base_url());
     client
@@ -42,8 +45,10 @@ async fn new_reads_the_environment_and_close_releases_connections() {
     );
 
     // Empty variables count as unset: the defaults apply.
-    std::env::set_var("BOOKWYRM_API_URL", "");
-    std::env::set_var("BOOKWYRM_API_KEY", " ");
+    // SAFETY: as above.
+    unsafe { std::env::set_var("BOOKWYRM_API_URL", "") };
+    // SAFETY: as above.
+    unsafe { std::env::set_var("BOOKWYRM_API_KEY", " ") };
     let defaults = AsyncBookWyrmClient::new().unwrap();
     assert_eq!(defaults.base_url(), bookwyrm::DEFAULT_BASE_URL);
     assert!(format!("{defaults:?}").contains("api_key: None"));

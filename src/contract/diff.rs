@@ -160,14 +160,15 @@ fn operation(out: &mut Changes, op: &Operation, their: &Operation, ptr: &str) {
         ),
         _ => {}
     }
-    if let Some(sent) = op.request_media.first() {
-        if !their.request_media.is_empty() && !their.request_media.contains(sent) {
-            let what = format!(
-                "the request body is now {}; this client sends {sent}",
-                their.request_media.join(" or ")
-            );
-            out.push(Breaking, &format!("{ptr}/requestBody/content"), what);
-        }
+    if let Some(sent) = op.request_media.first()
+        && !their.request_media.is_empty()
+        && !their.request_media.contains(sent)
+    {
+        let what = format!(
+            "the request body is now {}; this client sends {sent}",
+            their.request_media.join(" or ")
+        );
+        out.push(Breaking, &format!("{ptr}/requestBody/content"), what);
     }
     match (&op.request, &their.request) {
         (Some(a), Some(b)) => request(out, a, b, &format!("{ptr}/requestBody")),

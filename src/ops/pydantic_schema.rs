@@ -127,10 +127,11 @@ fn strip_number_format(map: &mut Map<String, Value>) {
     ) {
         return;
     }
-    if let Some(Value::String(format)) = map.remove("format") {
-        if format.starts_with("uint") && map.get("minimum") == Some(&Value::from(0)) {
-            map.remove("minimum");
-        }
+    if let Some(Value::String(format)) = map.remove("format")
+        && format.starts_with("uint")
+        && map.get("minimum") == Some(&Value::from(0))
+    {
+        map.remove("minimum");
     }
 }
 

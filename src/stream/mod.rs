@@ -7,7 +7,7 @@
 //! - [`telemetry`]: an observer of the items handed out and of the recoveries.
 //!
 //! `EventStream` composes them in one direction: it imports each, and none imports another
-//! (`tests/module_graph.rs` checks the library's imports). No task is spawned and nothing is buffered
+//! (`tests/it/module_graph.rs` checks the library's imports). No task is spawned and nothing is buffered
 //! beyond the decoder's bounded line and event (and, on the direct transport, one socket
 //! read). Dropping the stream drops the response body, which closes the connection.
 
@@ -404,10 +404,11 @@ impl<E: StreamEvent> EventStream<E> {
     /// The next item: a new request's outcome first, then the body's next step; the
     /// watchdog while the body waits.
     fn poll_item(&mut self, cx: &mut Context<'_>) -> Polled<E> {
-        if self.watchdog.due() && !self.is_terminated() {
-            if let Some(e) = self.ended(cx) {
-                return Poll::Ready(Some(Err(e)));
-            }
+        if self.watchdog.due()
+            && !self.is_terminated()
+            && let Some(e) = self.ended(cx)
+        {
+            return Poll::Ready(Some(Err(e)));
         }
         loop {
             if self.recovery.is_reopening() {

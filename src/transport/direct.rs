@@ -249,11 +249,10 @@ impl Direct {
                 Ok((response, driver_done)) => {
                     let (head, body) = response.into_parts();
                     let max_body = limits.max_body.filter(|_| head.status.is_success());
-                    if let Some(cap) = max_body {
-                        if let Some(announced) = super::response::announced_over(&head.headers, cap)
-                        {
-                            return Err(Failure::TooLarge { cap, announced });
-                        }
+                    if let Some(cap) = max_body
+                        && let Some(announced) = super::response::announced_over(&head.headers, cap)
+                    {
+                        return Err(Failure::TooLarge { cap, announced });
                     }
                     let body = DrivenBody {
                         conn: Some(conn),
@@ -444,10 +443,11 @@ impl DrivenBody {
         let this = self;
         let mut body_cx = Context::from_waker(std::task::Waker::noop());
         loop {
-            if let Some(conn) = this.conn.as_mut() {
-                if !this.driver_done && conn.driver.as_mut().poll(cx).is_ready() {
-                    this.driver_done = true;
-                }
+            if let Some(conn) = this.conn.as_mut()
+                && !this.driver_done
+                && conn.driver.as_mut().poll(cx).is_ready()
+            {
+                this.driver_done = true;
             }
             return match Pin::new(&mut this.body).poll_frame(&mut body_cx) {
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
@@ -472,10 +472,10 @@ impl DrivenBody {
                     Poll::Ready(Some(Err(io::Error::other(e))))
                 }
                 Poll::Ready(None) => {
-                    if let Some(conn) = this.conn.take() {
-                        if !this.driver_done {
-                            this.pool.put(this.key.clone(), conn);
-                        }
+                    if let Some(conn) = this.conn.take()
+                        && !this.driver_done
+                    {
+                        this.pool.put(this.key.clone(), conn);
                     }
                     Poll::Ready(None)
                 }

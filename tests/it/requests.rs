@@ -10,7 +10,7 @@ use bookwyrm::{
 
 /// Runs `call`, then returns the one request it sent, described.
 macro_rules! sent {
-    ($emu:expr, $call:expr) => {{
+    ($emu:expr_2021, $call:expr_2021) => {{
         let _ = $call;
         let mut log = $emu.recorded(true);
         assert_eq!(log.len(), 1, "exactly one request was sent");

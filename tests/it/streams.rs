@@ -384,7 +384,7 @@ async fn a_corrupt_pdf_is_an_error_event() {
 }
 
 /// A client whose requests carry `fault`, resuming off: these tests are of the failures a
-/// stream reports (`tests/resume.rs` has the resumes).
+/// stream reports (`tests/it/resume.rs` has the resumes).
 fn faulty(emu: &bookwyrm_emulator::Emulator, fault: &str) -> AsyncBookWyrmClient {
     common::no_resume(common::faulty(emu, fault, bookwyrm::RetryPolicy::default()))
 }

@@ -90,13 +90,13 @@ impl RustApi {
                 syn::Item::Impl(i) if i.trait_.is_none() => {
                     let ty = tokens(&i.self_ty);
                     for it in &i.items {
-                        if let syn::ImplItem::Fn(f) = it {
-                            if is_pub(&f.vis) {
-                                self.items.insert(
-                                    format!("{prefix}{ty}::{}", f.sig.ident),
-                                    format!("fn {}", tokens(&f.sig)),
-                                );
-                            }
+                        if let syn::ImplItem::Fn(f) = it
+                            && is_pub(&f.vis)
+                        {
+                            self.items.insert(
+                                format!("{prefix}{ty}::{}", f.sig.ident),
+                                format!("fn {}", tokens(&f.sig)),
+                            );
                         }
                     }
                 }
@@ -233,14 +233,14 @@ pub fn diff(base: &RustApi, new: &RustApi) -> Vec<RustChange> {
         });
     }
     for (path, before) in &base.items {
-        if let Some(after) = new.items.get(path) {
-            if before != after {
-                out.push(RustChange {
-                    level: Level::Breaking,
-                    path: path.clone(),
-                    description: format!("`{before}` -> `{after}`"),
-                });
-            }
+        if let Some(after) = new.items.get(path)
+            && before != after
+        {
+            out.push(RustChange {
+                level: Level::Breaking,
+                path: path.clone(),
+                description: format!("`{before}` -> `{after}`"),
+            });
         }
     }
     for p in new.non_exhaustive.difference(&base.non_exhaustive) {

@@ -107,10 +107,10 @@ impl From<BookWyrmClientError> for CliError {
         if let Some(id) = e.request_id() {
             message.push_str(&format!(" (request {id})"));
         }
-        if let BookWyrmClientError::Api(api) = &e {
-            if api.attempts() > 1 {
-                message.push_str(&format!(" after {} attempts", api.attempts()));
-            }
+        if let BookWyrmClientError::Api(api) = &e
+            && api.attempts() > 1
+        {
+            message.push_str(&format!(" after {} attempts", api.attempts()));
         }
         Self::Message {
             code,

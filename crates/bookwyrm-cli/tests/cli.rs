@@ -1073,8 +1073,10 @@ fn failing_servers_end_the_command_with_nothing_repeated() {
     );
 }
 
-/// A stream cut part-way goes on where it stopped: the same pages, phrases and citations as
-/// an uncut run, one `-v` note per resume; with `--no-resume` the cut is the error.
+/// A stream cut part-way goes on where it stopped: the same pages and phrases as an uncut
+/// run, the citations delivered before the cut and every later one once (the rest is scored
+/// against the remaining chunks), one `-v` note per resume; with `--no-resume` the cut is the
+/// error.
 #[test]
 fn cut_streams_resume_and_say_so() {
     let e = env();
@@ -1126,18 +1128,40 @@ fn cut_streams_resume_and_say_so() {
         "What did Nunez see in the valley?",
     ];
     let (uncut, _) = run(None, &cite);
-    let (cut, resumes) = run(Some("truncate-after=5;times=1"), &cite);
-    assert_eq!(resumes, 1);
     let lines = |out: &str, kind: &str| -> Vec<String> {
         out.lines()
             .filter(|l| l.contains(kind))
             .map(str::to_string)
             .collect()
     };
-    // The same citations as the uncut run (the emulator scores each chunk alone), each once.
-    let citations = lines(&cut, "\"citation\"");
-    assert!(citations.len() >= 3, "{cut}");
-    assert_eq!(citations, lines(&uncut, "\"citation\""));
+    // Cut one event after the uncut run's second citation (each event is one line).
+    let second = uncut
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("\"citation\""))
+        .nth(1)
+        .map(|(i, _)| i + 1)
+        .expect("two citations");
+    let (cut, resumes) = run(
+        Some(&format!("truncate-after={};times=1", second + 1)),
+        &cite,
+    );
+    assert_eq!(resumes, 1);
+    // The citations delivered before the cut are the uncut run's; the rest (scored by the
+    // server against the remaining chunks only, so their scores may differ) come after them,
+    // each once.
+    let (citations, all) = (lines(&cut, "\"citation\""), lines(&uncut, "\"citation\""));
+    assert_eq!(citations[..2], all[..2]);
+    let chunk = |l: &String| {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        v["citation"]["start_chunk"].as_u64().unwrap()
+    };
+    let starts: Vec<u64> = citations.iter().map(chunk).collect();
+    assert!(
+        starts.windows(2).all(|w| w[0] < w[1]),
+        "in order, once each: {starts:?}"
+    );
+    assert!(citations.len() > 2, "citations after the resume: {cut}");
     // One summary, counting every chunk and citation of both requests.
     let summary = |out: &str| -> serde_json::Value {
         let summaries = lines(out, "\"summary\"");

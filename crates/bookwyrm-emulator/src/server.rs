@@ -282,10 +282,10 @@ async fn answer(
         Response::from_parts(parts, body)
     };
 
-    if let Some(ct) = &fault.content_type {
-        if let Ok(v) = HeaderValue::from_str(ct) {
-            response.headers_mut().insert(header::CONTENT_TYPE, v);
-        }
+    if let Some(ct) = &fault.content_type
+        && let Ok(v) = HeaderValue::from_str(ct)
+    {
+        response.headers_mut().insert(header::CONTENT_TYPE, v);
     }
     if let Some(msg) = &fault.deprecation {
         let headers = response.headers_mut();

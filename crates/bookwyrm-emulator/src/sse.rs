@@ -139,14 +139,13 @@ pub(crate) fn response(state: Arc<AppState>, fault: Fault, events: EventSource) 
                 bump(&state.stats.streams_cancelled);
                 return;
             }
-            if let Some(pause) = fault.pause {
-                if keepalive_until(tokio::time::sleep(pause), &mut keepalive, &tx)
+            if let Some(pause) = fault.pause
+                && keepalive_until(tokio::time::sleep(pause), &mut keepalive, &tx)
                     .await
                     .is_none()
-                {
-                    bump(&state.stats.streams_cancelled);
-                    return;
-                }
+            {
+                bump(&state.stats.streams_cancelled);
+                return;
             }
             let next = match prefix.next().await {
                 Some(e) => Some(e),

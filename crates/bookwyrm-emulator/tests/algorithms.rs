@@ -24,6 +24,26 @@ fn by_chars(s: &str, start: usize, end: usize) -> String {
     s.chars().skip(start).take(end - start).collect()
 }
 
+/// [`by_chars`] for many slices of one text: the byte offset of every code point (and of
+/// the end), counted once, so that checking every chunk is not quadratic in the text.
+struct CharIndex<'a> {
+    text: &'a str,
+    bytes: Vec<usize>,
+}
+
+impl<'a> CharIndex<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut bytes: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
+        bytes.push(text.len());
+        Self { text, bytes }
+    }
+
+    /// Code points `start..end`, as [`by_chars`] slices them.
+    fn slice(&self, start: usize, end: usize) -> &'a str {
+        &self.text[self.bytes[start]..self.bytes[end]]
+    }
+}
+
 #[test]
 fn phrase_offsets_round_trip_in_code_points() {
     let mixed = "Ünïcödé först. 雪が降る。 Then an emoji 🎉 appears! Naïve café? Yes.";
@@ -43,12 +63,22 @@ fn phrase_offsets_round_trip_in_code_points() {
 #[test]
 fn chunk_sizes_are_respected() {
     let t = story();
+    let index = CharIndex::new(&t);
+    // The index slices as `by_chars` does.
+    for (start, end) in [
+        (0, 0),
+        (0, 10),
+        (1000, 1234),
+        (t.chars().count() - 5, t.chars().count()),
+    ] {
+        assert_eq!(index.slice(start, end), by_chars(&t, start, end));
+    }
     for size in [1, 7, 50, 500, 5000] {
         let chunks = phrases(&t, Some(size));
         assert!(!chunks.is_empty());
         for c in &chunks {
             assert!(c.len_chars() <= size, "size {size}: {}", c.len_chars());
-            assert_eq!(by_chars(&t, c.start_char, c.end_char), c.text(&t));
+            assert_eq!(index.slice(c.start_char, c.end_char), c.text(&t));
         }
         // Nothing but white space is lost between chunks.
         let covered: usize = chunks.iter().map(|c| c.len_chars()).sum();

@@ -139,7 +139,7 @@ pub fn cite<S: AsRef<str>>(chunks: &[S], questions: &[String]) -> Vec<Found> {
         let mut hits: Vec<Found> = scores
             .iter()
             .enumerate()
-            .filter(|(_, &s)| s >= best / 3.0)
+            .filter(|&(_, &s)| s >= best / 3.0)
             .map(|(d, &s)| {
                 let doc_terms: HashSet<String> = terms(chunks[d].as_ref()).into_iter().collect();
                 let matched: Vec<String> = query

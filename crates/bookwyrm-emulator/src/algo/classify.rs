@@ -187,10 +187,11 @@ fn text_kind(text: &str, lines: &[&str]) -> (&'static str, &'static str, f64) {
         (rust, "rust_code", "text/x-rust"),
         (js, "javascript_code", "text/javascript"),
     ];
-    if let Some((hits, ct, mime)) = code.iter().copied().max_by_key(|c| c.0) {
-        if hits >= 1 && hits as f64 / n >= 0.1 {
-            return (ct, mime, (0.6 + hits as f64 / n).min(0.9));
-        }
+    if let Some((hits, ct, mime)) = code.iter().copied().max_by_key(|c| c.0)
+        && hits >= 1
+        && hits as f64 / n >= 0.1
+    {
+        return (ct, mime, (0.6 + hits as f64 / n).min(0.9));
     }
     let commas: Vec<usize> = nonblank
         .iter()

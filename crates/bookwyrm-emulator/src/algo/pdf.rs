@@ -252,12 +252,12 @@ impl OutputDev for Collector {
                 y2: y + size * 0.2,
                 font_size: size,
             });
-        } else if self.word_start && x > self.last_end + size * 0.1 {
-            if let Some(l) = &mut self.cur {
-                if !l.text.ends_with(' ') {
-                    l.text.push(' ');
-                }
-            }
+        } else if self.word_start
+            && x > self.last_end + size * 0.1
+            && let Some(l) = &mut self.cur
+            && !l.text.ends_with(' ')
+        {
+            l.text.push(' ');
         }
         self.word_start = false;
         let end = x + width * size;

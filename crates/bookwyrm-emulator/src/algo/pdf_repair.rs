@@ -183,12 +183,11 @@ fn fonts_used(doc: &Document, page: ObjectId) -> Vec<Vec<u8>> {
     };
     let mut names: Vec<Vec<u8>> = Vec::new();
     for op in &content.operations {
-        if op.operator == "Tf" {
-            if let Some(Object::Name(name)) = op.operands.first() {
-                if !names.contains(name) {
-                    names.push(name.clone());
-                }
-            }
+        if op.operator == "Tf"
+            && let Some(Object::Name(name)) = op.operands.first()
+            && !names.contains(name)
+        {
+            names.push(name.clone());
         }
     }
     names

@@ -163,14 +163,14 @@ fn stem(word: &str) -> String {
         if suffix == "s" && (word.ends_with("ss") || word.ends_with("us") || word.ends_with("is")) {
             continue;
         }
-        if let Some(base) = word.strip_suffix(suffix) {
-            if base.chars().count() >= 3 {
-                return if suffix == "ies" {
-                    format!("{base}y")
-                } else {
-                    base.to_string()
-                };
-            }
+        if let Some(base) = word.strip_suffix(suffix)
+            && base.chars().count() >= 3
+        {
+            return if suffix == "ies" {
+                format!("{base}y")
+            } else {
+                base.to_string()
+            };
         }
     }
     word.to_string()

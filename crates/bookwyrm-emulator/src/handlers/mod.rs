@@ -16,7 +16,7 @@ use reply::error;
 
 /// Returns the error answer of a helper (`Err(reply)`) from the handler.
 macro_rules! tri {
-    ($e:expr) => {
+    ($e:expr_2021) => {
         match $e {
             Ok(v) => v,
             Err(reply) => return reply,

@@ -173,7 +173,7 @@ fn body<'a>(doc: &'a J, mut s: &'a J) -> &'a J {
         } else if let Some([one]) = s["allOf"].as_array().map(Vec::as_slice) {
             one
         } else {
-            match members(s).as_slice() {
+            match *members(s).as_slice() {
                 [one] => one,
                 _ => return s,
             }

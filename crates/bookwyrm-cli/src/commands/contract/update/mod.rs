@@ -135,16 +135,16 @@ pub fn update(ours: &Y, theirs: &Y) -> Result<Updated, UpdateError> {
         kept: BTreeMap::new(),
     };
     let mut out = ours.clone();
-    if let Some(v) = at(&t3, &["info", "version"]).filter(|v| v.is_string()) {
-        if at(&ours, &["info", "version"]) != Some(v) {
-            merge.notes.push(format!(
-                "info.version: {} -> {}",
-                scalar(at(&ours, &["info", "version"])),
-                scalar(Some(v))
-            ));
-            if let Some(info) = out.get_mut("info").and_then(Y::as_mapping_mut) {
-                info.insert("version".into(), v.clone());
-            }
+    if let Some(v) = at(&t3, &["info", "version"]).filter(|v| v.is_string())
+        && at(&ours, &["info", "version"]) != Some(v)
+    {
+        merge.notes.push(format!(
+            "info.version: {} -> {}",
+            scalar(at(&ours, &["info", "version"])),
+            scalar(Some(v))
+        ));
+        if let Some(info) = out.get_mut("info").and_then(Y::as_mapping_mut) {
+            info.insert("version".into(), v.clone());
         }
     }
     let paths = merge.paths(at(&ours, &["paths"]), at(&t3, &["paths"]));
