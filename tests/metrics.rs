@@ -73,6 +73,18 @@ async fn calls_and_streams_are_measured() {
     assert_eq!(find(&seen, Histogram, d, &summarize), 2);
     let retries = [("operation", "summarize")];
     assert_eq!(find(&seen, Counter, "bookwyrm.client.retries", &retries), 1);
+    // A handwritten call (classify: a multipart upload) is measured as the generated ones.
+    common::client(&emu)
+        .classify(bookwyrm::ClassifyRequest::from_text("name,age\nAda,36\n"))
+        .await
+        .unwrap();
+    let seen = take(&snap);
+    let classify = [
+        ("operation", "classify"),
+        ("streaming", "false"),
+        ("outcome", "ok"),
+    ];
+    assert_eq!(find(&seen, Histogram, d, &classify), 1);
     // A stream read to its end: its events counted once, its first event timed.
     let client = common::client(&emu);
     let events = client

@@ -111,17 +111,32 @@ impl AsyncBookWyrmClient {
         F: Fn(generated::Client) -> Fut,
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
     {
+        self.run_call(operation, |ctx| {
+            let fut = call(ctx.generated());
+            async move {
+                fut.await
+                    .map(ResponseValue::into_inner)
+                    .map_err(|e| ctx.map_error(e))
+            }
+        })
+        .await
+    }
+
+    /// Runs one non-streaming call (generated or handwritten): its span, its attempts with
+    /// retries, and its metrics (`bookwyrm.client.request.duration`).
+    pub(crate) async fn run_call<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        attempt: F,
+    ) -> Result<T, BookWyrmClientError>
+    where
+        F: Fn(CallContext) -> Fut,
+        Fut: Future<Output = Result<T, BookWyrmClientError>>,
+    {
         let span = tracing::info_span!("bookwyrm.call", operation, streaming = false);
         let started = Instant::now();
         let result = self
-            .with_retries(operation, false, 0, |ctx| {
-                let fut = call(ctx.generated());
-                async move {
-                    fut.await
-                        .map(ResponseValue::into_inner)
-                        .map_err(|e| ctx.map_error(e))
-                }
-            })
+            .with_retries(operation, false, 0, attempt)
             .instrument(span)
             .await
             .map(|(value, _)| value);

@@ -6,7 +6,6 @@ use bytes::Bytes;
 
 use crate::client::AsyncBookWyrmClient;
 use crate::error::BookWyrmClientError;
-use tracing::Instrument;
 
 use crate::collect::Accumulator;
 use crate::ops::call::{json_body, send_handwritten};
@@ -217,8 +216,7 @@ impl AsyncBookWyrmClient {
             .filename
             .clone()
             .unwrap_or_else(|| "document".to_string());
-        let span = tracing::info_span!("bookwyrm.call", operation = "classify", streaming = false);
-        self.with_retries("classify", false, 0, |ctx| {
+        self.run_call("classify", |ctx| {
             // The multipart body is built anew for every attempt.
             let (bytes, filename) = (bytes.clone(), filename.clone());
             async move {
@@ -241,9 +239,7 @@ impl AsyncBookWyrmClient {
                 json_body(&ctx, response).await
             }
         })
-        .instrument(span)
         .await
-        .map(|(value, _)| value)
     }
 
     /// Classifies content as a stream of [`ClassifyStreamEvent`]s (`POST /classify/sse`; the

@@ -784,11 +784,13 @@ async fn scripted_counted(
 }
 
 /// A chunked SSE response head and these events, not ended (the connection is then reset
-/// or held).
+/// or held). `connection: close`: the scripted server answers one request per connection, so
+/// the client must not keep the connection for its next request (it would wait on a server
+/// that reads no more from it until the server drops it).
 fn sse(events: &[&str]) -> String {
-    let mut out =
-        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
-            .to_string();
+    let mut out = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+                   transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+        .to_string();
     for e in events {
         out.push_str(&format!("{:x}\r\n{e}\r\n", e.len()));
     }

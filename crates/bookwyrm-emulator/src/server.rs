@@ -263,7 +263,7 @@ async fn answer(
         }
         if fault.retry_after_date {
             let when = std::time::SystemTime::now() + std::time::Duration::from_secs(2);
-            if let Ok(v) = HeaderValue::from_str(&httpdate(when)) {
+            if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(when)) {
                 headers.insert(header::RETRY_AFTER, v);
             }
         }
@@ -328,40 +328,4 @@ fn json_error(status: StatusCode, message: &str, guard: InFlight) -> Response<Bo
         HeaderValue::from_static("application/json"),
     );
     r
-}
-
-/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
-fn httpdate(t: std::time::SystemTime) -> String {
-    let secs = t
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if mo <= 2 { y + 1 } else { y };
-    const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MO: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    format!(
-        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
-        WD[(days % 7) as usize],
-        d,
-        MO[(mo - 1) as usize],
-        y,
-        h,
-        m,
-        s
-    )
 }
