@@ -8,7 +8,6 @@ use crate::error::BookWyrmClientError;
 use crate::ops::call::not_blank;
 use crate::ops::call::{generated_open, SharedBody};
 use crate::resume::cite::CiteResumer;
-use crate::resume::NotResumable;
 use crate::stream::EventStream;
 use crate::types::{self, CitationStreamEvent, ModelStrength, Question, TextSpan};
 
@@ -466,6 +465,7 @@ impl AsyncBookWyrmClient {
                 |c, body| async move { c.stream_citations(&body).await },
             )
         };
+        let (start, limit) = (wire.start, wire.limit.map(|l| l.get()));
         if !self.config.resume.cite {
             let stream = self
                 .run_generated_stream(
@@ -475,13 +475,14 @@ impl AsyncBookWyrmClient {
                     |c, body| async move { c.stream_citations(&body).await },
                 )
                 .await?;
+            // Not resumed, but tracked: an interruption says the next chunk to ask for.
+            let why = "citations are scored against the range asked for; ResumePolicy::cite asks for the remaining chunks";
             return Ok(stream.resuming(
-                NotResumable::because("citations are scored against the range asked for; ResumePolicy::cite asks for the remaining chunks"),
+                CiteResumer::tracking_only(start, limit, why),
                 self.resume_policies(),
             ));
         }
         // Resumable: the whole body is kept (shared) for the rest's requests.
-        let (start, limit) = (wire.start, wire.limit.map(|l| l.get()));
         let body = SharedBody::of(&wire)?;
         let whole = std::sync::Arc::new(wire.clone());
         let mut stand_in = wire;

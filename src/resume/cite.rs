@@ -28,7 +28,9 @@ type Key = (u64, u64, Option<u64>);
 
 /// Tracks the chunks and citations of a citation stream (see the module documentation).
 pub(crate) struct CiteResumer {
-    request: ChunkRequest,
+    /// The request for the rest; without one (resuming citations is off) the stream only
+    /// tracks where it got, for the error's resume point, and says why it does not go on.
+    request: Result<ChunkRequest, &'static str>,
     /// The original request's `start` and `limit`.
     start: u64,
     limit: Option<u64>,
@@ -50,6 +52,16 @@ pub(crate) struct CiteResumer {
 impl CiteResumer {
     /// For a request of `limit` chunks (all when `None`) from chunk `start`.
     pub(crate) fn new(start: u64, limit: Option<u64>, request: ChunkRequest) -> Self {
+        Self::with(start, limit, Ok(request))
+    }
+
+    /// Tracks the chunks of a citation stream that is not resumed (for `why`), so that an
+    /// interruption still says the next chunk to ask for.
+    pub(crate) fn tracking_only(start: u64, limit: Option<u64>, why: &'static str) -> Self {
+        Self::with(start, limit, Err(why))
+    }
+
+    fn with(start: u64, limit: Option<u64>, request: Result<ChunkRequest, &'static str>) -> Self {
         Self {
             request,
             start,
@@ -180,6 +192,9 @@ impl Resumer<CitationStreamEvent> for CiteResumer {
         if self.summary {
             return Plan::Finish(None);
         }
+        if let Err(why) = &self.request {
+            return Plan::Cannot(why.to_string());
+        }
         self.base = self.done();
         self.processed = 0;
         if self.end().is_some_and(|end| self.asked_from() >= end) {
@@ -190,7 +205,10 @@ impl Resumer<CitationStreamEvent> for CiteResumer {
         self.resumed = true;
         self.repeatable = self.recent.clone();
         let limit = self.limit.map(|l| l.saturating_sub(self.base));
-        Plan::Reopen((self.request)(self.asked_from(), limit))
+        match &self.request {
+            Ok(request) => Plan::Reopen(request(self.asked_from(), limit)),
+            Err(why) => Plan::Cannot(why.to_string()),
+        }
     }
 
     fn reached(&self) -> u64 {

@@ -648,18 +648,43 @@ async fn cite_resumes_the_remaining_chunks_when_asked() {
     .await;
     let total = chunks.len() as u64;
     emu.recorded(true);
-    // Off by default: a typed interruption that says which chunk was next.
-    let (_, err, _) = items(
+    // Off by default: a typed interruption that says which chunk was next (the one after
+    // the last progress event delivered), to go on by hand.
+    let (events, err, _) = items(
         client(&emu, "truncate-after=5;tag=off")
             .stream_citations(request())
             .await,
         "off",
     )
     .await;
-    assert!(
-        matches!(&err, Some(BookWyrmClientError::Interrupted(i)) if matches!(i.reason(), InterruptReason::NotResumable(_))),
-        "{err:?}"
-    );
+    let processed = events
+        .iter()
+        .filter_map(|e| match e {
+            CitationStreamEvent::Progress(p) => Some(p.chunks_processed),
+            _ => None,
+        })
+        .max()
+        .expect("a progress event before the cut");
+    match &err {
+        Some(BookWyrmClientError::Interrupted(i)) => {
+            assert!(
+                matches!(i.reason(), InterruptReason::NotResumable(_)),
+                "{i}"
+            );
+            assert_eq!(
+                i.resume_point(),
+                &ResumePoint::Chunk {
+                    next_chunk: processed
+                }
+            );
+            assert!(
+                i.to_string()
+                    .contains(&format!("it stopped at chunk {processed}")),
+                "{i}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
     emu.recorded(true);
     // Cut right after a citation that follows a progress event: the rest's answer sends that
     // citation again, and it must not be handed out twice.
