@@ -260,6 +260,28 @@ impl BookWyrmClientError {
         self
     }
 
+    /// How long the server asked to wait before trying again (`Retry-After` or
+    /// `retry-after-ms` of an error answer, also of the resume request that ended an
+    /// interrupted stream), when it said: [`BookWyrmApiError::retry_after`] without matching
+    /// on the variant first.
+    ///
+    /// ```
+    /// # use bookwyrm::BookWyrmClientError;
+    /// # fn f(e: BookWyrmClientError) {
+    /// if let Some(wait) = e.retry_after() {
+    ///     eprintln!("the server asks for {wait:?} before the next try");
+    /// }
+    /// # }
+    /// assert_eq!(BookWyrmClientError::Closed.retry_after(), None);
+    /// ```
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Api(e) => e.retry_after(),
+            Self::Interrupted(i) => i.cause().retry_after(),
+            _ => None,
+        }
+    }
+
     /// The API error, when the server answered with a non-2xx status.
     ///
     /// ```
@@ -719,11 +741,21 @@ impl std::error::Error for TransportError {
     }
 }
 
-/// Which deadline passed.
+/// Which deadline passed, and so which setting to look at.
 ///
 /// ```
 /// use bookwyrm::TimeoutKind;
-/// assert_ne!(TimeoutKind::Idle, TimeoutKind::Total);
+/// fn setting(kind: TimeoutKind) -> &'static str {
+///     match kind {
+///         TimeoutKind::Connect => "connect_timeout",
+///         TimeoutKind::Idle => "stream_idle_timeout",
+///         TimeoutKind::Total => "timeout",
+///         TimeoutKind::StreamDeadline => "stream_deadline",
+///         TimeoutKind::Slot => "slot_timeout (or max_concurrent_requests)",
+///         _ => "a kind newer than this code",
+///     }
+/// }
+/// assert_eq!(setting(TimeoutKind::Idle), "stream_idle_timeout");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -750,7 +782,12 @@ pub enum TimeoutKind {
 /// # use bookwyrm::{BookWyrmClientError, TimeoutKind};
 /// # fn f(e: BookWyrmClientError) {
 /// if let BookWyrmClientError::Timeout(t) = &e {
-///     assert!(matches!(t.kind(), TimeoutKind::Idle | TimeoutKind::Total | TimeoutKind::Connect));
+///     match t.kind() {
+///         TimeoutKind::Connect | TimeoutKind::Slot => eprintln!("no request was answered"),
+///         TimeoutKind::Idle | TimeoutKind::StreamDeadline => eprintln!("a stream went on too long"),
+///         TimeoutKind::Total => eprintln!("a call took too long"),
+///         _ => eprintln!("{t}"),
+///     }
 /// }
 /// # }
 /// ```

@@ -117,6 +117,8 @@ async fn status_faults_carry_status_body_and_retry_after() {
         let c = faulty(&emu, fault);
         let err = c.get_citations(request()).await.unwrap_err();
         assert!(err.is_retryable(), "{fault}");
+        // The top-level error says it too.
+        assert_eq!(err.retry_after(), retry_after, "{fault}");
         let api = api(err);
         assert_eq!(api.status_code(), status, "{fault}");
         assert_eq!(api.retry_after(), retry_after, "{fault}");
