@@ -204,14 +204,17 @@ fn main() {
     );
     // Our own best, built from an older commit: the same children in its binary.
     if let Ok(base) = std::env::var("BENCH_BASELINE") {
-        for name in ["tokio-main", "current-thread", "spawned"] {
+        for (label, name) in [
+            ("base-tokio-main", "tokio-main"),
+            ("base-current-thread", "current-thread"),
+            ("base-spawned", "spawned"),
+        ] {
             let base = base.clone();
             let make = Box::new(move || {
                 let mut c = Command::new(&base);
                 c.env("BENCH_CHILD", name);
                 c
             });
-            let label: &'static str = Box::leak(format!("base-{name}").into_boxed_str());
             add(label, &synthetic.url, events, make, Some("python"));
         }
     }

@@ -93,16 +93,6 @@ impl CiteResumer {
             .map(|n| self.start.saturating_add(n))
     }
 
-    /// An event that does not fit what was asked for: the end of a resumed stream, else the
-    /// end of its tracking.
-    fn refuse(&self, event: CitationStreamEvent, how: String) -> Accept<CitationStreamEvent> {
-        if self.resumed {
-            Accept::Diverged(how)
-        } else {
-            Accept::Untracked(event, how)
-        }
-    }
-
     /// Why a citation of chunks `from..=to` is not in the chunks asked for, if it is not.
     fn outside(&self, from: u64, to: u64) -> Option<String> {
         let (first, end) = (self.asked_from(), self.end());
@@ -141,7 +131,7 @@ impl Resumer<CitationStreamEvent> for CiteResumer {
                 let x = &c.citation;
                 let key = (x.start_chunk, x.end_chunk, x.question_index);
                 if let Some(how) = self.outside(x.start_chunk, x.end_chunk) {
-                    return self.refuse(CitationStreamEvent::Citation(c), how);
+                    return Accept::refused(self.resumed, CitationStreamEvent::Citation(c), how);
                 }
                 if self.repeatable.remove(&key) {
                     return Accept::Hold;
@@ -152,7 +142,7 @@ impl Resumer<CitationStreamEvent> for CiteResumer {
             }
             CitationStreamEvent::Progress(mut p) => {
                 if let Some(how) = self.inconsistent(p.chunks_processed, p.total_chunks) {
-                    return self.refuse(CitationStreamEvent::Progress(p), how);
+                    return Accept::refused(self.resumed, CitationStreamEvent::Progress(p), how);
                 }
                 let total = *self.total.get_or_insert(p.total_chunks);
                 self.processed = p.chunks_processed;
@@ -192,9 +182,10 @@ impl Resumer<CitationStreamEvent> for CiteResumer {
         if self.summary {
             return Plan::Finish(None);
         }
-        if let Err(why) = &self.request {
-            return Plan::Cannot(why.to_string());
-        }
+        let request = match &self.request {
+            Ok(request) => request,
+            Err(why) => return Plan::Cannot(why.to_string()),
+        };
         self.base = self.done();
         self.processed = 0;
         if self.end().is_some_and(|end| self.asked_from() >= end) {
@@ -205,10 +196,7 @@ impl Resumer<CitationStreamEvent> for CiteResumer {
         self.resumed = true;
         self.repeatable = self.recent.clone();
         let limit = self.limit.map(|l| l.saturating_sub(self.base));
-        match &self.request {
-            Ok(request) => Plan::Reopen(request(self.asked_from(), limit)),
-            Err(why) => Plan::Cannot(why.to_string()),
-        }
+        Plan::Reopen(request(self.asked_from(), limit))
     }
 
     fn reached(&self) -> u64 {

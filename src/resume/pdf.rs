@@ -54,16 +54,6 @@ impl PdfResumer {
         }
     }
 
-    /// An event that does not fit what was asked for: the end of a resumed stream, else the
-    /// end of its tracking.
-    fn refuse(&self, event: PdfStreamEvent, how: String) -> Accept<PdfStreamEvent> {
-        if self.resumed {
-            Accept::Diverged(how)
-        } else {
-            Accept::Untracked(event, how)
-        }
-    }
-
     fn next_page(&self) -> u64 {
         self.start + self.pages
     }
@@ -118,7 +108,7 @@ impl Resumer<PdfStreamEvent> for PdfResumer {
             }
             PdfStreamEvent::Metadata(m) if !self.resumed || self.verified => {
                 let how = "a second metadata event".to_string();
-                self.refuse(PdfStreamEvent::Metadata(m), how)
+                Accept::refused(self.resumed, PdfStreamEvent::Metadata(m), how)
             }
             // The metadata of a resumed request: checked, not repeated.
             PdfStreamEvent::Metadata(m) => {
@@ -137,13 +127,13 @@ impl Resumer<PdfStreamEvent> for PdfResumer {
             PdfStreamEvent::Page(mut p) => {
                 match self.page(p.document_page, &mut p.current_page, &mut p.total_pages) {
                     Ok(()) => Accept::Deliver(PdfStreamEvent::Page(p)),
-                    Err(how) => self.refuse(PdfStreamEvent::Page(p), how),
+                    Err(how) => Accept::refused(self.resumed, PdfStreamEvent::Page(p), how),
                 }
             }
             PdfStreamEvent::PageError(mut p) => {
                 match self.page(p.document_page, &mut p.current_page, &mut p.total_pages) {
                     Ok(()) => Accept::Deliver(PdfStreamEvent::PageError(p)),
-                    Err(how) => self.refuse(PdfStreamEvent::PageError(p), how),
+                    Err(how) => Accept::refused(self.resumed, PdfStreamEvent::PageError(p), how),
                 }
             }
             PdfStreamEvent::Progress(mut p) => {

@@ -79,10 +79,12 @@ impl PhrasalResumer {
         chunked: bool,
         request: Option<RestRequest>,
     ) -> Self {
-        let count = |s: &str| s.chars().count() as u64;
+        // One pass over the text: its length, less the white space it ends with.
         let (covered_at, len_chars) = text.as_ref().map_or((0, 0), |t| {
             let t = (**t).as_ref();
-            (count(t.trim_end()), count(t))
+            let len = t.chars().count() as u64;
+            let trailing = t[t.trim_end().len()..].chars().count() as u64;
+            (len - trailing, len)
         });
         Self {
             text,
@@ -214,16 +216,6 @@ impl PhrasalResumer {
         }
         Ok(())
     }
-
-    /// An event that does not fit what was asked for: the end of a resumed stream, else the
-    /// end of its tracking.
-    fn refuse(&self, event: PhrasalStreamEvent, how: String) -> Accept<PhrasalStreamEvent> {
-        if self.resumed {
-            Accept::Diverged(how)
-        } else {
-            Accept::Untracked(event, how)
-        }
-    }
 }
 
 impl Resumer<PhrasalStreamEvent> for PhrasalResumer {
@@ -237,7 +229,7 @@ impl Resumer<PhrasalStreamEvent> for PhrasalResumer {
                     Ok(true) => Accept::Deliver(PhrasalStreamEvent::TextSpan(s)),
                     Ok(false) => Accept::Hold,
                     Err(how) if replay => Accept::Diverged(how),
-                    Err(how) => self.refuse(PhrasalStreamEvent::TextSpan(s), how),
+                    Err(how) => Accept::refused(self.resumed, PhrasalStreamEvent::TextSpan(s), how),
                 }
             }
             PhrasalStreamEvent::Text(t) => {

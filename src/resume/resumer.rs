@@ -19,6 +19,18 @@ pub(crate) enum Accept<E> {
     Diverged(String),
 }
 
+impl<E> Accept<E> {
+    /// An event that does not fit what was asked for (`how`): in an answer to a resume
+    /// (`resumed`) the end of the stream as diverged, else the end of its tracking.
+    pub(crate) fn refused(resumed: bool, event: E, how: String) -> Self {
+        if resumed {
+            Self::Diverged(how)
+        } else {
+            Self::Untracked(event, how)
+        }
+    }
+}
+
 /// How an interrupted stream goes on.
 pub(crate) enum Plan<E> {
     /// A new request for the rest.

@@ -111,7 +111,7 @@ impl<E: StreamEvent> EventStream<E> {
         Self {
             decoding: Decoding::new(body, limits),
             watchdog: Watchdog::new(idle_timeout),
-            recovery: Recovery::new(retry, attempts),
+            recovery: Recovery::new(retry),
             telemetry: Telemetry::default(),
             errors_as_err: false,
             skipped: None,
@@ -313,10 +313,15 @@ impl<E: StreamEvent> EventStream<E> {
         }
     }
 
-    /// Hands out an item (a server error event as an `Err` when asked).
-    fn deliver(&mut self, item: Result<E, BookWyrmClientError>) -> Polled<E> {
+    /// Counts an item as handed out (from then on the stream is never retried).
+    fn handed_out(&mut self) {
         self.delivered += 1;
         self.recovery.delivered_one();
+    }
+
+    /// Hands out an item (a server error event as an `Err` when asked).
+    fn deliver(&mut self, item: Result<E, BookWyrmClientError>) -> Polled<E> {
+        self.handed_out();
         let item = match item {
             Ok(event) if self.errors_as_err => match event.server_error() {
                 Some(err) => Err(BookWyrmClientError::ServerEvent(Box::new(err))),
@@ -344,8 +349,7 @@ impl<E: StreamEvent> EventStream<E> {
                             .with_call(self.request_id.as_deref(), self.attempts),
                     );
                     // Counted as handed out: a retry would send it again.
-                    self.delivered += 1;
-                    self.recovery.delivered_one();
+                    self.handed_out();
                     None
                 }
                 None => Some(self.deliver(Err(e))),

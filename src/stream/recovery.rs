@@ -118,8 +118,10 @@ impl<E> Recovery<E> {
 }
 
 impl<E: StreamEvent> Recovery<E> {
-    /// Retried with `reopen` and `policy` before the first event, `attempts` made to open it.
-    pub(super) fn new(retry: Option<(Reopen, u32, RetryPolicy)>, attempts: u32) -> Self {
+    /// Retried with `reopen` and `policy` before the first event; `attempts` (the last
+    /// attempt's number, 0-based) is also how many retries opening it took.
+    pub(super) fn new(retry: Option<(Reopen, u32, RetryPolicy)>) -> Self {
+        let retried = retry.as_ref().map_or(0, |(_, attempts, _)| *attempts);
         Self {
             retry: retry.map(|(reopen, attempts, policy)| Retry {
                 reopen,
@@ -130,7 +132,7 @@ impl<E: StreamEvent> Recovery<E> {
             underway: None,
             budget: Budget {
                 limit: ResumePolicy::default().max_recoveries,
-                spent: attempts.saturating_sub(1),
+                spent: retried,
             },
         }
     }

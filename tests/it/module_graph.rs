@@ -42,14 +42,11 @@ fn modules() -> BTreeMap<String, String> {
 
 /// The paths a module's code names, from the crate root: `crate::a::b`, and `super::b` (or
 /// `super::super::b`) resolved against the module's own path `name`.
-fn references(name: &str, code: &str) -> Vec<(usize, String)> {
+fn references(name: &str, code: &str) -> Vec<String> {
     let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
     let mut out = Vec::new();
     for (at, _) in code.match_indices("crate::") {
-        out.push((
-            at,
-            code[at + 7..].chars().take_while(|c| ident(*c)).collect(),
-        ));
+        out.push(code[at + 7..].chars().take_while(|c| ident(*c)).collect());
     }
     let own: Vec<&str> = name.split("::").collect();
     for (at, _) in code.match_indices("super::") {
@@ -72,7 +69,7 @@ fn references(name: &str, code: &str) -> Vec<(usize, String)> {
             path.push_str("::");
         }
         path.push_str(&tail);
-        out.push((at, path));
+        out.push(path);
     }
     out
 }
@@ -83,8 +80,7 @@ fn graph(modules: &BTreeMap<String, String>) -> BTreeMap<String, BTreeSet<String
     let mut g = BTreeMap::new();
     for (name, code) in modules {
         let mut deps = BTreeSet::new();
-        for (at, path) in references(name, code) {
-            let _ = at;
+        for path in references(name, code) {
             let parts: Vec<&str> = path.split("::").filter(|p| !p.is_empty()).collect();
             // The longest prefix that is a module.
             let target = (1..=parts.len())
@@ -122,7 +118,7 @@ fn super_paths_are_followed() {
     assert!(g["transport::direct"].contains("transport::pool"));
     // `super::super::x` from a module two deep names a root module.
     let refs = references("a::b", "use super::super::sse::Decoder;");
-    assert_eq!(refs[0].1, "sse::Decoder");
+    assert_eq!(refs[0], "sse::Decoder");
 }
 
 #[test]

@@ -63,6 +63,20 @@ impl Env {
         std::fs::write(self.path(name), content).unwrap();
     }
 
+    /// `phrases.jsonl`: the `text_span` lines of a `--json phrasal` output, as cite chunks.
+    fn write_phrases(&self, phrasal_json: &str) {
+        let chunks: String = phrasal_json
+            .lines()
+            .filter(|l| l.contains("\"text_span\""))
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let chunk = serde_json::json!({"text": v["text"], "start_char": v["start_char"], "end_char": v["end_char"]});
+                format!("{chunk}\n")
+            })
+            .collect();
+        self.write("phrases.jsonl", &chunks);
+    }
+
     fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.path(name)).unwrap()
     }
@@ -1051,14 +1065,8 @@ fn failing_servers_end_the_command_with_nothing_repeated() {
     );
     assert_eq!(spans, 22);
     // cite, answered with the first answer whatever the resume asks for: diverged.
-    let (uncut, _) = {
-        let out = e.cmd().args(phrasal).output().unwrap();
-        (stdout(&out), ())
-    };
-    e.write("phrases.jsonl", &uncut.lines().filter(|l| l.contains("\"text_span\"")).map(|l| {
-        let v: serde_json::Value = serde_json::from_str(l).unwrap();
-        format!("{}\n", serde_json::json!({"text": v["text"], "start_char": v["start_char"], "end_char": v["end_char"]}))
-    }).collect::<String>());
+    let uncut = stdout(&e.cmd().args(phrasal).output().unwrap());
+    e.write_phrases(&uncut);
     let cite = [
         "--json",
         "cite",
@@ -1115,10 +1123,7 @@ fn cut_streams_resume_and_say_so() {
     assert_eq!(resumes, 1);
     assert!(spans(&uncut).len() > 400);
     assert_eq!(spans(&cut), spans(&uncut));
-    e.write("phrases.jsonl", &uncut.lines().filter(|l| l.contains("\"text_span\"")).map(|l| {
-        let v: serde_json::Value = serde_json::from_str(l).unwrap();
-        format!("{}\n", serde_json::json!({"text": v["text"], "start_char": v["start_char"], "end_char": v["end_char"]}))
-    }).collect::<String>());
+    e.write_phrases(&uncut);
     // cite: every citation once, the summary counting all chunks.
     let cite = [
         "--json",
