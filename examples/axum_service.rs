@@ -153,7 +153,7 @@ fn error_response(e: &BookWyrmClientError) -> Response {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         BookWyrmClientError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-        BookWyrmClientError::Closed => StatusCode::SERVICE_UNAVAILABLE,
+        BookWyrmClientError::Closed(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_GATEWAY,
     };
     let body = serde_json::json!({

@@ -34,7 +34,7 @@ use crate::ops::classify::ClassifyRequest;
 use crate::ops::pdf::{PdfExtractRequest, PdfExtractResult};
 use crate::ops::phrasal::PhrasalRequest;
 use crate::ops::summarize::{StructuredSummary, SummarizeRequest};
-use crate::stream::EventStream;
+use crate::stream::{EventStream, MalformedEvents, StreamCanceller};
 use crate::types::{
     self, CitationStreamEvent, ClassifyStreamEvent, PdfStreamEvent, PhrasalStreamEvent,
     SummarizeStreamEvent,
@@ -489,16 +489,62 @@ impl<E: StreamEvent> BlockingStream<E> {
         }
     }
 
+    /// Malformed events go to `into` instead of the caller (see
+    /// [`EventStream::skip_malformed`]).
+    ///
+    /// ```no_run
+    /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// let skipped = bookwyrm::MalformedEvents::default();
+    /// let phrases = c
+    ///     .stream_process_text(bookwyrm::PhrasalRequest::from_text("A. B."))?
+    ///     .skip_malformed(&skipped)
+    ///     .collect_phrases()?;
+    /// println!("{} phrases, {} malformed events skipped", phrases.len(), skipped.len());
+    /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+    /// ```
+    pub fn skip_malformed(self, into: &MalformedEvents) -> Self {
+        Self {
+            inner: self.inner.skip_malformed(into),
+            rt: self.rt,
+        }
+    }
+
+    /// A handle that ends this stream from another thread, with a reason (see
+    /// [`EventStream::canceller`]): the iterator's next item is
+    /// [`BookWyrmClientError::Cancelled`].
+    ///
+    /// ```no_run
+    /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// let mut stream = c.stream_process_text(bookwyrm::PhrasalRequest::from_text("A. B."))?;
+    /// let canceller = stream.canceller();
+    /// std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_secs(10));
+    ///     canceller.cancel("took longer than 10 s");
+    /// });
+    /// for event in stream {
+    ///     println!("{:?}", event?);
+    /// }
+    /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+    /// ```
+    pub fn canceller(&mut self) -> StreamCanceller {
+        self.inner.canceller()
+    }
+
     /// [`EventStream::collect_with`], blocking: reads the stream into `accumulator`, showing
     /// every event to `observer` first.
     ///
     /// ```no_run
     /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
-    /// let stream = c.stream_process_text(bookwyrm::PhrasalRequest::from_text("A. B."))?;
+    /// let mut stream = c.stream_process_text(bookwyrm::PhrasalRequest::from_text("A. B."))?;
     /// let phrases: Vec<bookwyrm::TextSpan> = stream.collect_with(Vec::new(), &mut ())?;
+    /// println!("{} phrases (request {:?})", phrases.len(), stream.as_async().request_id());
     /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
     /// ```
-    pub fn collect_with<A, O>(self, accumulator: A, observer: &mut O) -> Result<A::Output, O::Error>
+    pub fn collect_with<A, O>(
+        &mut self,
+        accumulator: A,
+        observer: &mut O,
+    ) -> Result<A::Output, O::Error>
     where
         A: Accumulator<E>,
         O: Observer<E>,
@@ -519,7 +565,7 @@ macro_rules! accumulator {
             #[doc = $example]
             /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
             /// ```
-            pub fn $method(self) -> Result<$out, BookWyrmClientError> {
+            pub fn $method(&mut self) -> Result<$out, BookWyrmClientError> {
                 self.rt.block_on(self.inner.$method())?
             }
         }
@@ -550,6 +596,26 @@ accumulator!(
     types::ClassifyResponse,
     "let r = c.stream_classify(bookwyrm::ClassifyRequest::from_text(\"{}\"))?.classification()?;"
 );
+impl BlockingStream<SummarizeStreamEvent> {
+    /// [`EventStream::final_structured`], blocking: the final summary parsed into `T`.
+    ///
+    /// ```no_run
+    /// #[derive(bookwyrm::schemars::JsonSchema, serde::Deserialize, Debug)]
+    /// # #[schemars(crate = "bookwyrm::schemars")]
+    /// struct Brief { title: Option<String> }
+    /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// let request = bookwyrm::SummarizeRequest::from_content("...").structured_as::<Brief>();
+    /// let brief = c.stream_summarize(request)?.final_structured::<Brief>()?;
+    /// println!("{:?}", brief.value);
+    /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+    /// ```
+    pub fn final_structured<T: serde::de::DeserializeOwned>(
+        &mut self,
+    ) -> Result<StructuredSummary<T>, BookWyrmClientError> {
+        self.rt.block_on(self.inner.final_structured::<T>())?
+    }
+}
+
 accumulator!(
     PdfStreamEvent,
     collect_pages,

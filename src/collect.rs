@@ -118,6 +118,9 @@ impl<E> Observer<E> for () {
 
 impl<E: StreamEvent> EventStream<E> {
     /// Reads the stream to its end into `accumulator`, showing every event to `observer` first.
+    /// The stream is borrowed, not consumed: its [`request_id`](Self::request_id),
+    /// [`resumes`](Self::resumes) and [`delivered`](Self::delivered) stay readable after it
+    /// (the same holds for every `collect_*` method built on this one).
     /// A non-recoverable error event ends it with
     /// [`ServerEvent`](BookWyrmClientError::ServerEvent) (after the observer saw it);
     /// recoverable ones go on to the accumulator; undecodable events go to
@@ -138,13 +141,15 @@ impl<E: StreamEvent> EventStream<E> {
     /// }
     ///
     /// # async fn run(client: bookwyrm::AsyncBookWyrmClient, r: bookwyrm::CitationRequest) -> bookwyrm::Result<()> {
-    /// let stream = client.stream_citations(r).await?;
+    /// let mut stream = client.stream_citations(r).await?;
     /// let result = stream.collect_with(CitationResult::default(), &mut Progress).await?;
-    /// println!("{} citations", result.citations.len());
+    /// // The stream stays readable: who answered, and how often it resumed.
+    /// println!("{} citations (request {:?}, {} resumes)", result.citations.len(),
+    ///     stream.request_id(), stream.resumes());
     /// # Ok(()) }
     /// ```
     pub async fn collect_with<A, O>(
-        mut self,
+        &mut self,
         mut accumulator: A,
         observer: &mut O,
     ) -> Result<A::Output, O::Error>

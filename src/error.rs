@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+mod ended;
 mod interrupted;
 mod server;
+pub use ended::{CancelledError, ClosedError};
 pub use interrupted::{InterruptReason, Interrupted, ResumePoint};
 pub use server::ServerError;
 
@@ -74,8 +76,13 @@ pub enum BookWyrmClientError {
     /// [`ResumePolicy`](crate::ResumePolicy)): what was delivered, where it stopped, and the
     /// error that broke it as its [`cause`](crate::Interrupted::cause).
     Interrupted(Box<Interrupted>),
-    /// The client was closed with [`crate::AsyncBookWyrmClient::close`].
-    Closed,
+    /// The client was closed: before the call ([`crate::AsyncBookWyrmClient::close`]), or
+    /// while it was in flight ([`crate::AsyncBookWyrmClient::close_now`]; then with the
+    /// call's request id and attempts).
+    Closed(ClosedError),
+    /// One stream was ended by its caller through its [`crate::StreamCanceller`], with the
+    /// caller's reason.
+    Cancelled(Box<CancelledError>),
     /// The blocking client was called inside an async runtime, where blocking would stall the
     /// runtime's thread: use [`crate::AsyncBookWyrmClient`] there.
     BlockingInAsyncContext,
@@ -86,7 +93,7 @@ impl BookWyrmClientError {
     ///
     /// ```
     /// # use bookwyrm::BookWyrmClientError;
-    /// assert_eq!(BookWyrmClientError::Closed.status_code(), None);
+    /// assert_eq!(BookWyrmClientError::Closed(Default::default()).status_code(), None);
     /// ```
     pub fn status_code(&self) -> Option<u16> {
         match self {
@@ -110,7 +117,7 @@ impl BookWyrmClientError {
     ///
     /// ```
     /// # use bookwyrm::BookWyrmClientError;
-    /// assert!(!BookWyrmClientError::Closed.is_retryable());
+    /// assert!(!BookWyrmClientError::Closed(Default::default()).is_retryable());
     /// ```
     pub fn is_retryable(&self) -> bool {
         self.retry_class() != RetryClass::Never
@@ -134,7 +141,8 @@ impl BookWyrmClientError {
             Self::ServerEvent(_)
             | Self::Validation(_)
             | Self::Decode(_)
-            | Self::Closed
+            | Self::Closed(_)
+            | Self::Cancelled(_)
             | Self::BlockingInAsyncContext => RetryClass::Never,
         }
     }
@@ -143,7 +151,7 @@ impl BookWyrmClientError {
     ///
     /// ```
     /// # use bookwyrm::BookWyrmClientError;
-    /// assert!(!BookWyrmClientError::Closed.is_timeout());
+    /// assert!(!BookWyrmClientError::Closed(Default::default()).is_timeout());
     /// ```
     pub fn is_timeout(&self) -> bool {
         matches!(self, Self::Timeout(_))
@@ -156,7 +164,7 @@ impl BookWyrmClientError {
     ///
     /// ```
     /// # use bookwyrm::BookWyrmClientError;
-    /// assert!(!BookWyrmClientError::Closed.is_tls());
+    /// assert!(!BookWyrmClientError::Closed(Default::default()).is_tls());
     /// ```
     pub fn is_tls(&self) -> bool {
         matches!(self, Self::Transport(t) if t.is_tls())
@@ -166,7 +174,7 @@ impl BookWyrmClientError {
     ///
     /// ```
     /// # use bookwyrm::BookWyrmClientError;
-    /// assert_eq!(BookWyrmClientError::Closed.request_id(), None);
+    /// assert_eq!(BookWyrmClientError::Closed(Default::default()).request_id(), None);
     /// ```
     pub fn request_id(&self) -> Option<&str> {
         match self {
@@ -176,7 +184,9 @@ impl BookWyrmClientError {
             Self::Decode(e) => e.info.request_id.as_deref(),
             Self::ServerEvent(e) => e.info.request_id.as_deref(),
             Self::Interrupted(e) => e.cause.request_id(),
-            Self::Validation(_) | Self::Closed | Self::BlockingInAsyncContext => None,
+            Self::Closed(e) => e.info.request_id.as_deref(),
+            Self::Cancelled(e) => e.info.request_id.as_deref(),
+            Self::Validation(_) | Self::BlockingInAsyncContext => None,
         }
     }
 
@@ -188,7 +198,7 @@ impl BookWyrmClientError {
     /// # fn f(e: &BookWyrmClientError) {
     /// eprintln!("{e} (request {:?}, {} attempts)", e.request_id(), e.attempts());
     /// # }
-    /// assert_eq!(BookWyrmClientError::Closed.attempts(), 0);
+    /// assert_eq!(BookWyrmClientError::Closed(Default::default()).attempts(), 0);
     /// ```
     pub fn attempts(&self) -> u32 {
         match self {
@@ -198,7 +208,9 @@ impl BookWyrmClientError {
             Self::Decode(e) => e.info.attempts,
             Self::ServerEvent(e) => e.info.attempts,
             Self::Interrupted(e) => e.cause.attempts(),
-            Self::Validation(_) | Self::Closed | Self::BlockingInAsyncContext => 0,
+            Self::Closed(e) => e.info.attempts,
+            Self::Cancelled(e) => e.info.attempts,
+            Self::Validation(_) | Self::BlockingInAsyncContext => 0,
         }
     }
 
@@ -244,10 +256,12 @@ impl BookWyrmClientError {
             Self::Decode(e) => e.info.fill(request_id, attempts),
             Self::ServerEvent(e) => e.info.fill(request_id, attempts),
             Self::Interrupted(e) => {
-                let cause = std::mem::replace(&mut e.cause, Self::Closed);
+                let cause = std::mem::replace(&mut e.cause, Self::BlockingInAsyncContext);
                 e.cause = cause.with_call(request_id, attempts);
             }
-            Self::Validation(_) | Self::Closed | Self::BlockingInAsyncContext => {}
+            Self::Closed(e) => e.info.fill(request_id, attempts),
+            Self::Cancelled(e) => e.info.fill(request_id, attempts),
+            Self::Validation(_) | Self::BlockingInAsyncContext => {}
         }
         self
     }
@@ -272,7 +286,7 @@ impl BookWyrmClientError {
     ///     eprintln!("the server asks for {wait:?} before the next try");
     /// }
     /// # }
-    /// assert_eq!(BookWyrmClientError::Closed.retry_after(), None);
+    /// assert_eq!(BookWyrmClientError::Closed(Default::default()).retry_after(), None);
     /// ```
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
@@ -286,13 +300,23 @@ impl BookWyrmClientError {
     ///
     /// ```
     /// # use bookwyrm::BookWyrmClientError;
-    /// assert!(BookWyrmClientError::Closed.as_api_error().is_none());
+    /// assert!(BookWyrmClientError::Closed(Default::default()).as_api_error().is_none());
     /// ```
     pub fn as_api_error(&self) -> Option<&BookWyrmApiError> {
         match self {
             Self::Api(e) => Some(e),
             _ => None,
         }
+    }
+
+    /// The client is closed: the call was refused before any request.
+    pub(crate) fn closed() -> Self {
+        Self::Closed(ClosedError::default())
+    }
+
+    /// The client was closed with `close_now` while the call was in flight.
+    pub(crate) fn closed_in_flight() -> Self {
+        Self::Closed(ClosedError::in_flight())
     }
 
     pub(crate) fn validation(field: &'static str, message: impl Into<String>) -> Self {
@@ -384,7 +408,8 @@ impl fmt::Display for BookWyrmClientError {
             Self::Decode(e) => e.fmt(f),
             Self::ServerEvent(e) => e.fmt(f),
             Self::Interrupted(e) => e.fmt(f),
-            Self::Closed => f.write_str("the client is closed"),
+            Self::Closed(e) => e.fmt(f),
+            Self::Cancelled(e) => e.fmt(f),
             Self::BlockingInAsyncContext => f.write_str(
                 "the blocking client was called inside an async runtime; use AsyncBookWyrmClient there",
             ),

@@ -50,7 +50,7 @@ pub use client::{
 };
 pub use collect::{Accumulator, Observer};
 pub use error::{
-    BookWyrmApiError, BookWyrmClientError, DecodeError, InterruptReason, Interrupted, ResumePoint,
+    BookWyrmApiError, BookWyrmClientError, CancelledError, ClosedError, DecodeError, InterruptReason, Interrupted, ResumePoint,
     ServerError, TimeoutError, TimeoutKind, TransportError, TransportKind, ValidationError,
 };
 pub use event::{Decoded, StreamEvent, UnknownEvent};
@@ -64,7 +64,7 @@ pub use ops::summarize::{
 };
 pub use resume::ResumePolicy;
 pub use retry::RetryPolicy;
-pub use stream::{EventStream, MalformedEvents};
+pub use stream::{EventStream, MalformedEvents, StreamCanceller};
 pub use transport::{TransportStats, CLIENT_DATE};
 pub use types::{
     CitationStreamEvent, ClassifyStreamEvent, ModelStrength, PdfStreamEvent, PhrasalStreamEvent,

@@ -179,7 +179,10 @@ mod tests {
             all.push(BookWyrmClientError::ServerEvent(Box::new(e)));
         }
         all.push(BookWyrmClientError::validation("f", "m"));
-        all.push(BookWyrmClientError::Closed);
+        all.push(BookWyrmClientError::closed());
+        all.push(BookWyrmClientError::Cancelled(Box::new(
+            crate::error::CancelledError::new("r", 1),
+        )));
         all.push(BookWyrmClientError::BlockingInAsyncContext);
         all
     }

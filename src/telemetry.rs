@@ -12,7 +12,8 @@
 //! | `bookwyrm.client.slot.wait.duration` | histogram | s | |
 //!
 //! `outcome` is `ok`, or the kind of error: `api_<status>`, `transport`, `timeout`, `decode`,
-//! `server_event`, `interrupted`, `closed`, `validation`; for a stream dropped before its end, `dropped`. A
+//! `server_event`, `interrupted`, `closed`, `cancelled` (a stream ended through its
+//! [`StreamCanceller`](crate::StreamCanceller)), `validation`; for a stream dropped before its end, `dropped`. A
 //! stream's duration runs from its call to its end
 //! (or its drop); its events are counted once, when it ends.
 
@@ -30,7 +31,8 @@ fn outcome(error: Option<&BookWyrmClientError>) -> String {
         Some(BookWyrmClientError::Decode(_)) => "decode".into(),
         Some(BookWyrmClientError::ServerEvent(_)) => "server_event".into(),
         Some(BookWyrmClientError::Interrupted(_)) => "interrupted".into(),
-        Some(BookWyrmClientError::Closed) => "closed".into(),
+        Some(BookWyrmClientError::Closed(_)) => "closed".into(),
+        Some(BookWyrmClientError::Cancelled(_)) => "cancelled".into(),
         Some(_) => "validation".into(),
     }
 }

@@ -117,6 +117,25 @@ async fn calls_and_streams_are_measured() {
     let seen = take(&snap);
     let dropped = [("operation", "stream_process_text"), ("outcome", "dropped")];
     assert_eq!(find(&seen, Histogram, d, &dropped), 1);
+    // A stream cancelled by its caller: outcome `cancelled`, not `dropped`.
+    let mut s = client
+        .stream_process_text(PhrasalRequest::from_text(common::story()))
+        .await
+        .unwrap();
+    s.next().await.unwrap().unwrap();
+    s.canceller().cancel("the caller went away");
+    assert!(matches!(
+        s.next().await,
+        Some(Err(bookwyrm::BookWyrmClientError::Cancelled(_)))
+    ));
+    drop(s);
+    let seen = take(&snap);
+    let cancelled = [
+        ("operation", "stream_process_text"),
+        ("outcome", "cancelled"),
+    ];
+    assert_eq!(find(&seen, Histogram, d, &cancelled), 1);
+    assert_eq!(find(&seen, Histogram, d, &dropped), 0);
     // A stream cut once and resumed: one resume counted, its events counted once.
     let cut = common::faulty(
         &emu,

@@ -57,7 +57,7 @@ impl AsyncBookWyrmClient {
             let cancel = self.shared.cancelled().token();
             let result = tokio::select! {
                 biased;
-                _ = cancel.cancelled() => Err(BookWyrmClientError::Closed),
+                _ = cancel.cancelled() => Err(BookWyrmClientError::closed_in_flight()),
                 r = attempt(ctx).instrument(span.clone()) => r,
             };
             let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -84,7 +84,7 @@ impl AsyncBookWyrmClient {
                             telemetry::retried(operation);
                             tokio::select! {
                                 biased;
-                                _ = cancel.cancelled() => return Err(BookWyrmClientError::Closed),
+                                _ = cancel.cancelled() => return Err(BookWyrmClientError::closed_in_flight().with_call(None, n + 1)),
                                 _ = tokio::time::sleep(delay) => {}
                             }
                             n += 1;

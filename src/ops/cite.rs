@@ -367,7 +367,7 @@ impl EventStream<CitationStreamEvent> {
     /// println!("{} citations", result.citations.len());
     /// # Ok(()) }
     /// ```
-    pub async fn collect_citations(self) -> Result<CitationResult, BookWyrmClientError> {
+    pub async fn collect_citations(&mut self) -> Result<CitationResult, BookWyrmClientError> {
         self.collect_with(CitationResult::default(), &mut ()).await
     }
 }

@@ -188,9 +188,9 @@ impl EventStream<ClassifyStreamEvent> {
     /// println!("{}", c.classification.mime_type);
     /// # Ok(()) }
     /// ```
-    pub async fn classification(self) -> Result<types::ClassifyResponse, BookWyrmClientError> {
+    pub async fn classification(&mut self) -> Result<types::ClassifyResponse, BookWyrmClientError> {
         // Error events end the collection as `Err(ServerEvent)`.
-        self.errors_as_err().collect_with(None, &mut ()).await
+        self.errors_as_err_in_place().collect_with(None, &mut ()).await
     }
 }
 

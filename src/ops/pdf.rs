@@ -400,9 +400,9 @@ impl EventStream<PdfStreamEvent> {
     /// println!("{} pages", result.pages.len());
     /// # Ok(()) }
     /// ```
-    pub async fn collect_pages(self) -> Result<PdfExtractResult, BookWyrmClientError> {
+    pub async fn collect_pages(&mut self) -> Result<PdfExtractResult, BookWyrmClientError> {
         // Error events end the collection as `Err(ServerEvent)`.
-        self.errors_as_err()
+        self.errors_as_err_in_place()
             .collect_with(PdfPages::default(), &mut ())
             .await
     }

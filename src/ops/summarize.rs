@@ -407,9 +407,9 @@ impl EventStream<SummarizeStreamEvent> {
     /// println!("{}", summary.summary);
     /// # Ok(()) }
     /// ```
-    pub async fn final_summary(self) -> Result<types::SummaryResponse, BookWyrmClientError> {
+    pub async fn final_summary(&mut self) -> Result<types::SummaryResponse, BookWyrmClientError> {
         // Error events end the collection as `Err(ServerEvent)`.
-        self.errors_as_err().collect_with(None, &mut ()).await
+        self.errors_as_err_in_place().collect_with(None, &mut ()).await
     }
 }
 
@@ -431,7 +431,7 @@ impl EventStream<SummarizeStreamEvent> {
     /// # Ok(()) }
     /// ```
     pub async fn final_structured<T: serde::de::DeserializeOwned>(
-        self,
+        &mut self,
     ) -> Result<StructuredSummary<T>, BookWyrmClientError> {
         parse_structured(self.final_summary().await?)
     }

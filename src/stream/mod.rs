@@ -2,7 +2,8 @@
 //! concern and know nothing of the others:
 //!
 //! - [`decode`]: the body's bytes -> SSE events -> typed events ([`decode::Step`]);
-//! - [`watchdog`]: the idle timeout, the stream's deadline, the client's `close_now`;
+//! - [`watchdog`]: the idle timeout, the stream's deadline, the client's `close_now`, the
+//!   stream's [`StreamCanceller`];
 //! - [`recovery`]: a retry before the first event, a resume after it, one budget for both;
 //! - [`telemetry`]: an observer of the items handed out and of the recoveries.
 //!
@@ -11,6 +12,7 @@
 //! beyond the decoder's bounded line and event (and, on the direct transport, one socket
 //! read). Dropping the stream drops the response body, which closes the connection.
 
+mod cancel;
 mod decode;
 mod malformed;
 mod recovery;
@@ -32,6 +34,7 @@ use crate::resume::{Break, ResumePolicy, Resumer};
 use crate::retry::RetryPolicy;
 use crate::sse;
 
+pub use cancel::StreamCanceller;
 use decode::{Decoding, Step};
 pub use malformed::MalformedEvents;
 use recovery::{Next, Recovering, Recovery, Reopened, Verdict};
@@ -190,6 +193,13 @@ impl<E: StreamEvent> EventStream<E> {
         self
     }
 
+    /// [`errors_as_err`](Self::errors_as_err) on a borrowed stream (for the `collect_*`
+    /// methods, which leave the stream to its caller).
+    pub(crate) fn errors_as_err_in_place(&mut self) -> &mut Self {
+        self.errors_as_err = true;
+        self
+    }
+
     /// Malformed events (a known event whose data does not decode; the stream goes on after
     /// them) are recorded in `into` instead of being handed out as `Err` items. With it, an
     /// accumulator such as [`collect_citations`](Self::collect_citations) keeps every good
@@ -262,6 +272,31 @@ impl<E: StreamEvent> EventStream<E> {
         self.recovery.resumes()
     }
 
+    /// A handle that ends this stream (and closes its connection) with a reason of the
+    /// caller's: the next item is [`BookWyrmClientError::Cancelled`], the metrics record the
+    /// outcome `cancelled`, and the client's other streams go on. Clones cancel the same
+    /// stream; cancelling a stream that already ended changes nothing.
+    ///
+    /// ```
+    /// use bookwyrm::{BookWyrmClientError, EventStream, PhrasalStreamEvent};
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+    /// // A stream whose server never answers.
+    /// let mut stream = EventStream::<PhrasalStreamEvent>::from_byte_stream(
+    ///     futures_util::stream::pending::<Result<bytes::Bytes, std::io::Error>>(),
+    /// );
+    /// let canceller = stream.canceller();
+    /// tokio::spawn(async move { canceller.cancel("the caller went away") });
+    /// match stream.next().await {
+    ///     Some(Err(BookWyrmClientError::Cancelled(c))) => assert_eq!(c.reason(), "the caller went away"),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// assert!(stream.next().await.is_none());
+    /// # });
+    /// ```
+    pub fn canceller(&mut self) -> StreamCanceller {
+        self.watchdog.canceller()
+    }
+
     /// Resumes this stream with `resumer` after a break, as `policy` allows, waiting
     /// `backoff`'s delays; `policy` also sets the stream's budget of retries and resumes.
     pub(crate) fn resuming(
@@ -273,7 +308,7 @@ impl<E: StreamEvent> EventStream<E> {
         self
     }
 
-    /// Ends the stream with `Closed` when `cancel` is cancelled, and with a
+    /// Ends the stream with `Closed` when `cancel` is set, and with a
     /// [`TimeoutKind::StreamDeadline`](crate::TimeoutKind::StreamDeadline) error at
     /// `deadline` (an instant and the configured length).
     pub(crate) fn ending_with(
@@ -300,7 +335,7 @@ impl<E: StreamEvent> EventStream<E> {
     /// The error that ends the stream now (and the stream ended), if its client was closed
     /// with `close_now` or its deadline passed; polling registers for both.
     fn ended(&mut self, cx: &mut Context<'_>) -> Option<BookWyrmClientError> {
-        let error = self.watchdog.ending(cx)?;
+        let error = self.watchdog.ending(cx, self.delivered)?;
         self.finish();
         Some(error)
     }

@@ -361,7 +361,9 @@ impl<E: StreamEvent> Recovery<E> {
             BookWyrmClientError::Transport(_) | BookWyrmClientError::Timeout(_) => {
                 self.on_break(e, Break::Failed, false, delivered)
             }
-            BookWyrmClientError::Closed => Next::End(Some(Err(e))),
+            BookWyrmClientError::Closed(_) | BookWyrmClientError::Cancelled(_) => {
+                Next::End(Some(Err(e)))
+            }
             _ => {
                 let why = format!("the resume request failed: {e}");
                 self.end(e, InterruptReason::NotResumable(why), delivered)

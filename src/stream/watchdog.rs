@@ -1,5 +1,6 @@
 //! The watchdog layer: what ends or breaks a stream from outside its bytes. The idle timeout
-//! (the longest silence), the stream's deadline, and the client's `close_now`.
+//! (the longest silence), the stream's deadline, the client's `close_now`, and the stream's
+//! own [`StreamCanceller`].
 
 use std::future::Future as _;
 use std::pin::Pin;
@@ -9,8 +10,10 @@ use std::time::Duration;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
-use crate::error::{BookWyrmClientError, TimeoutKind};
+use crate::error::{BookWyrmClientError, CancelledError, TimeoutKind};
 use crate::transport::Halt;
+
+use super::cancel::StreamCanceller;
 
 /// The timers and the cancellation of one stream.
 pub(super) struct Watchdog {
@@ -21,7 +24,10 @@ pub(super) struct Watchdog {
     armed: bool,
     /// Cancelled by the client's `close_now`: the stream ends with `Closed`.
     cancel: Option<Halt>,
-    /// Waits for `cancel`, armed when the stream waits.
+    /// This stream's own canceller, once asked for: the stream ends with `Cancelled`.
+    own: Option<StreamCanceller>,
+    /// Waits for `own`'s token (a child of `cancel`'s) or else `cancel`, armed when the
+    /// stream waits.
     cancelled: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
     /// The stream's total deadline and its length.
     deadline: Option<(Pin<Box<Sleep>>, Duration)>,
@@ -35,9 +41,26 @@ impl Watchdog {
             idle: None,
             armed: false,
             cancel: None,
+            own: None,
             cancelled: None,
             deadline: None,
         }
+    }
+
+    /// The stream's canceller (made on the first call; its token a child of the client's, so
+    /// that one wait serves both).
+    pub(super) fn canceller(&mut self) -> StreamCanceller {
+        if let Some(own) = &self.own {
+            return own.clone();
+        }
+        let token = self
+            .cancel
+            .as_ref()
+            .map_or_else(Default::default, |c| c.token().child_token());
+        let own = StreamCanceller::new(token);
+        self.own = Some(own.clone());
+        self.cancelled = None; // the next wait is on the new token
+        own
     }
 
     /// Ends the stream with `Closed` when `cancel` is set, and at `deadline` (an instant and
@@ -49,19 +72,41 @@ impl Watchdog {
 
     /// Whether the stream must end now, checked without registering for a wake-up.
     pub(super) fn due(&self) -> bool {
-        self.cancel.as_ref().is_some_and(|c| c.is_set())
+        self.own.as_ref().is_some_and(StreamCanceller::is_cancelled)
+            || self.cancel.as_ref().is_some_and(Halt::is_set)
             || self.deadline.as_ref().is_some_and(|(s, _)| s.is_elapsed())
     }
 
-    /// The error that ends the stream now, if its client was closed with `close_now` or its
-    /// deadline passed; registers `cx` for both.
-    pub(super) fn ending(&mut self, cx: &mut Context<'_>) -> Option<BookWyrmClientError> {
-        if let Some(cancel) = &self.cancel {
+    /// The error of a stream cancelled (its own reason first) or closed, after `delivered`
+    /// items.
+    fn stopped(&self, delivered: u64) -> Option<BookWyrmClientError> {
+        if let Some(reason) = self.own.as_ref().and_then(StreamCanceller::reason) {
+            let cancelled = CancelledError::new(reason, delivered);
+            return Some(BookWyrmClientError::Cancelled(Box::new(cancelled)));
+        }
+        let closed = self.cancel.as_ref().is_some_and(Halt::is_set);
+        closed.then(BookWyrmClientError::closed_in_flight)
+    }
+
+    /// The error that ends the stream now, after `delivered` items, if it was cancelled, its
+    /// client was closed with `close_now`, or its deadline passed; registers `cx` for all.
+    pub(super) fn ending(
+        &mut self,
+        cx: &mut Context<'_>,
+        delivered: u64,
+    ) -> Option<BookWyrmClientError> {
+        if let Some(stopped) = self.stopped(delivered) {
+            return Some(stopped);
+        }
+        let token = (self.own.as_ref().map(StreamCanceller::token))
+            .or_else(|| self.cancel.as_ref().map(Halt::token));
+        if let Some(token) = token {
             let waiting = self
                 .cancelled
-                .get_or_insert_with(|| Box::pin(cancel.token().clone().cancelled_owned()));
-            if cancel.is_set() || waiting.as_mut().poll(cx).is_ready() {
-                return Some(BookWyrmClientError::Closed);
+                .get_or_insert_with(|| Box::pin(token.clone().cancelled_owned()));
+            if waiting.as_mut().poll(cx).is_ready() {
+                let stopped = self.stopped(delivered);
+                return Some(stopped.unwrap_or_else(BookWyrmClientError::closed_in_flight));
             }
         }
         let (sleep, d) = self.deadline.as_mut()?;
@@ -110,6 +155,7 @@ impl Watchdog {
     pub(super) fn stop(&mut self) {
         self.idle = None;
         self.cancel = None;
+        self.own = None;
         self.cancelled = None;
         self.deadline = None;
     }

@@ -134,13 +134,13 @@ impl Shared {
 
     pub(crate) fn http(&self) -> Result<reqwest::Client, BookWyrmClientError> {
         if self.closed.load(Ordering::Acquire) {
-            return Err(BookWyrmClientError::Closed);
+            return Err(BookWyrmClientError::closed());
         }
         self.http
             .lock()
             .expect("http lock")
             .clone()
-            .ok_or(BookWyrmClientError::Closed)
+            .ok_or_else(BookWyrmClientError::closed)
     }
 
     pub(crate) fn close(&self) {
@@ -181,7 +181,7 @@ impl Shared {
             },
             None => acquire.await,
         }
-        .map_err(|_| BookWyrmClientError::Closed)?;
+        .map_err(|_| BookWyrmClientError::closed())?;
         tracing::debug!(
             target: "bookwyrm",
             waited_ms = started.elapsed().as_millis() as u64,

@@ -380,6 +380,6 @@ fn close_and_scoped() {
     assert_eq!(env.emu.stats().requests(), 1);
     assert!(matches!(
         kept.summarize(SummarizeRequest::from_content("x")),
-        Err(BookWyrmClientError::Closed)
+        Err(BookWyrmClientError::Closed(_))
     ));
 }

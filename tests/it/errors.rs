@@ -264,7 +264,11 @@ async fn calls_after_close_fail_closed() {
             .unwrap_err(),
     ];
     for e in errs {
-        assert!(matches!(e, BookWyrmClientError::Closed), "{e:?}");
+        assert!(
+            matches!(&e, BookWyrmClientError::Closed(c) if !c.was_in_flight()),
+            "{e:?}"
+        );
+        assert_eq!((e.request_id(), e.attempts()), (None, 0), "no request went out");
         assert_eq!(e.to_string(), "the client is closed");
     }
     assert_eq!(emu.stats().requests(), 0);
@@ -468,7 +472,10 @@ async fn every_error_after_a_response_head_carries_its_request_id_and_attempts()
     assert!(matches!(err, BookWyrmClientError::Transport(_)), "{err:?}");
     assert_eq!((err.request_id(), err.attempts()), (None, 3));
     // Before any request: none.
-    assert_eq!(BookWyrmClientError::Closed.attempts(), 0);
+    assert_eq!(
+        BookWyrmClientError::Closed(Default::default()).attempts(),
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -489,6 +496,7 @@ async fn close_now_ends_streams_and_calls_in_flight() {
         .await
         .unwrap();
     assert!(s.next().await.unwrap().is_ok());
+    let stream_id = s.request_id().expect("the stream's head arrived").to_string();
     let slow = {
         let c = c.clone();
         tokio::spawn(async move {
@@ -523,17 +531,28 @@ async fn close_now_ends_streams_and_calls_in_flight() {
         .await
         .expect("the stream ended at once")
         .unwrap();
-    assert!(
-        matches!(item, Some(Err(BookWyrmClientError::Closed))),
-        "{item:?}"
+    // The stream's error says which request it ended, and that it was in flight.
+    let Some(Err(e @ BookWyrmClientError::Closed(_))) = item else {
+        panic!("{item:?}")
+    };
+    assert_eq!((e.request_id(), e.attempts()), (Some(stream_id.as_str()), 1));
+    assert_eq!(
+        e.to_string(),
+        "the client was closed while the call was in flight"
     );
     assert!(end.is_none(), "fused after Closed");
-    for call in [slow, slow2, queued] {
+    // The slow calls were sent (one attempt each, no head yet); the queued one never was.
+    for (call, attempts) in [(slow, 1), (slow2, 1), (queued, 0)] {
         let r = tokio::time::timeout(Duration::from_secs(5), call)
             .await
             .expect("the call ended at once")
             .unwrap();
-        assert!(matches!(r, Err(BookWyrmClientError::Closed)), "{r:?}");
+        let Err(BookWyrmClientError::Closed(closed)) = &r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(closed.was_in_flight(), attempts > 0, "{r:?}");
+        let e = r.unwrap_err();
+        assert_eq!((e.request_id(), e.attempts()), (None, attempts), "{e:?}");
     }
     assert!(started.elapsed() < Duration::from_secs(5));
     // The server saw the stream and the slow calls go; the queued call never reached it.

@@ -462,6 +462,72 @@ async fn dropping_a_stream_closes_its_connection() {
     assert_eq!(emu.stats().in_flight(), 0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_stream_ends_with_its_reason_and_the_other_goes_on() {
+    let emu = common::emulator().await;
+    let c = common::client(&emu);
+    let text = "One. Two. Three. Four. Five.";
+    let uncut: Vec<_> = c
+        .stream_process_text(PhrasalRequest::from_text(text))
+        .await
+        .unwrap()
+        .collect_phrases()
+        .await
+        .unwrap();
+    // Two streams of one client: `a` stalls after its first event (the server holds it
+    // open), `b` is healthy.
+    let mut a = faulty(&emu, "stall-after=1")
+        .stream_process_text(PhrasalRequest::from_text("A. B. C."))
+        .await
+        .unwrap();
+    let mut b = c
+        .stream_process_text(PhrasalRequest::from_text(text))
+        .await
+        .unwrap();
+    assert!(a.next().await.unwrap().is_ok());
+    let first_of_b = b.next().await.unwrap().unwrap();
+    let a_id = a.request_id().unwrap().to_string();
+    let canceller = a.canceller();
+    assert!(!canceller.is_cancelled());
+    // Cancelled from another task while `a` waits on the stalled server.
+    let waiting = tokio::spawn(async move { (a.next().await, a.next().await) });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(canceller.cancel("the caller went away"));
+    let (item, end) = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the cancel woke the waiting stream")
+        .unwrap();
+    let Some(Err(e @ bookwyrm::BookWyrmClientError::Cancelled(_))) = item else {
+        panic!("{item:?}")
+    };
+    let bookwyrm::BookWyrmClientError::Cancelled(cancelled) = &e else {
+        unreachable!()
+    };
+    assert_eq!(cancelled.reason(), "the caller went away");
+    assert_eq!(cancelled.delivered(), 1);
+    assert_eq!((e.request_id(), e.attempts()), (Some(a_id.as_str()), 1));
+    assert_eq!(
+        e.to_string(),
+        "the stream was cancelled after 1 event: the caller went away"
+    );
+    assert!(!e.is_retryable() && e.ends_stream());
+    assert!(end.is_none(), "fused after the cancel");
+    assert!(!canceller.cancel("again"), "the first reason stays");
+    // The server saw `a`'s connection go; `b` is whole.
+    let mut waited = Duration::ZERO;
+    while emu.stats().streams_cancelled() == 0 && waited < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        waited += Duration::from_millis(20);
+    }
+    assert_eq!(emu.stats().streams_cancelled(), 1, "a's disconnect");
+    let mut rest = b.collect_phrases().await.unwrap();
+    if let bookwyrm::PhrasalStreamEvent::TextSpan(span) = first_of_b {
+        rest.insert(0, span.into());
+    }
+    assert_eq!(rest, uncut);
+    assert_eq!(emu.stats().streams_cancelled(), 1);
+}
+
 #[tokio::test]
 async fn a_stalled_stream_ends_with_an_idle_timeout() {
     let emu = common::emulator().await;

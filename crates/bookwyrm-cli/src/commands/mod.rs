@@ -57,7 +57,7 @@ impl From<Strength> for ModelStrength {
 /// it at once); unknown events are noted with `-v`; output is flushed whenever the stream waits
 /// on the network. A failure of the stream itself (transport, timeout) ends it.
 pub async fn drive<E, A>(
-    stream: EventStream<E>,
+    mut stream: EventStream<E>,
     accumulator: A,
     ctx: &mut Ctx,
     progress: &Progress,
