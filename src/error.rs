@@ -11,8 +11,10 @@ use bytes::Bytes;
 
 mod ended;
 mod interrupted;
+mod report;
 mod server;
 pub use ended::{CancelledError, ClosedError};
+pub use report::ErrorReport;
 pub use interrupted::{InterruptReason, Interrupted, ResumePoint};
 pub use server::ServerError;
 
@@ -294,6 +296,22 @@ impl BookWyrmClientError {
             Self::Interrupted(i) => i.cause().retry_after(),
             _ => None,
         }
+    }
+
+    /// The error and its whole cause chain on one line, with the request id and the attempts
+    /// when known: what a service writes to its log (`Display` alone leaves the causes out).
+    ///
+    /// ```no_run
+    /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) {
+    /// let request = bookwyrm::PhrasalRequest::from_text("One. Two.");
+    /// if let Err(e) = client.stream_process_text(request).await {
+    ///     // e.g. "the connection could not be made: ...: Connection refused (os error 111) (3 attempts)"
+    ///     tracing::error!("phrasal failed: {}", e.report());
+    /// }
+    /// # }
+    /// ```
+    pub fn report(&self) -> ErrorReport<'_> {
+        ErrorReport::new(self)
     }
 
     /// The API error, when the server answered with a non-2xx status.

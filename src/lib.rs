@@ -50,7 +50,7 @@ pub use client::{
 };
 pub use collect::{Accumulator, Observer};
 pub use error::{
-    BookWyrmApiError, BookWyrmClientError, CancelledError, ClosedError, DecodeError, InterruptReason, Interrupted, ResumePoint,
+    BookWyrmApiError, BookWyrmClientError, CancelledError, ClosedError, DecodeError, ErrorReport, InterruptReason, Interrupted, ResumePoint,
     ServerError, TimeoutError, TimeoutKind, TransportError, TransportKind, ValidationError,
 };
 pub use event::{Decoded, StreamEvent, UnknownEvent};

@@ -175,7 +175,7 @@ impl AsyncBookWyrmClient {
             None => opening.await,
         }
         .inspect_err(|e| meter.end(Some(e)))?;
-        let reopen = self.reopener(operation, span, open);
+        let reopen = self.reopener(operation, span.clone(), open);
         Ok(EventStream::new(
             opened.body,
             self.config.stream_idle_timeout,
@@ -187,6 +187,7 @@ impl AsyncBookWyrmClient {
             self.shared.cancelled().clone(),
             self.config.stream_deadline.map(|d| (started + d, d)),
         )
+        .in_call(span)
         .measured(meter))
     }
 }

@@ -320,6 +320,13 @@ impl<E: StreamEvent> EventStream<E> {
         self
     }
 
+    /// Logs this stream's retries and resumes in `span` (its call's), under which its resume
+    /// requests open too.
+    pub(crate) fn in_call(mut self, span: tracing::Span) -> Self {
+        self.recovery.in_call(span);
+        self
+    }
+
     /// Reports this stream's metrics to `meter` (feature `metrics`).
     pub(crate) fn measured(mut self, meter: crate::telemetry::StreamMeter) -> Self {
         self.telemetry = Telemetry::measured(meter);
@@ -407,6 +414,7 @@ impl<E: StreamEvent> EventStream<E> {
     fn broke(&mut self, error: BookWyrmClientError, how: Break, retry: bool) -> Option<Polled<E>> {
         self.decoding.close();
         self.watchdog.restart_idle();
+        let error = error.with_call(self.request_id.as_deref(), self.attempts);
         let next = self.recovery.on_break(error, how, retry, self.delivered);
         self.follow(next)
     }

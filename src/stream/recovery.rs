@@ -105,6 +105,8 @@ pub(super) struct Recovery<E> {
     resume: Option<Resume<E>>,
     underway: Option<Underway>,
     budget: Budget,
+    /// The call's span: recoveries are logged in it, and resume requests open under it.
+    call: tracing::Span,
 }
 
 impl<E> Recovery<E> {
@@ -134,7 +136,13 @@ impl<E: StreamEvent> Recovery<E> {
                 limit: ResumePolicy::default().max_recoveries,
                 spent: retried,
             },
+            call: tracing::Span::none(),
         }
+    }
+
+    /// Logs recoveries in `span` (the call's) and opens resume requests under it.
+    pub(super) fn in_call(&mut self, span: tracing::Span) {
+        self.call = span;
     }
 
     /// Resumes with `resumer` after a break, as `policy` allows, waiting `backoff`'s delays.
@@ -210,8 +218,20 @@ impl<E: StreamEvent> Recovery<E> {
     }
 
     /// The stream broke (`how`, with `cause`; `retry`: a new attempt may be made before the
-    /// first event): a new request, or the stream's last item.
+    /// first event): a new request, or the stream's last item. Decided in the call's span.
     pub(super) fn on_break(
+        &mut self,
+        cause: BookWyrmClientError,
+        how: Break,
+        retry: bool,
+        delivered: u64,
+    ) -> Next<E> {
+        let span = self.call.clone();
+        span.in_scope(|| self.recover(cause, how, retry, delivered))
+    }
+
+    /// [`on_break`](Self::on_break), in the call's span.
+    fn recover(
         &mut self,
         cause: BookWyrmClientError,
         how: Break,
@@ -254,6 +274,8 @@ impl<E: StreamEvent> Recovery<E> {
         tracing::warn!(
             target: "bookwyrm",
             resume = r.total,
+            request_id = cause.request_id(),
+            attempt = cause.attempts(),
             from = %r.resumer.point(),
             delivered,
             delay_ms = delay.as_millis() as u64,
@@ -283,6 +305,7 @@ impl<E: StreamEvent> Recovery<E> {
         tracing::warn!(
             target: "bookwyrm",
             attempt = retry.attempts + 1,
+            request_id = error.request_id(),
             reason = %reason,
             delay_ms = delay.as_millis() as u64,
             "retrying the stream (no event was delivered yet)"

@@ -172,6 +172,12 @@ async fn connection_refused_is_a_transport_error() {
                     std::error::Error::source(&err).is_some(),
                     "the cause is chained"
                 );
+                // One line for a log: the message, then the causes (Display leaves them out).
+                let report = err.report().to_string();
+                assert!(report.starts_with(&format!("{err}: ")), "{report}");
+                assert!(report.contains("Connection refused"), "{report}");
+                assert!(!err.to_string().contains("Connection refused"));
+                assert!(!report.contains('\n') && !report.contains("(request"));
             }
             other => panic!("expected a transport error, got {other:?}"),
         }
@@ -431,6 +437,9 @@ async fn every_error_after_a_response_head_carries_its_request_id_and_attempts()
     assert!(matches!(err, BookWyrmClientError::Transport(_)), "{err:?}");
     assert_eq!((err.request_id(), err.attempts()), (Some(id.as_str()), 1));
     assert!(err.ends_stream());
+    let report = err.report().to_string();
+    assert!(report.starts_with(&format!("{err}: ")), "{report}");
+    assert!(report.ends_with(&format!(" (request {id})")), "{report}");
     // A malformed event: an item the stream goes on after, with the id; then good events.
     let c = common::faulty(&emu, "malformed-json", fast.clone());
     let items: Vec<_> = c

@@ -351,3 +351,60 @@ fn logs_show_retries_and_never_the_key() {
     assert!(!logs.contains(common::KEY), "the key never appears in logs");
     assert!(!logs.contains("sk-wrong-key-42"), "nor a wrong key");
 }
+
+/// A stream's retries (before its first event) and resumes (after) are logged in its call's
+/// span, with the attempt and the request id of the answer that broke, as retries while the
+/// call opens are; the resume request opens under the same span.
+#[test]
+fn stream_recoveries_are_logged_in_the_call_span() {
+    let buffer = Captured::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let opened = tracing::subscriber::with_default(subscriber, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let emu = common::emulator().await;
+            let text = "One. Two. Three.";
+            // Cut before the first event once: retried inside the stream.
+            let mut retried = common::faulty(&emu, "reset-after=0;times=1;tag=r", fast())
+                .stream_process_text(PhrasalRequest::from_text(text))
+                .await
+                .unwrap();
+            retried.collect_phrases().await.unwrap();
+            // Cut after two events once: resumed.
+            let mut resumed = common::faulty(&emu, "truncate-after=2;times=1;tag=s", fast())
+                .stream_process_text(PhrasalRequest::from_text(text))
+                .await
+                .unwrap();
+            let opened = resumed.request_id().unwrap().to_string();
+            resumed.collect_phrases().await.unwrap();
+            assert_eq!(resumed.resumes(), 1);
+            opened
+        })
+    });
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let line = |what: &str| {
+        let found: Vec<&str> = logs.lines().filter(|l| l.contains(what)).collect();
+        assert_eq!(found.len(), 1, "one `{what}` line in:\n{logs}");
+        found[0].to_string()
+    };
+    let call = "bookwyrm.call{operation=\"stream_process_text\" streaming=true}";
+    let retry = line("retrying the stream");
+    assert!(retry.contains(call), "{retry}");
+    assert!(retry.contains("attempt=1"), "{retry}");
+    assert!(retry.contains("request_id=\"emu-"), "{retry}");
+    let resume = line("resuming the stream");
+    assert!(resume.contains(call), "{resume}");
+    assert!(
+        resume.contains(&format!("request_id=\"{opened}\"")),
+        "the id of the answer that broke: {resume}"
+    );
+    assert!(resume.contains("attempt=1") && resume.contains("resume=1"), "{resume}");
+}
