@@ -129,3 +129,52 @@ async fn a_cut_leaves_a_prefix_of_the_events_and_times_applies() {
     assert_eq!(events.len(), full.len());
     assert!(events.iter().all(Result::is_ok));
 }
+
+/// A byte cut applies to the answer of the request that carried it only: when that answer is
+/// shorter than N, the next request on the same kept-alive connection is whole (it was cut,
+/// and retried on a new connection, when the cut armed the connection instead).
+#[tokio::test]
+async fn a_byte_cut_longer_than_its_answer_does_not_reach_the_next_request() {
+    let emu = common::emulator().await;
+    let c = common::client(&emu);
+    let short = bookwyrm::SummarizeRequest::from_content("One. Two.");
+    let long = bookwyrm::SummarizeRequest::from_content(common::story());
+    // The faulted answer is short (it would be cut itself otherwise): 2000 bytes are not
+    // reached within it, but would be within the next, long, answer.
+    c.with_header("x-bookwyrm-fault", "reset-after-bytes=2000;tag=leak")
+        .unwrap()
+        .summarize(short)
+        .await
+        .expect("the short answer is under the cut");
+    let summary = c.summarize(long).await.expect("the next request is whole");
+    assert!(
+        serde_json::to_string(&summary).unwrap().len() > 2000,
+        "the second answer is long enough to be cut"
+    );
+    assert_eq!(emu.stats().faults_applied(), 1);
+    assert_eq!(emu.stats().requests(), 2, "no retry");
+    assert_eq!(emu.stats().connections(), 1, "the connection was kept");
+}
+
+/// `times=N` counts the requests carrying exactly that header value, from any client; a
+/// `tag=` of its own keeps a test's count apart from another's.
+#[tokio::test]
+async fn fault_counts_are_per_header_value_and_a_tag_keeps_them_apart() {
+    let emu = common::emulator().await;
+    let status = |r: Result<bookwyrm::types::SummaryResponse, BookWyrmClientError>| {
+        r.map_or_else(|e| e.status_code(), |_| None)
+    };
+    let call = |fault: &str| {
+        let c = common::faulty(&emu, fault, RetryPolicy::none());
+        async move {
+            c.summarize(bookwyrm::SummarizeRequest::from_content("One."))
+                .await
+        }
+    };
+    // Two clients with their own tags: each gets its one fault.
+    assert_eq!(status(call("status=503;times=1;tag=a").await), Some(503));
+    assert_eq!(status(call("status=503;times=1;tag=b").await), Some(503));
+    // A third client with the first one's exact value shares its count: already spent.
+    assert_eq!(status(call("status=503;times=1;tag=a").await), None);
+    assert_eq!(emu.stats().faults_applied(), 2);
+}

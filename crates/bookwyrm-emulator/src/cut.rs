@@ -1,7 +1,9 @@
 //! The faults that cut a response at a byte offset (`reset-after-bytes=N`,
 //! `close-after-bytes=N`): every accepted connection is wrapped in [`Cut`], which counts the
 //! bytes written and, once a request armed it, lets through exactly N more bytes of the
-//! answer (its head included) and then resets the connection or closes it cleanly.
+//! answer (its head included) and then resets the connection or closes it cleanly. The next
+//! request on the connection disarms it: a fault applies to the answer of the request that
+//! carried it only, even when that answer is shorter than N.
 
 use std::io;
 use std::pin::Pin;
@@ -38,6 +40,11 @@ impl CutPoint {
             limit: AtomicU64::new(u64::MAX),
             mode: AtomicU8::new(0),
         })
+    }
+
+    /// No cut (a new request on the connection: the answer before it was written whole).
+    pub(crate) fn disarm(&self) {
+        self.limit.store(u64::MAX, Ordering::SeqCst);
     }
 
     /// Lets `bytes` more bytes through from now (the answer being prepared), then cuts.

@@ -8,7 +8,7 @@
 //! | `status=503` | answer with this status and a JSON `{"detail": ...}` body |
 //! | `retry-after=2` / `retry-after-ms=1500` / `retry-after-date` | with `status`: that header (`retry-after-date`: an HTTP date 2 s ahead) |
 //! | `reset-before-headers` | close the connection without answering |
-//! | `reset-after-bytes=N` | let exactly N bytes of the answer through (its head included), then reset the connection |
+//! | `reset-after-bytes=N` | let exactly N bytes of the answer through (its head included), then reset the connection; the answer of this request only (the next request on the connection disarms it) |
 //! | `close-after-bytes=N` | the same, then close the connection cleanly |
 //! | `delay-ms=500` | wait before answering |
 //! | `reset-after=3` | on a stream: close the connection abruptly after 3 events |
@@ -22,7 +22,7 @@
 //! | `deprecation=Upgrade soon` | add `Deprecation: true` and `Warning: 299 bookwyrm "Upgrade soon"` |
 //! | `synthetic-events=200000` | on the phrasal stream: instead of the text's phrases, send this many cheap synthetic `text_span` events, one HTTP chunk each (load-testing a consumer) |
 //! | `replay-first` | answer every request carrying this exact header value as the first one was answered (its body replayed): a server that ignores what a resumed request asks for |
-//! | `times=2` | apply the fault only to the first 2 requests carrying this exact header value (without it, to every one: a server that fails the same way every time) |
+//! | `times=2` | apply the fault only to the first 2 requests carrying this exact header value, whichever client sent them (without it, to every one: a server that fails the same way every time) |
 //! | `tag=anything` | no effect; distinguishes otherwise equal header values (and their `times` counters) |
 //!
 //! ```
@@ -47,7 +47,8 @@ for every request without that header). A SPEC is directives separated by `;`:
                           retry-after-date: an HTTP date 2 s ahead)
   reset-before-headers    close the connection without answering
   reset-after-bytes=200   let exactly 200 bytes of the answer through (head included; on
-                          HTTPS, bytes of the TLS stream), then reset the connection
+                          HTTPS, bytes of the TLS stream), then reset the connection;
+                          this request's answer only, even when it is shorter
   close-after-bytes=200   the same, then close the connection cleanly
   delay-ms=500            wait before answering
   reset-after=3           on a stream: close the connection abruptly after 3 events
@@ -62,9 +63,10 @@ for every request without that header). A SPEC is directives separated by `;`:
   synthetic-events=200000 on the phrasal stream: this many cheap synthetic events
   replay-first            answer every request with this exact SPEC as the first one (its
                           body replayed): a server that ignores what a resume asks for
-  times=2                 apply the fault only to the first 2 requests with this exact SPEC
-                          (without times: every one, the same way)
-  tag=a                   no effect; makes otherwise equal SPECs (and their times) distinct
+  times=2                 apply the fault only to the first 2 requests with this exact SPEC,
+                          from any client (without times: every one, the same way)
+  tag=a                   no effect; makes otherwise equal SPECs (and their times) distinct:
+                          give each test its own tag to keep its count apart
 
 Examples:
   curl -H 'x-bookwyrm-fault: status=429;retry-after=1;times=1' ...
