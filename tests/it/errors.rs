@@ -474,12 +474,45 @@ async fn every_error_after_a_response_head_carries_its_request_id_and_attempts()
     assert!(matches!(err, BookWyrmClientError::Timeout(_)), "{err:?}");
     assert_eq!((err.request_id(), err.attempts()), (Some(id.as_str()), 1));
     // No answer at all, retried: no id, and the attempts made.
-    let err = common::faulty(&emu, "reset-before-headers", fast)
+    let err = common::faulty(&emu, "reset-before-headers", fast.clone())
         .summarize(bookwyrm::SummarizeRequest::from_content("One."))
         .await
         .unwrap_err();
     assert!(matches!(err, BookWyrmClientError::Transport(_)), "{err:?}");
     assert_eq!((err.request_id(), err.attempts()), (None, 3));
+    // An error status, retried: the last answer's id, the attempts made.
+    let err = common::faulty(&emu, "status=503", fast.clone())
+        .summarize(bookwyrm::SummarizeRequest::from_content("One."))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BookWyrmClientError::Api(_)), "{err:?}");
+    let id = emulator_id(&emu, 0);
+    assert_eq!((err.request_id(), err.attempts()), (Some(id.as_str()), 3));
+    // A server error event, as an error: the id of the stream that carried it.
+    let corrupt = b"%PDF-1.7\nnot really a pdf\n%%EOF".to_vec();
+    let err = common::client(&emu)
+        .stream_extract_pdf(bookwyrm::PdfExtractRequest::from_bytes(corrupt))
+        .await
+        .unwrap()
+        .errors_as_err()
+        .next()
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, BookWyrmClientError::ServerEvent(_)), "{err:?}");
+    let id = emulator_id(&emu, 0);
+    assert_eq!((err.request_id(), err.attempts()), (Some(id.as_str()), 1));
+    // An interrupted stream (cut, and text-only: not resumable): its answer's id.
+    let items: Vec<_> = common::faulty(&emu, "reset-after=2;tag=i", fast.clone())
+        .stream_process_text(PhrasalRequest::from_text("One. Two. Three.").text_only())
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    let id = emulator_id(&emu, 0);
+    let err = items.last().unwrap().as_ref().unwrap_err();
+    assert!(matches!(err, BookWyrmClientError::Interrupted(_)), "{err:?}");
+    assert_eq!((err.request_id(), err.attempts()), (Some(id.as_str()), 1));
     // Before any request: none.
     assert_eq!(
         BookWyrmClientError::Closed(Default::default()).attempts(),
