@@ -332,6 +332,28 @@ pub struct CitationResult {
     pub errors: Vec<types::CitationErrorEvent>,
 }
 
+impl CitationResult {
+    /// Chunks processed whose usage no answer reported: after a resume, those of the
+    /// requests that were cut before their `summary` (the server reports `usage` only
+    /// there). 0 for a stream that was not resumed, or one without a summary.
+    ///
+    /// A resumed stream's summary counts the whole run in `total_citations` and
+    /// `chunks_processed` (and its progress events in `chunks_processed` and
+    /// `citations_found`); its `usage` and `token_chunks_processed` are the last request's,
+    /// the only ones the server reported. A service that bills by usage sees the gap here.
+    ///
+    /// ```
+    /// let r = bookwyrm::CitationResult::default();
+    /// assert_eq!(r.chunks_without_usage(), 0);
+    /// ```
+    pub fn chunks_without_usage(&self) -> u64 {
+        self.summary.as_ref().map_or(0, |s| {
+            let reported = s.usage.as_ref().map_or(0, |u| u.chunks_processed);
+            s.chunks_processed.saturating_sub(reported)
+        })
+    }
+}
+
 /// Citations, the summary and recoverable error events, in the order received.
 ///
 /// ```

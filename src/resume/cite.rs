@@ -1,11 +1,15 @@
 //! Resuming a citation stream (opt-in, [`ResumePolicy::cite`](crate::ResumePolicy::cite)):
 //! the chunks after the last `progress` event are asked for (`start` moved on, `limit`
 //! shortened), citations already delivered are not handed out again, and the counters of
-//! `progress` and `summary` count both parts.
+//! `progress` (`chunks_processed`, `citations_found`) and `summary` (`total_citations`,
+//! `chunks_processed`) count the whole run.
 //!
 //! The server scores a citation against the range it was asked for, so the citations of the
-//! rest can differ from an uninterrupted run's. The `usage` of the summary is the last
-//! request's.
+//! rest can differ from an uninterrupted run's. The server reports `usage` (and
+//! `token_chunks_processed`) only in a summary, so a request cut before its summary reports
+//! none: the summary's `usage` and `token_chunks_processed` are the last request's, and
+//! `usage.chunks_processed` short of `chunks_processed` shows the gap
+//! ([`CitationResult::chunks_without_usage`](crate::CitationResult::chunks_without_usage)).
 //!
 //! A resumed answer must answer what was asked: citations within the chunks from the resume
 //! point on, progress counting the chunks asked for, a summary of them; a citation delivered

@@ -63,7 +63,11 @@ pub struct ResumePolicy {
     /// [`InterruptReason::BudgetSpent`](crate::InterruptReason::BudgetSpent).
     pub max_recoveries: u32,
     /// Citation streams resume too: the remaining chunks are asked for (`start` moved past the
-    /// chunks processed), no citation is delivered twice and the summary counts both parts.
+    /// chunks processed), no citation is delivered twice, and the summary's
+    /// `total_citations` and `chunks_processed` count the whole run. Its `usage` and
+    /// `token_chunks_processed` are the last request's: a request cut before its summary
+    /// reports no usage ([`CitationResult::chunks_without_usage`](crate::CitationResult::chunks_without_usage)
+    /// counts the chunks it leaves out).
     /// Off by default: the server scores a citation against the range it was asked for, so
     /// the citations of a resumed run may differ from an uninterrupted one's.
     pub cite: bool,

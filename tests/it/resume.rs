@@ -729,6 +729,14 @@ async fn cite_resumes_the_remaining_chunks_when_asked() {
         (summaries[0].chunks_processed, summaries[0].start_offset),
         (total, 0)
     );
+    let uncut_summary = full
+        .iter()
+        .find_map(|e| match e {
+            CitationStreamEvent::Summary(s) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(uncut_summary.chunks_processed, summaries[0].chunks_processed);
     let mut last = 0;
     for e in &events {
         if let CitationStreamEvent::Progress(p) = e {
@@ -758,6 +766,28 @@ async fn cite_resumes_the_remaining_chunks_when_asked() {
             .collect::<Vec<_>>()
     };
     assert_eq!(before(&events), before(&full));
+    // Usage: the server reported it for the rest only (the cut request never sent its
+    // summary): the summary's usage and token groups are exactly the rest's, and the result
+    // says how many chunks that leaves out.
+    let rest = client(&emu, "tag=rest")
+        .stream_citations(request().start(start))
+        .await
+        .unwrap()
+        .collect_citations()
+        .await
+        .unwrap()
+        .summary
+        .unwrap();
+    assert_eq!(summaries[0].usage, rest.usage);
+    assert_eq!(
+        summaries[0].token_chunks_processed,
+        rest.token_chunks_processed
+    );
+    let mut result = bookwyrm::CitationResult::default();
+    result.summary = Some(summaries[0].clone());
+    assert_eq!(result.chunks_without_usage(), start);
+    result.summary = Some(uncut_summary);
+    assert_eq!(result.chunks_without_usage(), 0);
 }
 
 /// A server that answers its connections in turn with `replies` (the raw response, and
