@@ -2,10 +2,13 @@
 //!
 //! - one shared client (cheap to clone; its connections are kept between requests);
 //! - `POST /chunk` (a text body): the phrasal spans, collected, as JSON;
-//! - `POST /ask?q=...` (a text body): citations forwarded as NDJSON while they arrive;
-//! - SDK errors mapped to HTTP statuses, with the API's request id in a header;
+//! - `POST /ask?q=...` (a text body): citations forwarded as NDJSON while they arrive, each
+//!   answer ended by the service's own deadline if it runs too long (one stream cancelled
+//!   with a reason, the others untouched);
+//! - SDK errors mapped to HTTP statuses, with the API's request id in a header and
+//!   `Retry-After` passed on; each failure logged on one line with its whole cause chain;
 //! - graceful shutdown on Ctrl-C: stop accepting, let streams finish for a few seconds, then
-//!   end what is still running (`close_now`).
+//!   end what is still running (`close_now`; their errors still name their request).
 //!
 //! ```sh
 //! cargo run --example axum_service            # against the emulator, started in-process
@@ -29,6 +32,9 @@ use bookwyrm::{
 
 /// How long streams in flight may run on after a shutdown signal.
 const GRACE: Duration = Duration::from_secs(5);
+
+/// The longest an `/ask` answer may stream: the service's own deadline.
+const ASK_DEADLINE: Duration = Duration::from_secs(60);
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -70,18 +76,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// `POST /chunk`: the text's phrases with their offsets, as one JSON array.
+/// `POST /chunk`: the text's phrases with their offsets, as one JSON array, with the API's
+/// request id in a header.
 async fn chunk(State(client): State<AsyncBookWyrmClient>, text: String) -> Response {
-    let spans = async {
-        client
-            .stream_process_text(PhrasalRequest::from_text(text))
-            .await?
-            .collect_phrases()
-            .await
+    let mut stream = match client
+        .stream_process_text(PhrasalRequest::from_text(text))
+        .await
+    {
+        Ok(stream) => stream,
+        Err(e) => return error_response("/chunk", &e),
     };
-    match spans.await {
-        Ok(spans) => axum::Json(spans).into_response(),
-        Err(e) => error_response(&e),
+    // `collect_phrases` borrows the stream: its request id and resumes stay readable.
+    match stream.collect_phrases().await {
+        Ok(spans) => {
+            if stream.resumes() > 0 {
+                eprintln!(
+                    "/chunk: request {:?} resumed {} times",
+                    stream.request_id(),
+                    stream.resumes()
+                );
+            }
+            let mut response = axum::Json(spans).into_response();
+            if let Some(id) = stream
+                .request_id()
+                .and_then(|id| HeaderValue::from_str(id).ok())
+            {
+                response.headers_mut().insert("x-upstream-request-id", id);
+            }
+            response
+        }
+        Err(e) => error_response("/chunk", &e),
     }
 }
 
@@ -110,23 +134,37 @@ async fn ask(
             (!p.trim().is_empty()).then(|| TextSpan::new(start as u64, p))
         })
         .collect();
-    let stream = match client
+    let mut stream = match client
         .stream_citations(CitationRequest::from_chunks(chunks, q))
         .await
     {
         Ok(s) => s,
-        Err(e) => return error_response(&e),
+        Err(e) => return error_response("/ask", &e),
     };
-    let lines = stream.filter_map(|item| async move {
-        match item {
-            Ok(CitationStreamEvent::Citation(c)) => Some(Ok::<_, std::io::Error>(line(&c))),
-            Ok(_) => None,
-            // A malformed event: the stream goes on; skip it.
-            Err(e) if !e.ends_stream() => None,
-            Err(e) => Some(Ok(line(&serde_json::json!({
-                "error": e.to_string(),
-                "request_id": e.request_id(),
-            })))),
+    // The service's own deadline for this answer: it ends this stream only, with a reason
+    // that its error (and the metric outcome `cancelled`) carries.
+    let canceller = stream.canceller();
+    let deadline = AbortOnDrop(tokio::spawn(async move {
+        tokio::time::sleep(ASK_DEADLINE).await;
+        canceller.cancel(format!("/ask ran past its {ASK_DEADLINE:?}"));
+    }));
+    let lines = stream.filter_map(move |item| {
+        // The timer lives as long as the answer (axum drops it when its caller goes away).
+        let _deadline = &deadline;
+        async move {
+            match item {
+                Ok(CitationStreamEvent::Citation(c)) => Some(Ok::<_, std::io::Error>(line(&c))),
+                Ok(_) => None,
+                // A malformed event: the stream goes on; skip it.
+                Err(e) if !e.ends_stream() => None,
+                Err(e) => {
+                    eprintln!("/ask: {}", e.report());
+                    Some(Ok(line(&serde_json::json!({
+                        "error": e.to_string(),
+                        "request_id": e.request_id(),
+                    }))))
+                }
+            }
         }
     });
     let mut response = Response::new(Body::from_stream(lines));
@@ -137,6 +175,15 @@ async fn ask(
     response
 }
 
+/// Stops a timer task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 fn line(value: &impl serde::Serialize) -> String {
     let mut s = serde_json::to_string(value).unwrap_or_default();
     s.push('\n');
@@ -144,8 +191,10 @@ fn line(value: &impl serde::Serialize) -> String {
 }
 
 /// An SDK error as this service's answer: the caller's mistakes are 4xx, the API's trouble is
-/// 502/503/504, and the API's request id goes along for support.
-fn error_response(e: &BookWyrmClientError) -> Response {
+/// 502/503/504, the API's request id goes along for support, and its `Retry-After` is passed
+/// on. The service's log gets the whole cause chain on one line.
+fn error_response(route: &str, e: &BookWyrmClientError) -> Response {
+    eprintln!("{route}: {}", e.report());
     let status = match e {
         BookWyrmClientError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
         BookWyrmClientError::Api(api) if api.status_code() == 429 => StatusCode::TOO_MANY_REQUESTS,
@@ -153,6 +202,7 @@ fn error_response(e: &BookWyrmClientError) -> Response {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         BookWyrmClientError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+        // Shutting down: before the call, or ended in flight by `close_now`.
         BookWyrmClientError::Closed(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_GATEWAY,
     };
@@ -162,8 +212,13 @@ fn error_response(e: &BookWyrmClientError) -> Response {
         "attempts": e.attempts(),
     });
     let mut response = (status, axum::Json(body)).into_response();
+    let headers = response.headers_mut();
     if let Some(id) = e.request_id().and_then(|id| HeaderValue::from_str(id).ok()) {
-        response.headers_mut().insert("x-upstream-request-id", id);
+        headers.insert("x-upstream-request-id", id);
+    }
+    if let Some(wait) = e.retry_after() {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        headers.insert("retry-after", HeaderValue::from(secs));
     }
     response
 }

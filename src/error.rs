@@ -14,8 +14,8 @@ mod interrupted;
 mod report;
 mod server;
 pub use ended::{CancelledError, ClosedError};
-pub use report::ErrorReport;
 pub use interrupted::{InterruptReason, Interrupted, ResumePoint};
+pub use report::ErrorReport;
 pub use server::ServerError;
 
 /// A boxed error source.

@@ -50,8 +50,9 @@ pub use client::{
 };
 pub use collect::{Accumulator, Observer};
 pub use error::{
-    BookWyrmApiError, BookWyrmClientError, CancelledError, ClosedError, DecodeError, ErrorReport, InterruptReason, Interrupted, ResumePoint,
-    ServerError, TimeoutError, TimeoutKind, TransportError, TransportKind, ValidationError,
+    BookWyrmApiError, BookWyrmClientError, CancelledError, ClosedError, DecodeError, ErrorReport,
+    InterruptReason, Interrupted, ResumePoint, ServerError, TimeoutError, TimeoutKind,
+    TransportError, TransportKind, ValidationError,
 };
 pub use event::{Decoded, StreamEvent, UnknownEvent};
 pub use events::{OperationInfo, OPERATIONS};

@@ -190,7 +190,9 @@ impl EventStream<ClassifyStreamEvent> {
     /// ```
     pub async fn classification(&mut self) -> Result<types::ClassifyResponse, BookWyrmClientError> {
         // Error events end the collection as `Err(ServerEvent)`.
-        self.errors_as_err_in_place().collect_with(None, &mut ()).await
+        self.errors_as_err_in_place()
+            .collect_with(None, &mut ())
+            .await
     }
 }
 

@@ -279,7 +279,9 @@ impl EventStream<PhrasalStreamEvent> {
     /// ```
     pub async fn collect_phrases(&mut self) -> Result<Vec<types::TextSpan>, BookWyrmClientError> {
         // Error events end the collection as `Err(ServerEvent)`.
-        self.errors_as_err_in_place().collect_with(Vec::new(), &mut ()).await
+        self.errors_as_err_in_place()
+            .collect_with(Vec::new(), &mut ())
+            .await
     }
 }
 

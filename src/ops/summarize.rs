@@ -409,7 +409,9 @@ impl EventStream<SummarizeStreamEvent> {
     /// ```
     pub async fn final_summary(&mut self) -> Result<types::SummaryResponse, BookWyrmClientError> {
         // Error events end the collection as `Err(ServerEvent)`.
-        self.errors_as_err_in_place().collect_with(None, &mut ()).await
+        self.errors_as_err_in_place()
+            .collect_with(None, &mut ())
+            .await
     }
 }
 

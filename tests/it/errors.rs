@@ -274,7 +274,11 @@ async fn calls_after_close_fail_closed() {
             matches!(&e, BookWyrmClientError::Closed(c) if !c.was_in_flight()),
             "{e:?}"
         );
-        assert_eq!((e.request_id(), e.attempts()), (None, 0), "no request went out");
+        assert_eq!(
+            (e.request_id(), e.attempts()),
+            (None, 0),
+            "no request went out"
+        );
         assert_eq!(e.to_string(), "the client is closed");
     }
     assert_eq!(emu.stats().requests(), 0);
@@ -499,7 +503,10 @@ async fn every_error_after_a_response_head_carries_its_request_id_and_attempts()
         .await
         .unwrap()
         .unwrap_err();
-    assert!(matches!(err, BookWyrmClientError::ServerEvent(_)), "{err:?}");
+    assert!(
+        matches!(err, BookWyrmClientError::ServerEvent(_)),
+        "{err:?}"
+    );
     let id = emulator_id(&emu, 0);
     assert_eq!((err.request_id(), err.attempts()), (Some(id.as_str()), 1));
     // An interrupted stream (cut, and text-only: not resumable): its answer's id.
@@ -511,7 +518,10 @@ async fn every_error_after_a_response_head_carries_its_request_id_and_attempts()
         .await;
     let id = emulator_id(&emu, 0);
     let err = items.last().unwrap().as_ref().unwrap_err();
-    assert!(matches!(err, BookWyrmClientError::Interrupted(_)), "{err:?}");
+    assert!(
+        matches!(err, BookWyrmClientError::Interrupted(_)),
+        "{err:?}"
+    );
     assert_eq!((err.request_id(), err.attempts()), (Some(id.as_str()), 1));
     // Before any request: none.
     assert_eq!(
@@ -538,7 +548,10 @@ async fn close_now_ends_streams_and_calls_in_flight() {
         .await
         .unwrap();
     assert!(s.next().await.unwrap().is_ok());
-    let stream_id = s.request_id().expect("the stream's head arrived").to_string();
+    let stream_id = s
+        .request_id()
+        .expect("the stream's head arrived")
+        .to_string();
     let slow = {
         let c = c.clone();
         tokio::spawn(async move {
@@ -577,7 +590,10 @@ async fn close_now_ends_streams_and_calls_in_flight() {
     let Some(Err(e @ BookWyrmClientError::Closed(_))) = item else {
         panic!("{item:?}")
     };
-    assert_eq!((e.request_id(), e.attempts()), (Some(stream_id.as_str()), 1));
+    assert_eq!(
+        (e.request_id(), e.attempts()),
+        (Some(stream_id.as_str()), 1)
+    );
     assert_eq!(
         e.to_string(),
         "the client was closed while the call was in flight"

@@ -736,7 +736,10 @@ async fn cite_resumes_the_remaining_chunks_when_asked() {
             _ => None,
         })
         .unwrap();
-    assert_eq!(uncut_summary.chunks_processed, summaries[0].chunks_processed);
+    assert_eq!(
+        uncut_summary.chunks_processed,
+        summaries[0].chunks_processed
+    );
     let mut last = 0;
     for e in &events {
         if let CitationStreamEvent::Progress(p) = e {

@@ -406,5 +406,8 @@ fn stream_recoveries_are_logged_in_the_call_span() {
         resume.contains(&format!("request_id=\"{opened}\"")),
         "the id of the answer that broke: {resume}"
     );
-    assert!(resume.contains("attempt=1") && resume.contains("resume=1"), "{resume}");
+    assert!(
+        resume.contains("attempt=1") && resume.contains("resume=1"),
+        "{resume}"
+    );
 }
