@@ -62,11 +62,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         async move {
             let _ = tokio::signal::ctrl_c().await;
             eprintln!("shutting down: {GRACE:?} for streams in flight");
-            client.close().await; // new calls fail with Closed (mapped to 503)
+            client.close(); // new calls fail with Closed (mapped to 503)
             let client = client.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(GRACE).await;
-                client.close_now().await; // whatever still runs ends now
+                client.close_now(); // whatever still runs ends now
             });
         }
     };

@@ -25,7 +25,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::client::{AsyncBookWyrmClient, ClientBuilder};
+use crate::client::{AsyncBookWyrmClient, ClientBuilder, Config};
 use crate::collect::{Accumulator, Observer};
 use crate::error::BookWyrmClientError;
 use crate::event::StreamEvent;
@@ -177,6 +177,84 @@ impl BookWyrmClient {
     /// ```
     pub fn as_async(&self) -> &AsyncBookWyrmClient {
         &self.inner
+    }
+
+    /// A handle on the same connections and runtime with `inner`'s settings.
+    fn sharing(&self, inner: AsyncBookWyrmClient) -> Self {
+        Self {
+            inner,
+            rt: self.rt.clone(),
+        }
+    }
+
+    /// [`AsyncBookWyrmClient::base_url`].
+    ///
+    /// ```
+    /// let c = bookwyrm::AsyncBookWyrmClient::builder().build_blocking().unwrap();
+    /// assert_eq!(c.base_url(), bookwyrm::DEFAULT_BASE_URL);
+    /// ```
+    pub fn base_url(&self) -> &str {
+        self.inner.base_url()
+    }
+
+    /// [`AsyncBookWyrmClient::config`].
+    ///
+    /// ```
+    /// let c = bookwyrm::AsyncBookWyrmClient::builder().build_blocking().unwrap();
+    /// assert!(c.config().timeout.is_some());
+    /// ```
+    pub fn config(&self) -> &Config {
+        self.inner.config()
+    }
+
+    /// [`AsyncBookWyrmClient::with_config`]: a handle with changed settings, sharing the
+    /// connections and the runtime.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let c = bookwyrm::AsyncBookWyrmClient::builder().build_blocking().unwrap();
+    /// let patient = c.with_config(|c| c.timeout = Some(Duration::from_secs(1800)));
+    /// assert_eq!(patient.config().timeout, Some(Duration::from_secs(1800)));
+    /// ```
+    pub fn with_config(&self, change: impl FnOnce(&mut Config)) -> Self {
+        self.sharing(self.inner.with_config(change))
+    }
+
+    /// [`AsyncBookWyrmClient::with_header`]: a handle that sends this header too.
+    ///
+    /// ```
+    /// let c = bookwyrm::AsyncBookWyrmClient::builder().build_blocking().unwrap();
+    /// let tagged = c.with_header("x-team", "search").unwrap();
+    /// assert_eq!(tagged.config().headers["x-team"], "search");
+    /// assert!(c.with_header("bad name", "v").is_err());
+    /// ```
+    pub fn with_header(
+        &self,
+        name: impl AsRef<str>,
+        value: impl AsRef<str>,
+    ) -> Result<Self, BookWyrmClientError> {
+        Ok(self.sharing(self.inner.with_header(name, value)?))
+    }
+
+    /// [`AsyncBookWyrmClient::deprecation_notice`].
+    ///
+    /// ```
+    /// let c = bookwyrm::AsyncBookWyrmClient::builder().build_blocking().unwrap();
+    /// assert_eq!(c.deprecation_notice(), None);
+    /// ```
+    pub fn deprecation_notice(&self) -> Option<String> {
+        self.inner.deprecation_notice()
+    }
+
+    /// [`AsyncBookWyrmClient::is_closed`].
+    ///
+    /// ```
+    /// let c = bookwyrm::AsyncBookWyrmClient::builder().build_blocking().unwrap();
+    /// c.close();
+    /// assert!(c.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
     }
 
     fn run<T>(
@@ -352,8 +430,7 @@ impl BookWyrmClient {
     /// assert!(c.as_async().is_closed());
     /// ```
     pub fn close(&self) {
-        // Closing needs no I/O: it is safe from any context.
-        futures_util::FutureExt::now_or_never(self.inner.close()).expect("close does not wait");
+        self.inner.close();
     }
 
     /// Closes the client and ends its work in flight now (every call and stream under way, on
@@ -366,9 +443,7 @@ impl BookWyrmClient {
     /// assert!(c.as_async().is_closed());
     /// ```
     pub fn close_now(&self) {
-        // Needs no I/O either.
-        futures_util::FutureExt::now_or_never(self.inner.close_now())
-            .expect("close_now does not wait");
+        self.inner.close_now();
     }
 
     /// What the client's requests went through: requests per path, connections, TLS
@@ -471,6 +546,56 @@ impl<E: StreamEvent> BlockingStream<E> {
     /// ```
     pub fn as_async(&self) -> &EventStream<E> {
         &self.inner
+    }
+
+    /// [`EventStream::request_id`].
+    ///
+    /// ```no_run
+    /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// let s = c.stream_process_text(bookwyrm::PhrasalRequest::from_text("A."))?;
+    /// println!("request {:?}", s.request_id());
+    /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+    /// ```
+    pub fn request_id(&self) -> Option<&str> {
+        self.inner.request_id()
+    }
+
+    /// [`EventStream::last_event_id`].
+    ///
+    /// ```no_run
+    /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// let s = c.stream_process_text(bookwyrm::PhrasalRequest::from_text("A."))?;
+    /// println!("last event id {:?}", s.last_event_id());
+    /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+    /// ```
+    pub fn last_event_id(&self) -> &str {
+        self.inner.last_event_id()
+    }
+
+    /// [`EventStream::delivered`].
+    ///
+    /// ```no_run
+    /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// let mut s = c.stream_process_text(bookwyrm::PhrasalRequest::from_text("A. B."))?;
+    /// let phrases = s.collect_phrases()?;
+    /// println!("{} phrases of {} items", phrases.len(), s.delivered());
+    /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+    /// ```
+    pub fn delivered(&self) -> u64 {
+        self.inner.delivered()
+    }
+
+    /// [`EventStream::resumes`].
+    ///
+    /// ```no_run
+    /// # let c = bookwyrm::blocking::BookWyrmClient::new().unwrap();
+    /// let mut s = c.stream_process_text(bookwyrm::PhrasalRequest::from_text("A. B."))?;
+    /// s.collect_phrases()?;
+    /// println!("resumed {} times", s.resumes());
+    /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
+    /// ```
+    pub fn resumes(&self) -> u32 {
+        self.inner.resumes()
     }
 
     /// Server error events become `Err` items (see [`EventStream::errors_as_err`]).

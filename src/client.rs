@@ -102,7 +102,7 @@ pub const DEFAULT_MAX_RESPONSE_BODY: usize = 64 << 20;
 ///     .get_citations(CitationRequest::from_chunks(chunks, "What colour is the sky?"))
 ///     .await?;
 /// println!("{} citations", answer.total_citations);
-/// client.close().await;
+/// client.close();
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -290,12 +290,9 @@ impl AsyncBookWyrmClient {
     /// Whether [`close`](Self::close) was called on this client or a clone.
     ///
     /// ```
-    /// # tokio_test_block(async {
     /// let c = bookwyrm::AsyncBookWyrmClient::builder().build().unwrap();
-    /// c.close().await;
+    /// c.close();
     /// assert!(c.is_closed());
-    /// # });
-    /// # fn tokio_test_block<F: std::future::Future>(f: F) { tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f); }
     /// ```
     pub fn is_closed(&self) -> bool {
         self.shared.is_closed()
@@ -303,14 +300,15 @@ impl AsyncBookWyrmClient {
 
     /// Closes the client: pooled connections are released once in-flight calls end, and every
     /// later call on any clone fails with [`BookWyrmClientError::Closed`]. Idempotent.
+    /// Synchronous: closing waits for nothing, so it is safe anywhere (a `Drop`, a signal
+    /// handler, the blocking client).
     ///
     /// ```
-    /// # async fn run() {
     /// let client = bookwyrm::AsyncBookWyrmClient::builder().build().unwrap();
-    /// client.close().await;
-    /// # }
+    /// client.close();
+    /// assert!(client.is_closed());
     /// ```
-    pub async fn close(&self) {
+    pub fn close(&self) {
         self.shared.close();
     }
 
@@ -318,17 +316,17 @@ impl AsyncBookWyrmClient {
     /// any clone ends with [`BookWyrmClientError::Closed`] (a stream as its last item), their
     /// connections are closed, and calls waiting for a concurrency slot fail the same way.
     /// For a shutdown that must not wait behind a slow stream; [`close`](Self::close) lets
-    /// work in flight finish instead. Idempotent.
+    /// work in flight finish instead. Idempotent and synchronous, like `close`.
     ///
     /// ```no_run
     /// # async fn run(client: bookwyrm::AsyncBookWyrmClient) {
     /// // On SIGTERM: give in-flight work a moment, then end it.
-    /// client.close().await;
+    /// client.close();
     /// tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-    /// client.close_now().await;
+    /// client.close_now();
     /// # }
     /// ```
-    pub async fn close_now(&self) {
+    pub fn close_now(&self) {
         self.shared.close_now();
     }
 

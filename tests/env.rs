@@ -32,7 +32,7 @@ async fn new_reads_the_environment_and_close_releases_connections() {
         "the connection is pooled"
     );
 
-    client.close().await;
+    client.close();
     let mut waited = Duration::ZERO;
     while emu.stats().connections_open() > 0 && waited < Duration::from_secs(10) {
         tokio::time::sleep(Duration::from_millis(20)).await;

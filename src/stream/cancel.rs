@@ -55,7 +55,7 @@ impl StreamCanceller {
     /// stays). A stream that already ended is not changed.
     ///
     /// ```
-    /// let stream = bookwyrm::EventStream::<bookwyrm::PhrasalStreamEvent>::from_byte_stream(
+    /// let mut stream = bookwyrm::EventStream::<bookwyrm::PhrasalStreamEvent>::from_byte_stream(
     ///     futures_util::stream::pending::<Result<bytes::Bytes, std::io::Error>>(),
     /// );
     /// let canceller = stream.canceller();
@@ -72,7 +72,7 @@ impl StreamCanceller {
     /// Whether [`cancel`](Self::cancel) was called.
     ///
     /// ```
-    /// let stream = bookwyrm::EventStream::<bookwyrm::PhrasalStreamEvent>::from_byte_stream(
+    /// let mut stream = bookwyrm::EventStream::<bookwyrm::PhrasalStreamEvent>::from_byte_stream(
     ///     futures_util::stream::pending::<Result<bytes::Bytes, std::io::Error>>(),
     /// );
     /// assert!(!stream.canceller().is_cancelled());

@@ -230,8 +230,8 @@ async fn calls_after_close_fail_closed() {
     let emu = common::emulator().await;
     let c = common::client(&emu);
     let clone = c.clone();
-    c.close().await;
-    c.close().await; // idempotent
+    c.close();
+    c.close(); // idempotent
     assert!(clone.is_closed());
     let errs = [
         clone.get_citations(request()).await.unwrap_err(),
@@ -580,8 +580,8 @@ async fn close_now_ends_streams_and_calls_in_flight() {
     let next = tokio::spawn(async move { (s.next().await, s.next().await) });
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = Instant::now();
-    stalled.close_now().await;
-    c.close_now().await;
+    stalled.close_now();
+    c.close_now();
     let (item, end) = tokio::time::timeout(Duration::from_secs(5), next)
         .await
         .expect("the stream ended at once")

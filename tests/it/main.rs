@@ -8,6 +8,7 @@ mod common;
 
 mod adopter;
 mod blocking;
+mod blocking_twin;
 mod connection_reuse;
 mod contract;
 mod contract_diff;
