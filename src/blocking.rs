@@ -452,7 +452,7 @@ impl BookWyrmClient {
     /// ```
     /// let c = bookwyrm::AsyncBookWyrmClient::builder().build_blocking().unwrap();
     /// let stats = c.transport_stats();
-    /// assert_eq!((stats.direct, stats.reqwest), (0, 0));
+    /// assert_eq!((stats.direct, stats.general), (0, 0));
     /// ```
     pub fn transport_stats(&self) -> crate::transport::TransportStats {
         self.inner.transport_stats()
@@ -489,6 +489,7 @@ impl BookWyrmClient {
 /// }
 /// # Ok::<(), bookwyrm::BookWyrmClientError>(())
 /// ```
+#[must_use = "a stream does nothing unless iterated; dropping it closes its connection"]
 pub struct BlockingStream<E> {
     inner: EventStream<E>,
     /// Declared after `inner`, so dropped after it: the runtime settles once the stream is gone.

@@ -276,12 +276,12 @@ impl AsyncBookWyrmClient {
     }
 
     /// How many requests of this client (and its clones) went over each path so far: the direct
-    /// stream transport or reqwest. See [`TransportStats`].
+    /// stream transport or the general HTTP client. See [`TransportStats`].
     ///
     /// ```
     /// let c = bookwyrm::AsyncBookWyrmClient::builder().build().unwrap();
     /// let stats = c.transport_stats();
-    /// assert_eq!((stats.direct, stats.reqwest), (0, 0));
+    /// assert_eq!((stats.direct, stats.general), (0, 0));
     /// ```
     pub fn transport_stats(&self) -> TransportStats {
         self.shared.transport_stats()
@@ -412,6 +412,7 @@ impl fmt::Debug for AsyncBookWyrmClient {
 ///     .unwrap();
 /// # drop(client);
 /// ```
+#[must_use = "a builder does nothing until `build()`"]
 pub struct ClientBuilder {
     base_url: Option<String>,
     api_key: Option<SecretString>,
@@ -771,11 +772,15 @@ impl ClientBuilder {
     /// Use this `reqwest::Client` (its pool, proxy and TLS settings). Give it no total timeout:
     /// one would cut streams. Our headers and per-call deadlines are still applied.
     ///
+    /// The one place reqwest's types appear in the API: behind the feature `reqwest-client`,
+    /// whose semver follows the reqwest version the SDK uses (0.13 today), not the SDK's own.
+    ///
     /// ```
     /// let http = reqwest::Client::new();
     /// let b = bookwyrm::AsyncBookWyrmClient::builder().http_client(http);
     /// # drop(b);
     /// ```
+    #[cfg(feature = "reqwest-client")]
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self

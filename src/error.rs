@@ -86,7 +86,8 @@ pub enum BookWyrmClientError {
     /// caller's reason.
     Cancelled(Box<CancelledError>),
     /// The blocking client was called inside an async runtime, where blocking would stall the
-    /// runtime's thread: use [`crate::AsyncBookWyrmClient`] there.
+    /// runtime's thread: use [`crate::AsyncBookWyrmClient`] there (feature `blocking`).
+    #[cfg(feature = "blocking")]
     BlockingInAsyncContext,
 }
 
@@ -144,8 +145,9 @@ impl BookWyrmClientError {
             | Self::Validation(_)
             | Self::Decode(_)
             | Self::Closed(_)
-            | Self::Cancelled(_)
-            | Self::BlockingInAsyncContext => RetryClass::Never,
+            | Self::Cancelled(_) => RetryClass::Never,
+            #[cfg(feature = "blocking")]
+            Self::BlockingInAsyncContext => RetryClass::Never,
         }
     }
 
@@ -188,7 +190,9 @@ impl BookWyrmClientError {
             Self::Interrupted(e) => e.cause.request_id(),
             Self::Closed(e) => e.info.request_id.as_deref(),
             Self::Cancelled(e) => e.info.request_id.as_deref(),
-            Self::Validation(_) | Self::BlockingInAsyncContext => None,
+            Self::Validation(_) => None,
+            #[cfg(feature = "blocking")]
+            Self::BlockingInAsyncContext => None,
         }
     }
 
@@ -212,7 +216,9 @@ impl BookWyrmClientError {
             Self::Interrupted(e) => e.cause.attempts(),
             Self::Closed(e) => e.info.attempts,
             Self::Cancelled(e) => e.info.attempts,
-            Self::Validation(_) | Self::BlockingInAsyncContext => 0,
+            Self::Validation(_) => 0,
+            #[cfg(feature = "blocking")]
+            Self::BlockingInAsyncContext => 0,
         }
     }
 
@@ -258,12 +264,14 @@ impl BookWyrmClientError {
             Self::Decode(e) => e.info.fill(request_id, attempts),
             Self::ServerEvent(e) => e.info.fill(request_id, attempts),
             Self::Interrupted(e) => {
-                let cause = std::mem::replace(&mut e.cause, Self::BlockingInAsyncContext);
+                let cause = std::mem::replace(&mut e.cause, Self::closed());
                 e.cause = cause.with_call(request_id, attempts);
             }
             Self::Closed(e) => e.info.fill(request_id, attempts),
             Self::Cancelled(e) => e.info.fill(request_id, attempts),
-            Self::Validation(_) | Self::BlockingInAsyncContext => {}
+            Self::Validation(_) => {}
+            #[cfg(feature = "blocking")]
+            Self::BlockingInAsyncContext => {}
         }
         self
     }
@@ -428,6 +436,7 @@ impl fmt::Display for BookWyrmClientError {
             Self::Interrupted(e) => e.fmt(f),
             Self::Closed(e) => e.fmt(f),
             Self::Cancelled(e) => e.fmt(f),
+            #[cfg(feature = "blocking")]
             Self::BlockingInAsyncContext => f.write_str(
                 "the blocking client was called inside an async runtime; use AsyncBookWyrmClient there",
             ),

@@ -8,6 +8,7 @@
 /// assert_eq!((op.method, op.path, op.streaming), ("POST", "/cite/sse", true));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OperationInfo {
     /// The `operationId`.
     pub id: &'static str,

@@ -19,15 +19,15 @@ use crate::error::{BookWyrmClientError, RetryClass};
 /// use std::time::Duration;
 /// use bookwyrm::RetryPolicy;
 ///
-/// let policy = RetryPolicy {
-///     max_retries: 4,
-///     initial_backoff: Duration::from_millis(200),
-///     ..RetryPolicy::default()
-/// };
+/// let policy = RetryPolicy::default()
+///     .max_retries(4)
+///     .initial_backoff(Duration::from_millis(200));
+/// assert_eq!((policy.max_retries, policy.initial_backoff), (4, Duration::from_millis(200)));
 /// assert_eq!(RetryPolicy::none().max_retries, 0);
-/// # drop(policy);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+#[must_use = "a policy does nothing until a client is built with it"]
 pub struct RetryPolicy {
     /// Retries after the first attempt (default 2; 0 turns retries off).
     pub max_retries: u32,
@@ -70,6 +70,64 @@ impl RetryPolicy {
             max_retries: 0,
             ..Self::default()
         }
+    }
+
+    /// Sets [`max_retries`](Self::max_retries): retries after the first attempt.
+    ///
+    /// ```
+    /// assert_eq!(bookwyrm::RetryPolicy::default().max_retries(5).max_retries, 5);
+    /// ```
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = retries;
+        self
+    }
+
+    /// Sets [`initial_backoff`](Self::initial_backoff): the wait before the first retry.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let p = bookwyrm::RetryPolicy::default().initial_backoff(Duration::from_millis(100));
+    /// assert_eq!(p.backoff(1), Duration::from_millis(200));
+    /// ```
+    pub fn initial_backoff(mut self, wait: Duration) -> Self {
+        self.initial_backoff = wait;
+        self
+    }
+
+    /// Sets [`max_backoff`](Self::max_backoff): the longest backoff.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let p = bookwyrm::RetryPolicy::default().max_backoff(Duration::from_secs(1));
+    /// assert_eq!(p.backoff(10), Duration::from_secs(1));
+    /// ```
+    pub fn max_backoff(mut self, wait: Duration) -> Self {
+        self.max_backoff = wait;
+        self
+    }
+
+    /// Sets [`max_retry_after`](Self::max_retry_after): the longest `Retry-After` slept
+    /// through.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let p = bookwyrm::RetryPolicy::default().max_retry_after(Duration::from_secs(5));
+    /// assert_eq!(p.max_retry_after, Duration::from_secs(5));
+    /// ```
+    pub fn max_retry_after(mut self, wait: Duration) -> Self {
+        self.max_retry_after = wait;
+        self
+    }
+
+    /// Sets [`jitter`](Self::jitter): whether each backoff is randomised down by up to a
+    /// quarter.
+    ///
+    /// ```
+    /// assert!(!bookwyrm::RetryPolicy::default().jitter(false).jitter);
+    /// ```
+    pub fn jitter(mut self, on: bool) -> Self {
+        self.jitter = on;
+        self
     }
 
     /// The wait before retry (or resume) number `retry` (0-based): the backoff, less up to a
@@ -183,6 +241,7 @@ mod tests {
         all.push(BookWyrmClientError::Cancelled(Box::new(
             crate::error::CancelledError::new("r", 1),
         )));
+        #[cfg(feature = "blocking")]
         all.push(BookWyrmClientError::BlockingInAsyncContext);
         all
     }
@@ -191,10 +250,7 @@ mod tests {
     /// the automatic set is exactly the documented one.
     #[test]
     fn automatic_retries_are_a_subset_of_is_retryable() {
-        let policy = RetryPolicy {
-            jitter: false,
-            ..RetryPolicy::default()
-        };
+        let policy = RetryPolicy::default().jitter(false);
         let mut retried = Vec::new();
         for e in samples() {
             if let Decision::Retry { .. } = decide(&policy, &e, 0) {

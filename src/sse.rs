@@ -51,10 +51,11 @@ const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 /// One dispatched event.
 ///
 /// ```
-/// let e = bookwyrm::sse::Event { event: "message".into(), data: "hi".into(), id: String::new(), retry: None };
+/// let e = bookwyrm::sse::Event::new("message", "hi");
 /// assert_eq!(e.event, "message");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Event {
     /// The event type: the last `event:` value of this event, or `"message"`.
     pub event: String,
@@ -67,6 +68,23 @@ pub struct Event {
 }
 
 impl Event {
+    /// An event of type `event` with `data`, no id and no `retry:` (set the public fields for
+    /// those).
+    ///
+    /// ```
+    /// let mut e = bookwyrm::sse::Event::new("progress", "{}");
+    /// e.id = "7".into();
+    /// assert_eq!((e.event.as_str(), e.id.as_str(), e.retry), ("progress", "7", None));
+    /// ```
+    pub fn new(event: impl Into<String>, data: impl Into<String>) -> Self {
+        Self {
+            event: event.into(),
+            data: data.into(),
+            id: String::new(),
+            retry: None,
+        }
+    }
+
     /// An owned copy of a borrowed event.
     fn from_ref(e: EventRef<'_>) -> Self {
         Self {
@@ -100,6 +118,7 @@ impl From<EventRef<'_>> for Event {
 /// assert_eq!((e.event, e.data), ("text", "{}"));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct EventRef<'a> {
     /// The event type: the last `event:` value of this event, or `"message"`.
     pub event: &'a str,

@@ -50,10 +50,7 @@ async fn calls_and_streams_are_measured() {
         .install()
         .expect("the only recorder of this test binary");
     let emu = common::emulator().await;
-    let fast = bookwyrm::RetryPolicy {
-        initial_backoff: Duration::from_millis(10),
-        ..bookwyrm::RetryPolicy::default()
-    };
+    let fast = bookwyrm::RetryPolicy::default().initial_backoff(Duration::from_millis(10));
     let client = common::faulty(&emu, "status=503;times=1", fast);
     // A JSON call retried once, then a good one.
     for _ in 0..2 {
@@ -140,10 +137,7 @@ async fn calls_and_streams_are_measured() {
     let cut = common::faulty(
         &emu,
         "truncate-after=2;times=1",
-        bookwyrm::RetryPolicy {
-            initial_backoff: Duration::from_millis(1),
-            ..bookwyrm::RetryPolicy::default()
-        },
+        bookwyrm::RetryPolicy::default().initial_backoff(Duration::from_millis(1)),
     );
     let events = cut
         .stream_process_text(PhrasalRequest::from_text("One. Two. Three."))

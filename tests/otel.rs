@@ -28,10 +28,7 @@ async fn the_trace_context_goes_out_on_every_request_and_retry() {
     ));
     let want = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     let emu = common::emulator().await;
-    let fast = bookwyrm::RetryPolicy {
-        initial_backoff: Duration::from_millis(10),
-        ..bookwyrm::RetryPolicy::default()
-    };
+    let fast = bookwyrm::RetryPolicy::default().initial_backoff(Duration::from_millis(10));
     // A JSON call retried once, and a stream retried once before its first event.
     let client = common::faulty(&emu, "status=503;times=1", fast.clone());
     client

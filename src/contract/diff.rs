@@ -48,14 +48,12 @@ impl ChangeKind {
 /// One difference between two contracts.
 ///
 /// ```
-/// let c = bookwyrm::contract::Change {
-///     kind: bookwyrm::contract::ChangeKind::Additive,
-///     pointer: "/paths/~1new/post".into(),
-///     description: "new operation".into(),
-/// };
+/// use bookwyrm::contract::{Change, ChangeKind};
+/// let c = Change::new(ChangeKind::Additive, "/paths/~1new/post", "new operation");
 /// assert_eq!(c.to_string(), "additive /paths/~1new/post: new operation");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Change {
     /// Breaking or additive.
     pub kind: ChangeKind,
@@ -64,6 +62,27 @@ pub struct Change {
     pub pointer: String,
     /// What changed.
     pub description: String,
+}
+
+impl Change {
+    /// A change of `kind` at the JSON pointer `pointer`, described by `description`.
+    ///
+    /// ```
+    /// use bookwyrm::contract::{Change, ChangeKind};
+    /// let c = Change::new(ChangeKind::Breaking, "/paths/~1cite/post", "operation removed");
+    /// assert_eq!(c.kind, ChangeKind::Breaking);
+    /// ```
+    pub fn new(
+        kind: ChangeKind,
+        pointer: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind,
+            pointer: pointer.into(),
+            description: description.into(),
+        }
+    }
 }
 
 impl fmt::Display for Change {

@@ -17,6 +17,7 @@ use super::BookWyrmClientError;
 /// assert_eq!(err.report().to_string(), "invalid `base_url`: not an http(s) URL: ftp://x");
 /// ```
 #[derive(Debug, Clone, Copy)]
+#[must_use = "a report does nothing unless formatted"]
 pub struct ErrorReport<'e> {
     error: &'e BookWyrmClientError,
 }

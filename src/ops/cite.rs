@@ -60,6 +60,7 @@ pub enum CitationSource {
 /// # let _ = answer; Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[must_use = "a request does nothing until a client sends it"]
 pub struct CitationRequest {
     source: CitationSource,
     question: Question,

@@ -69,6 +69,7 @@ pub enum ClassifyInput {
 /// # let _ = answer; Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[must_use = "a request does nothing until a client sends it"]
 pub struct ClassifyRequest {
     input: ClassifyInput,
     filename: Option<String>,

@@ -45,6 +45,7 @@ pub enum PdfSource {
 /// # let _ = answer; Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[must_use = "a request does nothing until a client sends it"]
 pub struct PdfExtractRequest {
     source: PdfSource,
     filename: Option<String>,

@@ -39,6 +39,7 @@ pub enum PhrasalSource {
 /// # let _ = answer; Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[must_use = "a request does nothing until a client sends it"]
 pub struct PhrasalRequest {
     source: PhrasalSource,
     chunk_size: Option<u64>,

@@ -88,6 +88,7 @@ pub enum SummaryStyle {
 /// # let _ = answer; Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[must_use = "a request does nothing until a client sends it"]
 pub struct SummarizeRequest {
     source: SummarizeSource,
     max_tokens: u64,

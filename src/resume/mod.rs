@@ -52,6 +52,7 @@ pub(crate) use resumer::{Accept, Break, NotResumable, Plan, Resumer};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[must_use = "a policy does nothing until a client is built with it"]
 pub struct ResumePolicy {
     /// Resumes allowed in a row without progress (default 5; 0 turns resuming off): the count
     /// starts again only when the resume point moved forward inside the request since the

@@ -72,6 +72,7 @@ type Polled<E> = Poll<Option<Result<E, BookWyrmClientError>>>;
 /// }
 /// # Ok(()) }
 /// ```
+#[must_use = "a stream does nothing unless polled; dropping it closes its connection"]
 pub struct EventStream<E> {
     decoding: Decoding,
     watchdog: Watchdog,

@@ -4,8 +4,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How a client's requests were carried: how many each path took — the direct transport
 /// (hyper's HTTP/1 connection, driven by the task that reads the response, kept between
-/// requests) or reqwest (multipart uploads, and everything when a proxy is configured, a
-/// `reqwest::Client` of your own is used, or
+/// requests) or the general HTTP client (multipart uploads, and everything when a proxy
+/// intercepts the destination, an HTTP client of your own is used, or
 /// [`direct_streams(false)`](crate::ClientBuilder::direct_streams)) — and how many connections
 /// and TLS sessions the direct transport set up and reused. Counts every attempt, retries
 /// included. A snapshot: read it again to see later requests.
@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 ///     .collect_phrases()
 ///     .await?;
 /// let stats = client.transport_stats();
-/// println!("{} phrases; direct {}, reqwest {}", spans.len(), stats.direct, stats.reqwest);
+/// println!("{} phrases; direct {}, general {}", spans.len(), stats.direct, stats.general);
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -28,8 +28,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct TransportStats {
     /// Requests sent over the direct stream transport.
     pub direct: u64,
-    /// Requests sent through reqwest.
-    pub reqwest: u64,
+    /// Requests sent through the general HTTP client (today reqwest; which one is not part
+    /// of the SDK's promise).
+    pub general: u64,
     /// Connections the direct transport opened (TCP connects that succeeded).
     pub connections: u64,
     /// TLS sessions the direct transport set up (handshakes completed).
@@ -76,7 +77,7 @@ impl Counters {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         TransportStats {
             direct: get(&self.direct),
-            reqwest: get(&self.reqwest),
+            general: get(&self.reqwest),
             connections: get(&self.connections),
             tls_handshakes: get(&self.tls_handshakes),
             reused: get(&self.reused),

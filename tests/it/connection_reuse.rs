@@ -73,7 +73,7 @@ async fn streams_and_calls_one_after_another_share_one_connection() {
     );
     // direct requests, connections opened, requests on a kept connection, idle now
     assert_eq!(counts(client.transport_stats()), (5, 1, 4, 1));
-    assert_eq!(client.transport_stats().reqwest, 0);
+    assert_eq!(client.transport_stats().general, 0);
     // close() empties the pool: the server sees the connection go.
     client.close();
     assert_eq!(client.transport_stats().idle, 0);

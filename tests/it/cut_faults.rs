@@ -115,10 +115,7 @@ async fn a_cut_leaves_a_prefix_of_the_events_and_times_applies() {
     let client = common::faulty(
         &emu,
         "reset-after-bytes=10;times=1",
-        RetryPolicy {
-            initial_backoff: Duration::from_millis(10),
-            ..RetryPolicy::default()
-        },
+        RetryPolicy::default().initial_backoff(Duration::from_millis(10)),
     );
     let events = client
         .stream_process_text(PhrasalRequest::from_text(TEXT))

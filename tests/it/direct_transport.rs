@@ -44,13 +44,13 @@ async fn both_transports_deliver_the_same_events() {
     // itself).
     let d = direct.transport_stats();
     assert_eq!(
-        (d.direct, d.reqwest),
+        (d.direct, d.general),
         (1, 0),
         "the default client streams directly"
     );
     let r = via_reqwest.transport_stats();
     assert_eq!(
-        (r.direct, r.reqwest),
+        (r.direct, r.general),
         (0, 1),
         "direct_streams(false) streams via reqwest"
     );
@@ -161,7 +161,7 @@ async fn outcome(reply: &[u8]) -> (Vec<String>, Option<BookWyrmClientError>) {
         .expect("no hang");
     let stats = client.transport_stats();
     assert_eq!(
-        (stats.direct, stats.reqwest),
+        (stats.direct, stats.general),
         (1, 0),
         "the direct transport read this reply"
     );
@@ -374,7 +374,7 @@ async fn answers_are_capped(direct: bool) {
             .expect("no hang")
             .expect_err("refused");
         let stats = client.transport_stats();
-        assert_eq!((stats.direct > 0, stats.reqwest > 0), (direct, !direct));
+        assert_eq!((stats.direct > 0, stats.general > 0), (direct, !direct));
         err
     };
     // 1.5 GB announced: refused from the head, before the body is read (the default cap).
@@ -473,7 +473,7 @@ async fn a_json_answer_that_does_not_decode_carries_its_request_id() {
         // The path asked for is the one the call took.
         let stats = client.transport_stats();
         let expected = if direct { (1, 0) } else { (0, 1) };
-        assert_eq!((stats.direct, stats.reqwest), expected, "direct: {direct}");
+        assert_eq!((stats.direct, stats.general), expected, "direct: {direct}");
     }
 }
 
@@ -642,6 +642,6 @@ async fn proxy_case() {
     let stats = client.transport_stats();
     println!(
         "proxy case: direct {}, reqwest {}, failed: {failed}",
-        stats.direct, stats.reqwest
+        stats.direct, stats.general
     );
 }

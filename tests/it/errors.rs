@@ -414,10 +414,7 @@ fn emulator_id(emu: &bookwyrm_emulator::Emulator, back: usize) -> String {
 async fn every_error_after_a_response_head_carries_its_request_id_and_attempts() {
     use bookwyrm::{PhrasalRequest, PhrasalStreamEvent, StreamExt};
     let emu = common::emulator().await;
-    let fast = bookwyrm::RetryPolicy {
-        initial_backoff: Duration::from_millis(10),
-        ..bookwyrm::RetryPolicy::default()
-    };
+    let fast = bookwyrm::RetryPolicy::default().initial_backoff(Duration::from_millis(10));
     // A wrong content type on a stream: a decode error, with the id of the answer that had it.
     let err = common::faulty(&emu, "content-type=text/plain", fast.clone())
         .stream_process_text(PhrasalRequest::from_text("One."))

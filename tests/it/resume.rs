@@ -24,12 +24,10 @@ const TEXT: &str = "Núñez walked in. The café was “full”. Then — quiet!
 
 /// Retries and resumes without waiting.
 fn fast() -> RetryPolicy {
-    RetryPolicy {
-        initial_backoff: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(2),
-        jitter: false,
-        ..RetryPolicy::default()
-    }
+    RetryPolicy::default()
+        .initial_backoff(Duration::from_millis(1))
+        .max_backoff(Duration::from_millis(2))
+        .jitter(false)
 }
 
 /// A new client (its own connections: a reset then meets a fresh connection, as in a first
@@ -340,16 +338,7 @@ async fn seeded_runs_with_several_cuts_give_the_uncut_result() {
     let mut rng = Lcg(0x5eed);
     let mut total_resumes = 0;
     // Cuts before the first event are retried (up to 4 of them here), the others resumed.
-    let client = |emu: &Emulator, fault: &str| {
-        common::faulty(
-            emu,
-            fault,
-            RetryPolicy {
-                max_retries: 5,
-                ..fast()
-            },
-        )
-    };
+    let client = |emu: &Emulator, fault: &str| common::faulty(emu, fault, fast().max_retries(5));
     for run in 0..40 {
         let cuts = 2 + rng.below(3);
         let fault = format!(

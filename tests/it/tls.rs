@@ -104,7 +104,7 @@ async fn an_untrusted_certificate_is_refused_once_and_the_key_never_leaves() {
     // one refusal on each path.
     let stats = client.transport_stats();
     assert_eq!(
-        (stats.direct, stats.reqwest),
+        (stats.direct, stats.general),
         (1, 1),
         "one call on each path"
     );
@@ -114,7 +114,7 @@ async fn an_untrusted_certificate_is_refused_once_and_the_key_never_leaves() {
     assert_tls_refusal(&results, "UnknownIssuer");
     let stats = client.transport_stats();
     assert_eq!(
-        (stats.direct, stats.reqwest),
+        (stats.direct, stats.general),
         (0, 2),
         "both through reqwest"
     );
@@ -176,7 +176,7 @@ async fn a_certificate_for_another_name_or_out_of_date_is_refused() {
             let stats = client.transport_stats();
             // classify is a multipart upload: always reqwest's; the stream as asked.
             let expected = if direct { (1, 1) } else { (0, 2) };
-            assert_eq!((stats.direct, stats.reqwest), expected, "direct: {direct}");
+            assert_eq!((stats.direct, stats.general), expected, "direct: {direct}");
         }
         assert_eq!(emu.stats().requests(), 0, "a request reached the server");
     }
@@ -228,7 +228,7 @@ async fn one_tls_session_serves_streams_and_calls_one_after_another() {
             .unwrap();
     }
     let stats = client.transport_stats();
-    assert_eq!((stats.direct, stats.reqwest), (10, 0));
+    assert_eq!((stats.direct, stats.general), (10, 0));
     assert_eq!(
         (stats.connections, stats.tls_handshakes, stats.reused),
         (1, 1, 9)

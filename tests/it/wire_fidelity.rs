@@ -78,10 +78,7 @@ async fn every_attempt_of_a_stream_sends_byte_identical_bodies() {
     let client = common::faulty(
         &emu,
         "status=503;times=2",
-        bookwyrm::RetryPolicy {
-            initial_backoff: std::time::Duration::from_millis(10),
-            ..bookwyrm::RetryPolicy::default()
-        },
+        bookwyrm::RetryPolicy::default().initial_backoff(std::time::Duration::from_millis(10)),
     );
     let mut s = client
         .stream_process_text(PhrasalRequest::from_text(text.clone()).chunk_size(500))
