@@ -17,6 +17,7 @@ mod direct_transport;
 mod docs_imports;
 mod errors;
 mod module_graph;
+mod public_api;
 mod requests;
 mod resume;
 mod retries;
