@@ -31,9 +31,16 @@ impl std::fmt::Debug for LazyVerifier {
     }
 }
 
+/// The crypto provider of a process that installed none: ring (nothing to build beyond Rust
+/// and a little C, no cmake). A process that wants aws-lc-rs (FIPS, post-quantum key
+/// exchange) installs it as the default provider before building a client.
+fn builtin_provider() -> CryptoProvider {
+    rustls::crypto::ring::default_provider()
+}
+
 impl LazyVerifier {
     /// The platform's roots plus `roots`, with the process's default crypto provider (else
-    /// aws-lc-rs, as reqwest). Each extra root is checked now, so that a root rustls cannot
+    /// ring). Each extra root is checked now, so that a root rustls cannot
     /// use is refused when the client is built; the platform's roots wait for a handshake.
     pub(crate) fn new(roots: Vec<CertificateDer<'static>>) -> Result<Self, rustls::Error> {
         let mut check = rustls::RootCertStore::empty();
@@ -42,7 +49,7 @@ impl LazyVerifier {
         }
         let provider = CryptoProvider::get_default()
             .cloned()
-            .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+            .unwrap_or_else(|| Arc::new(builtin_provider()));
         Ok(Self {
             provider,
             roots,

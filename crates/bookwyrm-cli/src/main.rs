@@ -218,6 +218,8 @@ fn init_logging(verbose: u8) {
 }
 
 fn main() -> ExitCode {
+    // One TLS provider for the process (the SDK's and reqwest's): ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut cli = Cli::parse();
     cli.global.fill_from_env();
     init_logging(cli.global.verbose);

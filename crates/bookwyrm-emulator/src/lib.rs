@@ -197,10 +197,14 @@ impl EmulatorBuilder {
             recorded: std::sync::Mutex::new(Vec::new()),
             fault_counters: std::sync::Mutex::new(std::collections::HashMap::new()),
             first_requests: std::sync::Mutex::new(std::collections::HashMap::new()),
-            fetch: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(20))
-                .build()
-                .map_err(std::io::Error::other)?,
+            fetch: {
+                // reqwest takes the process's crypto provider: ring, unless one is installed.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                reqwest::Client::builder()
+            }
+            .timeout(std::time::Duration::from_secs(20))
+            .build()
+            .map_err(std::io::Error::other)?,
         });
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let scheme = if tls.is_some() { "https" } else { "http" };
