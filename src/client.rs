@@ -871,10 +871,9 @@ impl ClientBuilder {
                 let mut b = reqwest::Client::builder()
                     .redirect(reqwest::redirect::Policy::none())
                     .pool_idle_timeout(Duration::from_secs(90))
-                    // reqwest's own offer: HTTP/2 and HTTP/1.1.
-                    .tls_backend_preconfigured(
-                        verifier.config(&[b"h2", b"http/1.1"]).map_err(usable)?,
-                    );
+                    // HTTP/1.1, as the direct transport (reqwest carries one upload at a time;
+                    // leaving out HTTP/2 keeps h2 out of an adopter's build).
+                    .tls_backend_preconfigured(verifier.config(&[b"http/1.1"]).map_err(usable)?);
                 if let Some(t) = connect_timeout {
                     b = b.connect_timeout(t);
                 }

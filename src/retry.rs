@@ -135,7 +135,7 @@ impl RetryPolicy {
     pub(crate) fn jittered(&self, retry: u32) -> Duration {
         let delay = self.backoff(retry);
         if self.jitter {
-            delay.mul_f64(1.0 - rand::random::<f64>() * 0.25)
+            delay.mul_f64(1.0 - unit_random() * 0.25)
         } else {
             delay
         }
@@ -156,6 +156,19 @@ impl RetryPolicy {
             .saturating_mul(factor)
             .min(self.max_backoff)
     }
+}
+
+/// A random number in `[0, 1)` for jitter (not for anything secret): std's per-hasher random
+/// keys, so the SDK needs no random-number crate.
+fn unit_random() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Whether to retry after a failure.
@@ -206,6 +219,21 @@ pub(crate) fn with_attempts(error: BookWyrmClientError, attempts: u32) -> BookWy
 mod tests {
     use super::*;
     use crate::error::{BookWyrmApiError, ServerError, TimeoutKind, TransportKind};
+
+    /// Jitter spreads: every backoff within its quarter, and spread over it (many clients do
+    /// not retry in step).
+    #[test]
+    fn jitter_spreads_within_a_quarter() {
+        let policy = RetryPolicy::default();
+        let full = policy.backoff(0);
+        let waits: Vec<Duration> = (0..400).map(|_| policy.jittered(0)).collect();
+        assert!(waits.iter().all(|w| *w <= full && *w > full.mul_f64(0.75)));
+        let distinct: std::collections::BTreeSet<_> = waits.iter().collect();
+        assert!(distinct.len() > 300, "{} distinct waits", distinct.len());
+        let low = waits.iter().filter(|w| **w < full.mul_f64(0.875)).count();
+        assert!((120..=280).contains(&low), "{low} of 400 in the lower half");
+        assert_eq!(policy.jitter(false).jittered(0), full);
+    }
 
     fn api(status: u16) -> BookWyrmClientError {
         BookWyrmClientError::Api(Box::new(BookWyrmApiError {

@@ -34,6 +34,10 @@ impl std::fmt::Debug for LazyVerifier {
 /// The crypto provider of a process that installed none: ring (nothing to build beyond Rust
 /// and a little C, no cmake). A process that wants aws-lc-rs (FIPS, post-quantum key
 /// exchange) installs it as the default provider before building a client.
+// rustls 0.23.48 deprecates ring's provider for its lack of post-quantum key exchange; it
+// stays the default here for the build cost (aws-lc-sys is a C library built with cmake),
+// and the README says how to choose aws-lc-rs.
+#[allow(deprecated)]
 fn builtin_provider() -> CryptoProvider {
     rustls::crypto::ring::default_provider()
 }

@@ -219,6 +219,7 @@ fn init_logging(verbose: u8) {
 
 fn main() -> ExitCode {
     // One TLS provider for the process (the SDK's and reqwest's): ring.
+    #[allow(deprecated)] // ring: see the SDK's transport/tls.rs
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut cli = Cli::parse();
     cli.global.fill_from_env();

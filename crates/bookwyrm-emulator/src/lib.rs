@@ -199,6 +199,7 @@ impl EmulatorBuilder {
             first_requests: std::sync::Mutex::new(std::collections::HashMap::new()),
             fetch: {
                 // reqwest takes the process's crypto provider: ring, unless one is installed.
+                #[allow(deprecated)] // ring: see the SDK's transport/tls.rs
                 let _ = rustls::crypto::ring::default_provider().install_default();
                 reqwest::Client::builder()
             }

@@ -55,6 +55,7 @@ pub(crate) fn tls_acceptor(chain: &str, key: &str) -> std::io::Result<tokio_rust
         .map_err(|e| invalid("certificate", &e))?;
     let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes())
         .map_err(|e| invalid("key", &e))?;
+    #[allow(deprecated)] // ring: see the SDK's transport/tls.rs
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
