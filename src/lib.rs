@@ -5,7 +5,8 @@
 //!
 //! - [`types`]: the wire types, generated from `openapi/bookwyrm.yaml`, and the event enums.
 //! - [`sse`]: the Server-Sent Events decoder.
-//! - [`contract`]: the contract this SDK was built from, and what another one changes.
+//! - [`contract`]: the contract this SDK was built from, as JSON (reading and comparing
+//!   contracts is the `bookwyrm-contract` crate's).
 //! - [`jsonl`]: JSON Lines of text spans; [`pdf_text`]: PDF text with one box per character.
 //! - [`AsyncBookWyrmClient`]: the client; its operations live in `ops/`.
 //! - `blocking` (feature `blocking`): `blocking::BookWyrmClient`, the same operations, blocking.

@@ -1,9 +1,9 @@
-//! `bookwyrm::contract`: OpenAPI 3.0 and 3.1 read into one model, and each change classified
+//! `bookwyrm-contract`: OpenAPI 3.0 and 3.1 read into one model, and each change classified
 //! from this client's point of view; the emulator publishes the contract as FastAPI would.
 
 use crate::common;
 
-use bookwyrm::contract::{diff, ChangeKind, Contract};
+use bookwyrm_contract::{diff, ChangeKind, Contract};
 use serde_json::{json, Value};
 
 /// Our side: OpenAPI 3.0, nullability as `nullable: true`.
@@ -399,9 +399,39 @@ fn each_kind_of_change_is_classified() {
 
 /// A stream's events: compared when both sides describe them (ours with `x-bookwyrm-events`,
 /// theirs with OpenAPI 3.2's `itemSchema`), named as unchecked when theirs does not.
+/// One rule for what an event stream is: its media type, with parameters or not, in any case
+/// (the reader and `contract update` share it).
+#[test]
+fn an_event_stream_is_known_by_its_media_type_with_or_without_parameters() {
+    for media in [
+        "text/event-stream",
+        "text/event-stream; charset=utf-8",
+        "Text/Event-Stream",
+    ] {
+        let doc = json!({
+            "openapi": "3.1.0",
+            "paths": {"/s": {"post": {
+                "operationId": "s",
+                "responses": {"200": {"content": {media: {"itemSchema": {"type": "object"}}}}}
+            }}}
+        });
+        let c = Contract::from_value(&doc).unwrap();
+        let op = c.operations.values().next().unwrap();
+        assert!(op.streaming, "{media}");
+    }
+    let json_only = json!({
+        "openapi": "3.1.0",
+        "paths": {"/s": {"post": {
+            "responses": {"200": {"content": {"application/json": {"schema": {"type": "string"}}}}}
+        }}}
+    });
+    let c = Contract::from_value(&json_only).unwrap();
+    assert!(!c.operations.values().next().unwrap().streaming);
+}
+
 #[test]
 fn stream_events_are_compared_when_described_and_named_when_not() {
-    use bookwyrm::contract::unchecked_streams;
+    use bookwyrm_contract::unchecked_streams;
     use ChangeKind::{Additive, Breaking, Warning};
     let ours = Contract::from_value(&json!({
         "openapi": "3.0.3",
@@ -520,7 +550,7 @@ async fn the_published_contract_round_trips_to_no_change() {
     assert_eq!(ours.operations.len(), bookwyrm::OPERATIONS.len());
     assert_eq!(diff(&ours, &theirs), vec![]);
     // The same model, so the same fingerprint: `contract check` says "identical" from it.
-    let sdk = bookwyrm::contract::Provenance::of_sdk();
+    let sdk = bookwyrm_contract::Provenance::of_sdk();
     assert_eq!(theirs.fingerprint(), sdk.fingerprint);
     assert_eq!(sdk.operations, bookwyrm::OPERATIONS.len());
     // A FastAPI server's document of the same API is another model (extra fields, limits).

@@ -2,7 +2,7 @@
 //! generated from (`contract <info.version>, fingerprint <hex>`), so that a contract changed
 //! without an entry is caught ([`check`]).
 
-use bookwyrm::contract::ChangeKind;
+use bookwyrm_contract::ChangeKind;
 
 use crate::{Level, Report};
 

@@ -11,7 +11,7 @@
 
 use std::fmt::Write as _;
 
-use bookwyrm::contract::{diff, Change, ChangeKind, Contract};
+use bookwyrm_contract::{diff, Change, ChangeKind, Contract};
 use serde_json::Value;
 
 pub mod changelog;

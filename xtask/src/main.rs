@@ -109,7 +109,7 @@ fn semver_checks(base: &str) {
 }
 
 fn changelog_check() -> Result<(), String> {
-    let fingerprint = bookwyrm::contract::Provenance::of_sdk().fingerprint;
+    let fingerprint = bookwyrm_contract::Provenance::of_sdk().fingerprint;
     xtask::changelog::check(&read("CHANGELOG.md")?, &fingerprint)?;
     println!("CHANGELOG.md names contract fingerprint {fingerprint}");
     Ok(())

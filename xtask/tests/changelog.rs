@@ -7,7 +7,7 @@ fn the_newest_changelog_entry_names_this_contract() {
     let changelog =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../CHANGELOG.md"))
             .expect("CHANGELOG.md");
-    let fingerprint = bookwyrm::contract::Provenance::of_sdk().fingerprint;
+    let fingerprint = bookwyrm_contract::Provenance::of_sdk().fingerprint;
     if let Err(e) = xtask::changelog::check(&changelog, &fingerprint) {
         panic!("{e}");
     }

@@ -35,7 +35,7 @@ fn check_update_regenerate_diff_and_changelog() {
     )
     .unwrap();
     std::fs::write(dir.path().join("bookwyrm.yaml"), &ours).unwrap();
-    let mut server = bookwyrm::contract::as_published();
+    let mut server = bookwyrm_contract::as_published();
     let schemas = &mut server["components"]["schemas"];
     schemas["Citation"]["properties"]["quality"] =
         serde_json::json!({"type": "string", "description": "Quality of the answer, as a word."});

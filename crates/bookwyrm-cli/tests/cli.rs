@@ -775,7 +775,7 @@ fn contract_check_reports_changes_with_exit_codes() {
     // The emulator publishes the contract this SDK was built from: nothing changes.
     let out = e.cmd().args(["contract", "check"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let p = bookwyrm::contract::Provenance::of_sdk();
+    let p = bookwyrm_contract::Provenance::of_sdk();
     let identical = format!(
         "identical to the contract of this SDK (fingerprint {}, version {}, 9 operations)",
         p.fingerprint, p.version
@@ -791,7 +791,7 @@ fn contract_check_reports_changes_with_exit_codes() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // A server without /cite and with a new operation: one breaking, one additive.
-    let mut doc = bookwyrm::contract::as_published();
+    let mut doc = bookwyrm_contract::as_published();
     let paths = doc["paths"].as_object_mut().unwrap();
     paths.remove("/cite");
     paths.insert(
@@ -1236,7 +1236,7 @@ fn contract_update_round_trips_and_refuses_bad_input() {
     };
 
     // A part with no OpenAPI 3.0 form, where the update would take it: exit 2, named.
-    let mut doc = bookwyrm::contract::as_published();
+    let mut doc = bookwyrm_contract::as_published();
     doc["components"]["schemas"]["TextSpan"]["properties"]["tag"] =
         serde_json::json!({"type": ["string", "integer"]});
     e.write("theirs.json", &doc.to_string());
@@ -1280,7 +1280,7 @@ fn contract_update_round_trips_and_refuses_bad_input() {
     // A --write path that cannot be written (its parent is a file): nothing written.
     e.write(
         "theirs.json",
-        &bookwyrm::contract::as_published().to_string(),
+        &bookwyrm_contract::as_published().to_string(),
     );
     let out = e
         .cmd()

@@ -148,7 +148,7 @@ async fn answer(
     if req.method() == axum::http::Method::GET && req.uri().path() == "/openapi.json" {
         static PUBLISHED: std::sync::OnceLock<bytes::Bytes> = std::sync::OnceLock::new();
         let doc = PUBLISHED
-            .get_or_init(|| bytes::Bytes::from(bookwyrm::contract::as_published().to_string()));
+            .get_or_init(|| bytes::Bytes::from(bookwyrm_contract::as_published().to_string()));
         let mut response = Response::new(Body::from(doc.clone()));
         response.headers_mut().insert(
             header::CONTENT_TYPE,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use bookwyrm::contract::{diff, unchecked_streams, Change, ChangeKind, Contract, Provenance};
+use bookwyrm_contract::{diff, unchecked_streams, Change, ChangeKind, Contract, Provenance};
 use clap::{Args, Subcommand};
 
 use crate::error::CliError;

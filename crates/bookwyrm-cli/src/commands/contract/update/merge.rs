@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bookwyrm::contract::{Contract, Schema};
+use bookwyrm_contract::{Contract, Schema};
 use serde_json::Value as J;
 use serde_yaml::{Mapping, Value as Y};
 

@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bookwyrm::contract::{Contract, Schema, Shape};
+use bookwyrm_contract::{Contract, Schema, Shape};
 use serde_json::Value as J;
 use serde_yaml::{Mapping, Value as Y};
 
@@ -329,23 +329,17 @@ fn reachable(doc: &Y) -> BTreeSet<String> {
 }
 
 /// Whether a response (resolved) answers with an event stream.
+/// Whether a response is an event stream (the contract crate's one rule).
 fn is_stream(response: &J) -> bool {
     response["content"]
         .as_object()
-        .is_some_and(|c| c.keys().any(|k| k.starts_with("text/event-stream")))
+        .is_some_and(|c| bookwyrm_contract::event_stream_content(c).is_some())
 }
 
-fn resolve<'a>(doc: &'a J, mut v: &'a J) -> &'a J {
-    for _ in 0..64 {
-        match v["$ref"].as_str().and_then(|r| r.strip_prefix('#')) {
-            Some(pointer) => match doc.pointer(pointer) {
-                Some(target) => v = target,
-                None => return v,
-            },
-            None => return v,
-        }
-    }
-    v
+/// What `v` points at through its `$ref`s (the contract crate's one resolver); a reference
+/// that leads nowhere is left as it is (the reader reports it).
+fn resolve<'a>(doc: &'a J, v: &'a J) -> &'a J {
+    bookwyrm_contract::resolve_ref(doc, v).unwrap_or(v)
 }
 
 /// The model as this SDK uses it: whether an enum keeps unknown values is our choice
@@ -394,7 +388,7 @@ mod tests {
 
     #[test]
     fn a_server_with_our_contract_changes_no_byte() {
-        let theirs = yaml_of(&bookwyrm::contract::as_published());
+        let theirs = yaml_of(&bookwyrm_contract::as_published());
         let updated = update(&ours(), &theirs).unwrap();
         let written = super::super::yaml::to_string(&updated.document);
         assert!(written == ours_text(), "notes: {:?}", updated.notes);
@@ -498,7 +492,7 @@ mod tests {
         // Nothing the server says differently is left out: compared with the server's own
         // document, only what this SDK keeps on purpose remains.
         let theirs = Contract::from_value(&json(&fastapi())).unwrap();
-        for c in bookwyrm::contract::diff(&m, &theirs) {
+        for c in bookwyrm_contract::diff(&m, &theirs) {
             let d = &c.description;
             assert!(
                 d.contains("operationId")
@@ -521,7 +515,7 @@ mod tests {
     /// and is not noticed where ours is kept.
     #[test]
     fn three_one_forms_and_what_has_no_three_zero_form() {
-        let mut doc = bookwyrm::contract::as_published();
+        let mut doc = bookwyrm_contract::as_published();
         let props = &mut doc["components"]["schemas"]["TextSpan"]["properties"];
         props["kind"] = serde_json::json!({"const": "span", "title": "Kind"});
         props["weight"] = serde_json::json!({"type": ["number", "null"], "exclusiveMinimum": 0});
@@ -552,7 +546,7 @@ mod tests {
         );
 
         // No 3.0 form, in a part that would be taken: refused, by pointer.
-        let mut bad = bookwyrm::contract::as_published();
+        let mut bad = bookwyrm_contract::as_published();
         bad["components"]["schemas"]["TextSpan"]["properties"]["pair"] =
             serde_json::json!({"type": "array", "prefixItems": [{"type": "string"}]});
         bad["components"]["schemas"]["Citation"]["properties"]["text"] =
@@ -566,7 +560,7 @@ mod tests {
             ])
         );
         // The same in a schema nothing uses: nothing taken, nothing refused.
-        let mut unused = bookwyrm::contract::as_published();
+        let mut unused = bookwyrm_contract::as_published();
         unused["components"]["schemas"]["Unused"] =
             serde_json::json!({"type": "array", "prefixItems": [{"type": "string"}]});
         let updated = update(&ours(), &yaml_of(&unused)).unwrap();
@@ -580,7 +574,7 @@ mod tests {
     /// the schemas only it used.
     #[test]
     fn new_streams_are_marked_and_removed_operations_take_their_schemas() {
-        let mut doc = bookwyrm::contract::as_published();
+        let mut doc = bookwyrm_contract::as_published();
         let paths = doc["paths"].as_object_mut().unwrap();
         paths.remove("/classify");
         paths.insert(

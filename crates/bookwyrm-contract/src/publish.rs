@@ -2,17 +2,17 @@
 
 use serde_json::{Map, Value};
 
-use super::EMBEDDED_JSON;
+use crate::EMBEDDED_JSON;
 
 /// The embedded contract as a FastAPI server publishes its own at `/openapi.json`: OpenAPI
 /// 3.1, nullability as `anyOf [..., {"type": "null"}]`, no `x-bookwyrm-*` extensions, and
 /// event streams without event schemas. The emulator serves it.
 ///
 /// ```
-/// let doc = bookwyrm::contract::as_published();
+/// let doc = bookwyrm_contract::as_published();
 /// assert_eq!(doc["openapi"], "3.1.0");
-/// let theirs = bookwyrm::contract::Contract::from_value(&doc).unwrap();
-/// assert!(bookwyrm::contract::diff(&bookwyrm::contract::Contract::embedded(), &theirs).is_empty());
+/// let theirs = bookwyrm_contract::Contract::from_value(&doc).unwrap();
+/// assert!(bookwyrm_contract::diff(&bookwyrm_contract::Contract::embedded(), &theirs).is_empty());
 /// ```
 pub fn as_published() -> Value {
     let mut doc: Value = serde_json::from_str(EMBEDDED_JSON).unwrap_or(Value::Null);

@@ -5,12 +5,12 @@
 
 use serde_json::Value;
 
-use super::{Contract, EMBEDDED_JSON};
+use crate::{Contract, EMBEDDED_JSON};
 
 /// What this SDK was built from.
 ///
 /// ```
-/// let p = bookwyrm::contract::Provenance::of_sdk();
+/// let p = bookwyrm_contract::Provenance::of_sdk();
 /// assert_eq!(p.operations, bookwyrm::OPERATIONS.len());
 /// assert_eq!(p.fingerprint.len(), 16);
 /// println!("built from contract {} ({}), {} operations", p.version, p.fingerprint, p.operations);
@@ -30,7 +30,7 @@ impl Provenance {
     /// The provenance of the contract embedded in this build (`openapi/bookwyrm.yaml`).
     ///
     /// ```
-    /// assert!(!bookwyrm::contract::Provenance::of_sdk().version.is_empty());
+    /// assert!(!bookwyrm_contract::Provenance::of_sdk().version.is_empty());
     /// ```
     pub fn of_sdk() -> Self {
         let doc: Value = serde_json::from_str(EMBEDDED_JSON).unwrap_or(Value::Null);
@@ -53,7 +53,7 @@ impl Contract {
     /// documents that describe the same operations and schemas.
     ///
     /// ```
-    /// use bookwyrm::contract::Contract;
+    /// use bookwyrm_contract::Contract;
     /// let ours = Contract::embedded();
     /// let mut other = ours.clone();
     /// assert_eq!(ours.fingerprint(), other.fingerprint());

@@ -1,5 +1,8 @@
-//! The API contract this SDK was built from, and how another one differs from it, from this
-//! client's point of view.
+//! The contract tooling of the bookwyrm SDK: the API contract the SDK was built from, and how
+//! another one differs from it, from the SDK's point of view. A crate of its own, used by the
+//! `bookwyrm` CLI (`contract check`, `contract update`), the emulator and `cargo xtask`; a
+//! service that depends on the SDK does not link it (the SDK keeps only its contract's JSON,
+//! [`bookwyrm::contract::EMBEDDED_JSON`]).
 //!
 //! [`Contract`] is a normalized model of an OpenAPI document (3.0 or 3.1): its operations, the
 //! schema of each request body and JSON response, with `$ref`s resolved, `allOf` merged and
@@ -10,16 +13,17 @@
 //! check` runs it against a server's `/openapi.json`.
 //!
 //! ```
-//! let ours = bookwyrm::contract::Contract::embedded();
-//! let changes = bookwyrm::contract::diff(&ours, &ours);
+//! let ours = bookwyrm_contract::Contract::embedded();
+//! let changes = bookwyrm_contract::diff(&ours, &ours);
 //! assert!(changes.is_empty());
 //! ```
 //!
-//! One home per part: `contract/read.rs` reads OpenAPI 3.0 and 3.1 into the model below,
-//! `contract/diff.rs` holds the rules that compare two models ([`diff`]),
-//! `contract/provenance.rs` what this build came from ([`Provenance`]), and
-//! `contract/publish.rs` writes the contract as a FastAPI server publishes its own
-//! ([`as_published`]).
+//! One home per part: `read.rs` reads OpenAPI 3.0 and 3.1 into the model below, `diff.rs`
+//! holds the rules that compare two models ([`diff`]), `provenance.rs` what the SDK was built
+//! from ([`Provenance`]), and `publish.rs` writes the contract as a FastAPI server publishes
+//! its own ([`as_published`]).
+
+#![deny(missing_docs)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -35,19 +39,21 @@ mod read;
 pub use diff::{diff, unchecked_streams, Change, ChangeKind};
 pub use provenance::Provenance;
 pub use publish::as_published;
+pub use read::{event_stream_content, resolve_ref};
 
-/// The contract (`openapi/bookwyrm.yaml`) as JSON, embedded at build time.
+/// The SDK's contract (`openapi/bookwyrm.yaml`) as JSON, as the SDK embeds it
+/// ([`bookwyrm::contract::EMBEDDED_JSON`]).
 ///
 /// ```
-/// let doc: serde_json::Value = serde_json::from_str(bookwyrm::contract::EMBEDDED_JSON).unwrap();
+/// let doc: serde_json::Value = serde_json::from_str(bookwyrm_contract::EMBEDDED_JSON).unwrap();
 /// assert_eq!(doc["openapi"], "3.0.3");
 /// ```
-pub const EMBEDDED_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/contract.json"));
+pub const EMBEDDED_JSON: &str = bookwyrm::contract::EMBEDDED_JSON;
 
 /// Why a document could not be read as an OpenAPI contract.
 ///
 /// ```
-/// let err = bookwyrm::contract::Contract::from_json_str("[1, 2]").unwrap_err();
+/// let err = bookwyrm_contract::Contract::from_json_str("[1, 2]").unwrap_err();
 /// assert!(err.to_string().contains("not an OpenAPI document"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +70,7 @@ impl std::error::Error for ContractError {}
 /// A schema, normalized.
 ///
 /// ```
-/// use bookwyrm::contract::{Schema, Shape};
+/// use bookwyrm_contract::{Schema, Shape};
 /// let s = Schema::new(Shape::Scalar("string".into()), false);
 /// assert_eq!(s.to_string(), "string");
 /// ```
@@ -83,7 +89,7 @@ impl Schema {
     /// A schema of `shape`, without facets.
     ///
     /// ```
-    /// let s = bookwyrm::contract::Schema::new(bookwyrm::contract::Shape::Any, true);
+    /// let s = bookwyrm_contract::Schema::new(bookwyrm_contract::Shape::Any, true);
     /// assert!(s.nullable);
     /// ```
     pub fn new(shape: Shape, nullable: bool) -> Self {
@@ -100,7 +106,7 @@ impl Schema {
 /// whether it is deprecated.
 ///
 /// ```
-/// let f = bookwyrm::contract::Facets::default();
+/// let f = bookwyrm_contract::Facets::default();
 /// assert!(f.format.is_none() && !f.deprecated);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -131,7 +137,7 @@ pub struct Facets {
 /// The kinds of [`Schema`].
 ///
 /// ```
-/// let s = bookwyrm::contract::Shape::Any;
+/// let s = bookwyrm_contract::Shape::Any;
 /// assert_eq!(format!("{s:?}"), "Any");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -182,7 +188,7 @@ impl fmt::Display for Schema {
 /// One operation.
 ///
 /// ```
-/// let ours = bookwyrm::contract::Contract::embedded();
+/// let ours = bookwyrm_contract::Contract::embedded();
 /// let cite = &ours.operations["POST /cite"];
 /// assert_eq!(cite.operation_id.as_deref(), Some("get_citations"));
 /// ```
@@ -223,7 +229,7 @@ pub struct Operation {
 /// One parameter of an operation.
 ///
 /// ```
-/// let ours = bookwyrm::contract::Contract::embedded();
+/// let ours = bookwyrm_contract::Contract::embedded();
 /// assert!(ours.operations.values().all(|o| o.parameters.is_empty()));
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -238,7 +244,7 @@ pub struct Parameter {
 /// An API contract, normalized.
 ///
 /// ```
-/// let ours = bookwyrm::contract::Contract::embedded();
+/// let ours = bookwyrm_contract::Contract::embedded();
 /// assert!(ours.operations.contains_key("POST /phrasal/sse"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]

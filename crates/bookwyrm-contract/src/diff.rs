@@ -4,12 +4,12 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{Contract, Facets, Operation, Schema, Shape};
+use crate::{Contract, Facets, Operation, Schema, Shape};
 
 /// Whether a change breaks this client.
 ///
 /// ```
-/// assert_ne!(bookwyrm::contract::ChangeKind::Breaking, bookwyrm::contract::ChangeKind::Additive);
+/// assert_ne!(bookwyrm_contract::ChangeKind::Breaking, bookwyrm_contract::ChangeKind::Additive);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -34,7 +34,7 @@ impl ChangeKind {
     /// `breaking`, `warning` or `additive`.
     ///
     /// ```
-    /// assert_eq!(bookwyrm::contract::ChangeKind::Warning.as_str(), "warning");
+    /// assert_eq!(bookwyrm_contract::ChangeKind::Warning.as_str(), "warning");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
@@ -48,7 +48,7 @@ impl ChangeKind {
 /// One difference between two contracts.
 ///
 /// ```
-/// use bookwyrm::contract::{Change, ChangeKind};
+/// use bookwyrm_contract::{Change, ChangeKind};
 /// let c = Change::new(ChangeKind::Additive, "/paths/~1new/post", "new operation");
 /// assert_eq!(c.to_string(), "additive /paths/~1new/post: new operation");
 /// ```
@@ -68,7 +68,7 @@ impl Change {
     /// A change of `kind` at the JSON pointer `pointer`, described by `description`.
     ///
     /// ```
-    /// use bookwyrm::contract::{Change, ChangeKind};
+    /// use bookwyrm_contract::{Change, ChangeKind};
     /// let c = Change::new(ChangeKind::Breaking, "/paths/~1cite/post", "operation removed");
     /// assert_eq!(c.kind, ChangeKind::Breaking);
     /// ```
@@ -101,7 +101,7 @@ impl fmt::Display for Change {
 /// publishes), classified for this client; breaking ones first.
 ///
 /// ```
-/// use bookwyrm::contract::{diff, Contract, ChangeKind};
+/// use bookwyrm_contract::{diff, Contract, ChangeKind};
 /// let ours = Contract::embedded();
 /// let mut theirs = ours.clone();
 /// theirs.operations.remove("POST /cite");
@@ -291,7 +291,7 @@ fn operation(out: &mut Changes, op: &Operation, their: &Operation, ptr: &str) {
 /// `"METHOD /path"`.
 ///
 /// ```
-/// use bookwyrm::contract::{unchecked_streams, Contract};
+/// use bookwyrm_contract::{unchecked_streams, Contract};
 /// let ours = Contract::embedded();
 /// assert!(unchecked_streams(&ours, &ours).is_empty());
 /// ```

@@ -5,17 +5,74 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::diff::escape;
-use super::{Contract, ContractError, Facets, Operation, Parameter, Schema, Shape, EMBEDDED_JSON};
+use crate::diff::escape;
+use crate::{Contract, ContractError, Facets, Operation, Parameter, Schema, Shape, EMBEDDED_JSON};
 
 const METHODS: [&str; 7] = ["get", "post", "put", "patch", "delete", "head", "options"];
 const MAX_DEPTH: usize = 64;
+
+/// Follows a local `$ref` (`#/...`) in `doc` to what it points at (through a chain of them);
+/// a value without `$ref` is itself. The one `$ref` rule of the contract tooling: the reader
+/// and `contract update` both follow references with it.
+///
+/// ```
+/// let doc = serde_json::json!({"components": {"schemas": {"A": {"$ref": "#/components/schemas/B"}, "B": {"type": "string"}}}});
+/// let a = serde_json::json!({"$ref": "#/components/schemas/A"});
+/// assert_eq!(bookwyrm_contract::resolve_ref(&doc, &a).unwrap()["type"], "string");
+/// assert!(bookwyrm_contract::resolve_ref(&doc, &serde_json::json!({"$ref": "#/nowhere"})).is_err());
+/// ```
+pub fn resolve_ref<'v>(doc: &'v Value, value: &'v Value) -> Result<&'v Value, ContractError> {
+    resolve_ref_from(doc, value, 0)
+}
+
+fn resolve_ref_from<'v>(
+    doc: &'v Value,
+    value: &'v Value,
+    depth: usize,
+) -> Result<&'v Value, ContractError> {
+    let Some(reference) = value.get("$ref").and_then(Value::as_str) else {
+        return Ok(value);
+    };
+    if depth > MAX_DEPTH {
+        return Err(ContractError(format!(
+            "`$ref` chain too deep at {reference}"
+        )));
+    }
+    let pointer = reference.strip_prefix('#').ok_or_else(|| {
+        ContractError(format!(
+            "`$ref` outside the document is not supported: {reference}"
+        ))
+    })?;
+    let target = doc
+        .pointer(pointer)
+        .ok_or_else(|| ContractError(format!("`$ref` to nothing: {reference}")))?;
+    resolve_ref_from(doc, target, depth + 1)
+}
+
+/// The `text/event-stream` entry of a response's `content` (its media type with or without
+/// parameters such as `; charset=utf-8`, in any case), if it has one: the one rule of the
+/// contract tooling for what an event stream is.
+///
+/// ```
+/// let content = serde_json::json!({"text/event-stream; charset=utf-8": {}});
+/// assert!(bookwyrm_contract::event_stream_content(content.as_object().unwrap()).is_some());
+/// let json = serde_json::json!({"application/json": {}});
+/// assert!(bookwyrm_contract::event_stream_content(json.as_object().unwrap()).is_none());
+/// ```
+pub fn event_stream_content(content: &serde_json::Map<String, Value>) -> Option<&Value> {
+    content.iter().find_map(|(media, v)| {
+        let essence = media.split(';').next().unwrap_or("").trim();
+        essence
+            .eq_ignore_ascii_case("text/event-stream")
+            .then_some(v)
+    })
+}
 
 impl Contract {
     /// The contract this SDK was built from.
     ///
     /// ```
-    /// assert_eq!(bookwyrm::contract::Contract::embedded().operations.len(), 9);
+    /// assert_eq!(bookwyrm_contract::Contract::embedded().operations.len(), 9);
     /// ```
     pub fn embedded() -> Self {
         Self::from_json_str(EMBEDDED_JSON).unwrap_or(Self {
@@ -26,7 +83,7 @@ impl Contract {
     /// Reads an OpenAPI 3.0 or 3.1 document given as JSON text.
     ///
     /// ```
-    /// let err = bookwyrm::contract::Contract::from_json_str("{").unwrap_err();
+    /// let err = bookwyrm_contract::Contract::from_json_str("{").unwrap_err();
     /// assert!(err.to_string().starts_with("not JSON"));
     /// ```
     pub fn from_json_str(text: &str) -> Result<Self, ContractError> {
@@ -39,9 +96,9 @@ impl Contract {
     ///
     /// ```
     /// let doc = serde_json::json!({"openapi": "3.1.0", "paths": {}});
-    /// assert!(bookwyrm::contract::Contract::from_value(&doc).unwrap().operations.is_empty());
+    /// assert!(bookwyrm_contract::Contract::from_value(&doc).unwrap().operations.is_empty());
     /// let swagger = serde_json::json!({"swagger": "2.0", "paths": {}});
-    /// assert!(bookwyrm::contract::Contract::from_value(&swagger).is_err());
+    /// assert!(bookwyrm_contract::Contract::from_value(&swagger).is_err());
     /// ```
     pub fn from_value(doc: &Value) -> Result<Self, ContractError> {
         let Some(root) = doc.as_object() else {
@@ -102,7 +159,7 @@ impl Schema {
     /// are the same for this SDK when they read equal, however each is spelled.
     ///
     /// ```
-    /// use bookwyrm::contract::Schema;
+    /// use bookwyrm_contract::Schema;
     /// let doc = serde_json::json!({"components": {"schemas": {"N": {"type": "integer"}}}});
     /// let a = Schema::read(&doc, &serde_json::json!({"allOf": [{"$ref": "#/components/schemas/N"}], "nullable": true})).unwrap();
     /// let b = Schema::read(&doc, &serde_json::json!({"anyOf": [{"type": "integer"}, {"type": "null"}]})).unwrap();
@@ -164,7 +221,7 @@ impl Reader<'_> {
                 let Some(content) = response.get("content").and_then(Value::as_object) else {
                     continue;
                 };
-                if let Some(stream) = content.get("text/event-stream") {
+                if let Some(stream) = event_stream_content(content) {
                     streaming = true;
                     if let (None, Some(items)) = (&events, stream.get("itemSchema")) {
                         events = Some(self.item_schema(items)?);
@@ -332,24 +389,7 @@ impl Reader<'_> {
 
     /// Follows a local `$ref` (`#/...`) to what it points at.
     fn deref<'v>(&'v self, value: &'v Value, depth: usize) -> Result<&'v Value, ContractError> {
-        let Some(reference) = value.get("$ref").and_then(Value::as_str) else {
-            return Ok(value);
-        };
-        if depth > MAX_DEPTH {
-            return Err(ContractError(format!(
-                "`$ref` chain too deep at {reference}"
-            )));
-        }
-        let pointer = reference.strip_prefix('#').ok_or_else(|| {
-            ContractError(format!(
-                "`$ref` outside the document is not supported: {reference}"
-            ))
-        })?;
-        let target = self
-            .doc
-            .pointer(pointer)
-            .ok_or_else(|| ContractError(format!("`$ref` to nothing: {reference}")))?;
-        self.deref(target, depth + 1)
+        resolve_ref_from(self.doc, value, depth)
     }
 
     fn schema(&self, value: &Value, depth: usize) -> Result<Schema, ContractError> {
