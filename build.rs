@@ -18,7 +18,8 @@ fn main() {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR is set by cargo"));
 
     let text = std::fs::read_to_string(SPEC).expect("read the OpenAPI contract");
-    let spec: serde_json::Value = serde_yaml::from_str(&text).expect("the contract is valid YAML");
+    let spec: serde_json::Value =
+        serde_yaml_ng::from_str(&text).expect("the contract is valid YAML");
 
     // The contract as JSON, embedded by `bookwyrm::contract`.
     std::fs::write(

@@ -27,7 +27,7 @@ pub use rust_api::{Level, RustApi, RustChange};
 /// cannot be generated (an `x-bookwyrm-todo` left, an event naming an unknown schema).
 pub fn generate(contract: &str) -> Result<(String, String), String> {
     let spec: Value =
-        serde_yaml::from_str(contract).map_err(|e| format!("the contract is not YAML: {e}"))?;
+        serde_yaml_ng::from_str(contract).map_err(|e| format!("the contract is not YAML: {e}"))?;
     Ok(codegen::generate(&spec))
 }
 
@@ -59,7 +59,7 @@ impl Report {
     /// Compares two contracts (YAML or JSON text).
     pub fn new(base: &str, new: &str) -> Result<Self, String> {
         let model = |text: &str, which: &str| -> Result<(Contract, Value), String> {
-            let doc: Value = serde_yaml::from_str(text)
+            let doc: Value = serde_yaml_ng::from_str(text)
                 .map_err(|e| format!("the {which} contract is not YAML: {e}"))?;
             let model =
                 Contract::from_value(&doc).map_err(|e| format!("the {which} contract: {e}"))?;

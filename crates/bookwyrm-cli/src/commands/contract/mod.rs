@@ -101,7 +101,7 @@ impl Ignore {
 fn parse<T: serde::de::DeserializeOwned>(source: &str, text: &str) -> Result<T, CliError> {
     match serde_json::from_str(text) {
         Ok(v) => Ok(v),
-        Err(json_error) => serde_yaml::from_str(text).map_err(|yaml_error| {
+        Err(json_error) => serde_yaml_ng::from_str(text).map_err(|yaml_error| {
             CliError::usage(format!(
                 "{source} is neither JSON ({json_error}) nor YAML ({yaml_error})"
             ))
@@ -155,11 +155,11 @@ async fn update_contract(
             contract.display()
         ))
     })?;
-    let ours: serde_yaml::Value = serde_yaml::from_str(&ours_text)
+    let ours: serde_yaml_ng::Value = serde_yaml_ng::from_str(&ours_text)
         .map_err(|e| CliError::usage(format!("{} is not YAML: {e}", contract.display())))?;
     let (source, text) = server_document(&file, ctx).await?;
     // JSON read in order (a YAML reader could trip on JSON's tabs or long lines).
-    let theirs: serde_yaml::Value = parse(&source, &text)?;
+    let theirs: serde_yaml_ng::Value = parse(&source, &text)?;
     let updated =
         update::update(&ours, &theirs).map_err(|e| CliError::usage(format!("{source}: {e}")))?;
     let written = yaml::to_string(&updated.document);

@@ -4,7 +4,7 @@
 //! string quoted (as a JSON string, which YAML reads the same) only when it would not read
 //! back as itself.
 
-use serde_yaml::{Mapping, Value};
+use serde_yaml_ng::{Mapping, Value};
 
 /// The column at which flow sequences and folded text wrap.
 pub const WIDTH: usize = 100;
@@ -161,7 +161,7 @@ fn plain(s: &str, flow: bool) -> bool {
         return false;
     }
     // Not read as a number, a bool or null.
-    matches!(serde_yaml::from_str::<Value>(s), Ok(Value::String(back)) if back == s)
+    matches!(serde_yaml_ng::from_str::<Value>(s), Ok(Value::String(back)) if back == s)
 }
 
 /// Whether `s` is prose to fold: too long for one line, and made of words separated by single
@@ -201,9 +201,9 @@ mod tests {
     use super::*;
 
     fn round_trip(text: &str) {
-        let value: Value = serde_yaml::from_str(text).unwrap();
+        let value: Value = serde_yaml_ng::from_str(text).unwrap();
         let written = to_string(&value);
-        let back: Value = serde_yaml::from_str(&written)
+        let back: Value = serde_yaml_ng::from_str(&written)
             .unwrap_or_else(|e| panic!("{e}\n--- written:\n{written}"));
         assert_eq!(back, value, "--- written:\n{written}");
         assert_eq!(to_string(&back), written, "the layout is a fixed point");
@@ -261,7 +261,7 @@ mod tests {
             );
             let text = to_string(&Value::Mapping(m.clone()));
             let back: Value =
-                serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{s:?}: {e}\n{text}"));
+                serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{s:?}: {e}\n{text}"));
             assert_eq!(back, Value::Mapping(m), "{s:?} written as\n{text}");
         }
     }
@@ -270,7 +270,7 @@ mod tests {
     fn prose_folds_and_reads_back() {
         let long = "word ".repeat(60).trim_end().to_string() + " a:b `code` #hash-in-text";
         round_trip(&format!("d: {}\n", quoted(&long)));
-        let text = to_string(&serde_yaml::from_str(&format!("d: {}\n", quoted(&long))).unwrap());
+        let text = to_string(&serde_yaml_ng::from_str(&format!("d: {}\n", quoted(&long))).unwrap());
         assert!(text.starts_with("d: >-\n  word"), "{text}");
         assert!(text.lines().all(|l| l.len() <= WIDTH), "{text}");
         // Double spaces and newlines cannot fold; they are quoted.
@@ -283,9 +283,10 @@ mod tests {
         round_trip(
             "a:\n  b: [x, \"1\", 2, true, null]\n  c:\n    - k: v\n      j: [1]\n    - plain\n    - []\n    - {}\n  e: {}\n",
         );
-        let v: Value =
-            serde_yaml::from_str("r: [question]\ns:\n  - bearerAuth: []\nm:\n  \"200\": {x: 1}\n")
-                .unwrap();
+        let v: Value = serde_yaml_ng::from_str(
+            "r: [question]\ns:\n  - bearerAuth: []\nm:\n  \"200\": {x: 1}\n",
+        )
+        .unwrap();
         assert_eq!(
             to_string(&v),
             "r: [question]\ns:\n  - bearerAuth: []\nm:\n  \"200\":\n    x: 1\n"
@@ -300,7 +301,7 @@ mod tests {
         ))
         .unwrap();
         round_trip(&text);
-        let written = to_string(&serde_yaml::from_str(&text).unwrap());
+        let written = to_string(&serde_yaml_ng::from_str(&text).unwrap());
         if let Some((n, (ours, theirs))) = written
             .lines()
             .zip(text.lines())

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_yaml::{Mapping, Value as Y};
+use serde_yaml_ng::{Mapping, Value as Y};
 
 use super::{at, escape, set, METHODS, SCHEMAS, UNCONVERTIBLE};
 

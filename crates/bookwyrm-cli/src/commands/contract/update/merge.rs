@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bookwyrm_contract::{Contract, Schema};
 use serde_json::Value as J;
-use serde_yaml::{Mapping, Value as Y};
+use serde_yaml_ng::{Mapping, Value as Y};
 
 use super::{
     at, is_stream, json, reachable, resolve, scalar, set, set_or_remove, wire, METHODS, TODO,
@@ -301,7 +301,7 @@ impl Merge<'_> {
             .and_then(Y::as_str)
             .and_then(|r| r.strip_prefix("#/components/responses/"))
             .map(str::to_string);
-        let y_of = |j: &J| serde_yaml::to_value(j).unwrap_or(Y::Null);
+        let y_of = |j: &J| serde_yaml_ng::to_value(j).unwrap_or(Y::Null);
         let t_content = t_r
             .get("content")
             .cloned()

@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bookwyrm_contract::{Contract, Schema, Shape};
 use serde_json::Value as J;
-use serde_yaml::{Mapping, Value as Y};
+use serde_yaml_ng::{Mapping, Value as Y};
 
 mod align;
 mod downgrade;
@@ -379,7 +379,7 @@ mod tests {
     }
 
     fn ours() -> Y {
-        serde_yaml::from_str(&ours_text()).unwrap()
+        serde_yaml_ng::from_str(&ours_text()).unwrap()
     }
 
     fn yaml_of(j: &J) -> Y {
