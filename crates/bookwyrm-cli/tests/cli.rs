@@ -769,6 +769,68 @@ fn lines_reach_a_pipe_before_the_program_waits() {
     );
 }
 
+/// The check never drops a keyword silently: an `enum` beside the `$ref` of a request field
+/// (3.1) restricts what the server takes, so it is a change, not "identical"; a keyword the
+/// model does not hold (`multipleOf`) is named as not checked, and "identical" is not said.
+#[test]
+fn contract_check_never_drops_a_keyword_silently() {
+    let e = env();
+    let published = bookwyrm_contract::as_published();
+    // The first field of a request body that is a `$ref`.
+    let (schema, field) = published["components"]["schemas"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(name, _)| name.ends_with("Request"))
+        .find_map(|(name, s)| {
+            let props = s["properties"].as_object()?;
+            let (field, _) = props.iter().find(|(_, p)| p.get("$ref").is_some())?;
+            Some((name.clone(), field.clone()))
+        })
+        .expect("a field that is a $ref");
+    let mut restricted = published.clone();
+    restricted["components"]["schemas"][&schema]["properties"][&field]["enum"] =
+        serde_json::json!(["a", "b"]);
+    std::fs::write(e.dir.path().join("enum.json"), restricted.to_string()).unwrap();
+    let out = e
+        .cmd()
+        .args(["contract", "check", "enum.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "breaking: {}", stdout(&out));
+    assert!(!stdout(&out).contains("identical"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains(&field),
+        "the change names the field: {}",
+        stdout(&out)
+    );
+    // A keyword outside the model: said, and not identical.
+    let mut multiple = published.clone();
+    multiple["components"]["schemas"][&schema]["properties"][&field]["multipleOf"] =
+        serde_json::json!(2);
+    std::fs::write(e.dir.path().join("multiple.json"), multiple.to_string()).unwrap();
+    let out = e
+        .cmd()
+        .args(["contract", "check", "multiple.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let at = format!("/components/schemas/{schema}/properties/{field}/multipleOf");
+    assert!(
+        stdout(&out).contains(&format!("not checked: {at}")),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stdout(&out).contains("identical"), "{}", stdout(&out));
+    // A property *named* like a keyword is not one.
+    let mut named = published.clone();
+    named["components"]["schemas"][&schema]["properties"]["not"] =
+        serde_json::json!({"type": "string"});
+    let c = bookwyrm_contract::Contract::from_value(&named).unwrap();
+    assert!(c.unchecked.is_empty(), "{:?}", c.unchecked);
+    assert!(bookwyrm_contract::Contract::embedded().unchecked.is_empty());
+}
+
 #[test]
 fn contract_check_reports_changes_with_exit_codes() {
     let e = env();

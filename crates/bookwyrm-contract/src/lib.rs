@@ -252,4 +252,10 @@ pub struct Parameter {
 pub struct Contract {
     /// Operations by `"METHOD /path"`.
     pub operations: BTreeMap<String, Operation>,
+    /// Where the document uses a validation keyword the model does not hold (`multipleOf`,
+    /// `uniqueItems`, `not`, `if`, `patternProperties`, …), as JSON pointers: those were not
+    /// compared, so two documents are *identical* only when neither has any. Not part of the
+    /// [`fingerprint`](Self::fingerprint).
+    #[serde(skip)]
+    pub unchecked: Vec<String>,
 }

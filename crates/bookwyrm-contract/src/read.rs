@@ -77,6 +77,7 @@ impl Contract {
     pub fn embedded() -> Self {
         Self::from_json_str(EMBEDDED_JSON).unwrap_or(Self {
             operations: BTreeMap::new(),
+            unchecked: Vec::new(),
         })
     }
 
@@ -150,7 +151,95 @@ impl Contract {
                 operations.insert(format!("{} {path}", op.method), op);
             }
         }
-        Ok(Self { operations })
+        Ok(Self {
+            operations,
+            unchecked: unmodelled_keywords(doc),
+        })
+    }
+}
+
+/// Validation keywords the model does not hold: a document that uses one is compared without
+/// it, and [`Contract::unchecked`] names where.
+const UNMODELLED: &[&str] = &[
+    "multipleOf",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+    "not",
+    "if",
+    "then",
+    "else",
+    "dependentRequired",
+    "dependentSchemas",
+    "patternProperties",
+    "propertyNames",
+    "contains",
+    "minContains",
+    "maxContains",
+    "prefixItems",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+];
+
+/// Keys whose value is a map from names (of properties, paths, statuses, media types…) to
+/// what they name: its keys are not keywords.
+const NAME_MAPS: &[&str] = &[
+    "properties",
+    "patternProperties",
+    "dependentSchemas",
+    "dependentRequired",
+    "$defs",
+    "definitions",
+    "schemas",
+    "paths",
+    "responses",
+    "content",
+    "headers",
+    "links",
+    "callbacks",
+    "encoding",
+    "securitySchemes",
+];
+
+/// Keys whose value is data, not schemas.
+const DATA: &[&str] = &["example", "examples", "default", "enum", "const"];
+
+/// The JSON pointers of the [`UNMODELLED`] keywords in `doc`'s paths and components.
+fn unmodelled_keywords(doc: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for root in ["paths", "components"] {
+        if let Some(v) = doc.get(root) {
+            walk_keywords(v, &format!("/{root}"), true, &mut out);
+        }
+    }
+    out
+}
+
+fn walk_keywords(value: &Value, at: &str, names: bool, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let here = format!("{at}/{}", escape(key));
+                if !names && UNMODELLED.contains(&key.as_str()) {
+                    out.push(here.clone());
+                }
+                if (!names && (DATA.contains(&key.as_str()) || key.starts_with("x-")))
+                    || child.is_string()
+                {
+                    continue;
+                }
+                let child_names = !names && NAME_MAPS.contains(&key.as_str());
+                walk_keywords(child, &here, child_names, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                walk_keywords(item, &format!("{at}/{i}"), false, out);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -392,7 +481,17 @@ impl Reader<'_> {
         resolve_ref_from(self.doc, value, depth)
     }
 
+    /// One schema: what its `$ref` (or its own keywords) says, with the keywords 3.1 allows
+    /// beside a `$ref` applied over it.
     fn schema(&self, value: &Value, depth: usize) -> Result<Schema, ContractError> {
+        let mut schema = self.schema_of(value, depth)?;
+        if let Some(beside) = value.as_object().filter(|m| m.contains_key("$ref")) {
+            restrict(&mut schema, beside);
+        }
+        Ok(schema)
+    }
+
+    fn schema_of(&self, value: &Value, depth: usize) -> Result<Schema, ContractError> {
         if depth > MAX_DEPTH {
             // A recursive schema: compared to this depth only.
             return Ok(Schema::new(Shape::Any, true));
@@ -513,6 +612,33 @@ impl Reader<'_> {
             nullable,
             facets,
         })
+    }
+}
+
+/// The shape keywords beside a `$ref` (3.1): `enum` or `const` restrict the values to those
+/// listed; `nullable: true` or a `null` in `type` allow `null`. (Limits, `pattern`, `format`
+/// and `default` beside a `$ref` are facets, read with the schema.)
+fn restrict(schema: &mut Schema, beside: &serde_json::Map<String, Value>) {
+    let listed = match (beside.get("enum"), beside.get("const")) {
+        (Some(Value::Array(values)), _) => Some(values.as_slice()),
+        (None, Some(value)) => Some(std::slice::from_ref(value)),
+        _ => None,
+    };
+    if let Some(listed) = listed {
+        let values: Vec<Value> = listed.iter().filter(|v| !v.is_null()).cloned().collect();
+        schema.nullable |= values.len() < listed.len();
+        schema.shape = Shape::Enum {
+            values,
+            open: false,
+        };
+    }
+    if beside.get("nullable").and_then(Value::as_bool) == Some(true) {
+        schema.nullable = true;
+    }
+    if let Some(Value::Array(types)) = beside.get("type")
+        && types.iter().any(|t| t.as_str() == Some("null"))
+    {
+        schema.nullable = true;
     }
 }
 

@@ -237,8 +237,9 @@ async fn check(
         .map_err(|e| CliError::usage(format!("{source} cannot be compared: {e}")))?;
     let ours = Contract::embedded();
     let sdk = Provenance::of_sdk();
-    // The same normalized model: identical, nothing to compare.
-    let identical = theirs.fingerprint() == sdk.fingerprint;
+    // The same normalized model, and nothing in the document the model leaves out:
+    // identical, nothing to compare.
+    let identical = theirs.fingerprint() == sdk.fingerprint && theirs.unchecked.is_empty();
     let changes = if identical {
         Vec::new()
     } else {
@@ -252,6 +253,7 @@ async fn check(
     );
     report.fingerprint = theirs.fingerprint();
     report.sdk_contract = sdk;
+    report.unchecked_keywords = theirs.unchecked.clone();
     if identical && report.stale_ignores.is_empty() {
         report.verdict = "identical";
     }
@@ -295,6 +297,9 @@ struct Report {
     stale_ignores: Vec<Ignore>,
     /// Streams whose events the document does not describe, so were not compared.
     unchecked_events: Vec<String>,
+    /// Where the document uses a validation keyword the model does not hold (JSON pointers):
+    /// not compared.
+    unchecked_keywords: Vec<String>,
 }
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -362,6 +367,7 @@ impl Report {
             ignored,
             stale_ignores,
             unchecked_events: unchecked,
+            unchecked_keywords: Vec::new(),
         }
     }
 
@@ -401,6 +407,11 @@ impl Report {
         for op in &self.unchecked_events {
             ctx.out.line(format!(
                 "not checked: the events of {op} (the document does not describe them)"
+            ))?;
+        }
+        for at in &self.unchecked_keywords {
+            ctx.out.line(format!(
+                "not checked: {at} (a validation keyword this check does not model)"
             ))?;
         }
         Ok(())
