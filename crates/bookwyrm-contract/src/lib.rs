@@ -20,8 +20,9 @@
 //!
 //! One home per part: `read.rs` reads OpenAPI 3.0 and 3.1 into the model below, `diff.rs`
 //! holds the rules that compare two models ([`diff`]), `provenance.rs` what the SDK was built
-//! from ([`Provenance`]), and `publish.rs` writes the contract as a FastAPI server publishes
-//! its own ([`as_published`]).
+//! from ([`Provenance`]), `publish.rs` writes the contract as a FastAPI server publishes its
+//! own ([`as_published`]), [`update`] merges a server's document into the contract
+//! (`bookwyrm contract update`), and [`yaml`] writes the contract in its one layout.
 
 #![deny(missing_docs)]
 
@@ -35,6 +36,8 @@ mod diff;
 mod provenance;
 mod publish;
 mod read;
+pub mod update;
+pub mod yaml;
 
 pub use diff::{diff, unchecked_streams, Change, ChangeKind};
 pub use provenance::Provenance;

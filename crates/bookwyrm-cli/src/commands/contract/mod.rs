@@ -9,8 +9,7 @@ use crate::error::CliError;
 use crate::output::Table;
 use crate::Ctx;
 
-mod update;
-mod yaml;
+use bookwyrm_contract::{update, yaml};
 
 /// Compare the API contract this SDK was built from with a server's.
 #[derive(Debug, Args)]

@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bookwyrm_contract::{Contract, Schema, Shape};
+use crate::{Contract, Schema, Shape};
 use serde_json::Value as J;
 use serde_yaml_ng::{Mapping, Value as Y};
 
@@ -44,13 +44,17 @@ const SCHEMAS: &str = "#/components/schemas/";
 
 /// The updated contract and what the update did, line by line.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Updated {
+    /// The updated contract, to write with [`crate::yaml::to_string`].
     pub document: Y,
+    /// What the update did, one line each.
     pub notes: Vec<String>,
 }
 
 /// Why there is no updated contract.
 #[derive(Debug, PartialEq)]
+#[non_exhaustive]
 pub enum UpdateError {
     /// The server's document cannot be read, or describes another API.
     Unreadable(String),
@@ -333,13 +337,13 @@ fn reachable(doc: &Y) -> BTreeSet<String> {
 fn is_stream(response: &J) -> bool {
     response["content"]
         .as_object()
-        .is_some_and(|c| bookwyrm_contract::event_stream_content(c).is_some())
+        .is_some_and(|c| crate::event_stream_content(c).is_some())
 }
 
 /// What `v` points at through its `$ref`s (the contract crate's one resolver); a reference
 /// that leads nowhere is left as it is (the reader reports it).
 fn resolve<'a>(doc: &'a J, v: &'a J) -> &'a J {
-    bookwyrm_contract::resolve_ref(doc, v).unwrap_or(v)
+    crate::resolve_ref(doc, v).unwrap_or(v)
 }
 
 /// The model as this SDK uses it: whether an enum keeps unknown values is our choice
@@ -388,9 +392,9 @@ mod tests {
 
     #[test]
     fn a_server_with_our_contract_changes_no_byte() {
-        let theirs = yaml_of(&bookwyrm_contract::as_published());
+        let theirs = yaml_of(&crate::as_published());
         let updated = update(&ours(), &theirs).unwrap();
-        let written = super::super::yaml::to_string(&updated.document);
+        let written = crate::yaml::to_string(&updated.document);
         assert!(written == ours_text(), "notes: {:?}", updated.notes);
         assert_eq!(updated.notes, vec!["unchanged: 9 operation(s)".to_string()]);
     }
@@ -492,7 +496,7 @@ mod tests {
         // Nothing the server says differently is left out: compared with the server's own
         // document, only what this SDK keeps on purpose remains.
         let theirs = Contract::from_value(&json(&fastapi())).unwrap();
-        for c in bookwyrm_contract::diff(&m, &theirs) {
+        for c in crate::diff(&m, &theirs) {
             let d = &c.description;
             assert!(
                 d.contains("operationId")
@@ -515,7 +519,7 @@ mod tests {
     /// and is not noticed where ours is kept.
     #[test]
     fn three_one_forms_and_what_has_no_three_zero_form() {
-        let mut doc = bookwyrm_contract::as_published();
+        let mut doc = crate::as_published();
         let props = &mut doc["components"]["schemas"]["TextSpan"]["properties"];
         props["kind"] = serde_json::json!({"const": "span", "title": "Kind"});
         props["weight"] = serde_json::json!({"type": ["number", "null"], "exclusiveMinimum": 0});
@@ -546,7 +550,7 @@ mod tests {
         );
 
         // No 3.0 form, in a part that would be taken: refused, by pointer.
-        let mut bad = bookwyrm_contract::as_published();
+        let mut bad = crate::as_published();
         bad["components"]["schemas"]["TextSpan"]["properties"]["pair"] =
             serde_json::json!({"type": "array", "prefixItems": [{"type": "string"}]});
         bad["components"]["schemas"]["Citation"]["properties"]["text"] =
@@ -560,21 +564,18 @@ mod tests {
             ])
         );
         // The same in a schema nothing uses: nothing taken, nothing refused.
-        let mut unused = bookwyrm_contract::as_published();
+        let mut unused = crate::as_published();
         unused["components"]["schemas"]["Unused"] =
             serde_json::json!({"type": "array", "prefixItems": [{"type": "string"}]});
         let updated = update(&ours(), &yaml_of(&unused)).unwrap();
-        assert_eq!(
-            crate::commands::contract::yaml::to_string(&updated.document),
-            ours_text()
-        );
+        assert_eq!(crate::yaml::to_string(&updated.document), ours_text());
     }
 
     /// A new stream is written with the mark the build refuses; a removed operation goes with
     /// the schemas only it used.
     #[test]
     fn new_streams_are_marked_and_removed_operations_take_their_schemas() {
-        let mut doc = bookwyrm_contract::as_published();
+        let mut doc = crate::as_published();
         let paths = doc["paths"].as_object_mut().unwrap();
         paths.remove("/classify");
         paths.insert(

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bookwyrm_contract::{Contract, Operation};
+use crate::{Contract, Operation};
 use serde_json::Value as J;
 
 use super::{escape, resolve, SCHEMAS};

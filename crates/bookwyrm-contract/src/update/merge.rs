@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bookwyrm_contract::{Contract, Schema};
+use crate::{Contract, Schema};
 use serde_json::Value as J;
 use serde_yaml_ng::{Mapping, Value as Y};
 
