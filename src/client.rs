@@ -774,9 +774,13 @@ impl ClientBuilder {
     ///
     /// The one place reqwest's types appear in the API: behind the feature `reqwest-client`,
     /// whose semver follows the reqwest version the SDK uses (0.13 today), not the SDK's own.
+    /// Your client's TLS is its own: with reqwest's default features it brings its provider;
+    /// without them, install one first (as here).
     ///
     /// ```
-    /// let http = reqwest::Client::new();
+    /// # #[allow(deprecated)]
+    /// let _ = rustls::crypto::ring::default_provider().install_default();
+    /// let http = reqwest::Client::builder().build().unwrap();
     /// let b = bookwyrm::AsyncBookWyrmClient::builder().http_client(http);
     /// # drop(b);
     /// ```
