@@ -358,7 +358,7 @@ fn stream_recoveries_are_logged_in_the_call_span() {
     let buffer = Captured::default();
     let writer = buffer.clone();
     let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
+        .with_max_level(tracing::Level::TRACE)
         .with_writer(move || writer.clone())
         .with_ansi(false)
         .finish();
