@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::BookWyrmClientError;
 use crate::retry::RetryPolicy;
+use crate::transport::direct::Direct;
 use crate::transport::{CallContext, Shared, TransportStats};
 
 /// The production API.
@@ -796,7 +797,7 @@ impl ClientBuilder {
     /// let err = bookwyrm::AsyncBookWyrmClient::builder().base_url("not a url").build().unwrap_err();
     /// assert_eq!(err.to_string(), "invalid `base_url`: not an http(s) URL: not a url");
     /// ```
-    pub fn build(self) -> Result<AsyncBookWyrmClient, BookWyrmClientError> {
+    pub fn build(mut self) -> Result<AsyncBookWyrmClient, BookWyrmClientError> {
         if let Some(problem) = self.roots_error {
             return Err(BookWyrmClientError::validation("root_certificate", problem));
         }
@@ -806,89 +807,11 @@ impl ClientBuilder {
                 "a header name or value is not valid in HTTP",
             ));
         }
-        let base_url = self
-            .base_url
-            .unwrap_or_else(|| DEFAULT_BASE_URL.to_string())
-            .trim()
-            .trim_end_matches('/')
-            .to_string();
-        match reqwest::Url::parse(&base_url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-            _ => {
-                return Err(BookWyrmClientError::validation(
-                    "base_url",
-                    format!("not an http(s) URL: {base_url}"),
-                ))
-            }
-        }
-        let authorization = match &self.api_key {
-            Some(key) if !key.expose_secret().trim().is_empty() => {
-                let mut v =
-                    HeaderValue::from_str(&format!("Bearer {}", key.expose_secret().trim()))
-                        .map_err(|_| {
-                            BookWyrmClientError::validation(
-                                "api_key",
-                                "contains characters not allowed in an HTTP header",
-                            )
-                        })?;
-                v.set_sensitive(true);
-                Some(v)
-            }
-            _ => None,
-        };
-        let mut ua = format!(
-            "bookwyrm-rust/{} (rust; {})",
-            env!("CARGO_PKG_VERSION"),
-            std::env::consts::OS
-        );
-        if let Some(extra) = self
-            .user_agent_extra
-            .as_deref()
-            .filter(|e| !e.trim().is_empty())
-        {
-            ua.push(' ');
-            ua.push_str(extra.trim());
-        }
-        let user_agent = HeaderValue::from_str(&ua).map_err(|_| {
-            BookWyrmClientError::validation(
-                "user_agent_extra",
-                "contains characters not allowed in an HTTP header",
-            )
-        })?;
+        let base_url = checked_base_url(self.base_url.as_deref())?;
+        let authorization = authorization(self.api_key.as_ref())?;
+        let user_agent = user_agent(self.user_agent_extra.as_deref())?;
         let connect_timeout = self.connect_timeout;
-        // Requests go over the direct transport unless the caller brought a reqwest client (its
-        // own proxy and TLS settings then apply to everything). The SDK's own reqwest client
-        // and the direct transport share one certificate verifier, loaded at the first
-        // handshake.
-        let (http, direct) = match self.http {
-            Some(http) => (http, None),
-            None => {
-                let usable = |e: rustls::Error| {
-                    BookWyrmClientError::validation(
-                        "root_certificate",
-                        format!("not a usable certificate: {e}"),
-                    )
-                };
-                let verifier = Arc::new(
-                    crate::transport::tls::LazyVerifier::new(self.roots.clone()).map_err(usable)?,
-                );
-                let mut b = reqwest::Client::builder()
-                    .redirect(reqwest::redirect::Policy::none())
-                    .pool_idle_timeout(Duration::from_secs(90))
-                    // HTTP/1.1, as the direct transport (reqwest carries one upload at a time;
-                    // leaving out HTTP/2 keeps h2 out of an adopter's build).
-                    .tls_backend_preconfigured(verifier.config(&[b"http/1.1"]).map_err(usable)?);
-                if let Some(t) = connect_timeout {
-                    b = b.connect_timeout(t);
-                }
-                let http = b.build().map_err(|e| {
-                    BookWyrmClientError::transport("could not build the HTTP client", e)
-                })?;
-                let direct = (!self.streams_through_reqwest)
-                    .then(|| crate::transport::direct::Direct::new(verifier));
-                (http, direct)
-            }
-        };
+        let (http, direct) = self.transports()?;
         Ok(AsyncBookWyrmClient {
             shared: Arc::new(Shared::new(
                 base_url,
@@ -902,4 +825,93 @@ impl ClientBuilder {
             config: Arc::new(self.config),
         })
     }
+
+    /// The client's two transports. Requests go over the direct transport unless the caller
+    /// brought a reqwest client (its own proxy and TLS settings then apply to everything).
+    /// The SDK's own reqwest client and the direct transport share one certificate verifier,
+    /// loaded at the first handshake.
+    fn transports(&mut self) -> Result<(reqwest::Client, Option<Direct>), BookWyrmClientError> {
+        if let Some(http) = self.http.take() {
+            return Ok((http, None));
+        }
+        let usable = |e: rustls::Error| {
+            BookWyrmClientError::validation(
+                "root_certificate",
+                format!("not a usable certificate: {e}"),
+            )
+        };
+        let verifier =
+            Arc::new(crate::transport::tls::LazyVerifier::new(self.roots.clone()).map_err(usable)?);
+        let mut b = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(Duration::from_secs(90))
+            // HTTP/1.1, as the direct transport (reqwest carries one upload at a time;
+            // leaving out HTTP/2 keeps h2 out of an adopter's build).
+            .tls_backend_preconfigured(verifier.config(&[b"http/1.1"]).map_err(usable)?);
+        if let Some(t) = self.connect_timeout {
+            b = b.connect_timeout(t);
+        }
+        let http = b
+            .build()
+            .map_err(|e| BookWyrmClientError::transport("could not build the HTTP client", e))?;
+        let direct = (!self.streams_through_reqwest).then(|| Direct::new(verifier));
+        Ok((http, direct))
+    }
+}
+
+/// The base URL without surrounding blanks or trailing slashes, when it is an http(s) URL with
+/// a host.
+fn checked_base_url(url: Option<&str>) -> Result<String, BookWyrmClientError> {
+    let base_url = url
+        .unwrap_or(DEFAULT_BASE_URL)
+        .trim()
+        .trim_end_matches('/')
+        .to_string();
+    match reqwest::Url::parse(&base_url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(base_url),
+        _ => Err(BookWyrmClientError::validation(
+            "base_url",
+            format!("not an http(s) URL: {base_url}"),
+        )),
+    }
+}
+
+/// The `Authorization` header of an API key (none for a missing or blank key), marked
+/// sensitive.
+fn authorization(
+    api_key: Option<&SecretString>,
+) -> Result<Option<HeaderValue>, BookWyrmClientError> {
+    let Some(key) = api_key
+        .map(|k| k.expose_secret().trim())
+        .filter(|k| !k.is_empty())
+    else {
+        return Ok(None);
+    };
+    let mut v = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
+        BookWyrmClientError::validation(
+            "api_key",
+            "contains characters not allowed in an HTTP header",
+        )
+    })?;
+    v.set_sensitive(true);
+    Ok(Some(v))
+}
+
+/// The `User-Agent` header: the SDK, its version and the OS, then `extra` when given.
+fn user_agent(extra: Option<&str>) -> Result<HeaderValue, BookWyrmClientError> {
+    let mut ua = format!(
+        "bookwyrm-rust/{} (rust; {})",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS
+    );
+    if let Some(extra) = extra.map(str::trim).filter(|e| !e.is_empty()) {
+        ua.push(' ');
+        ua.push_str(extra);
+    }
+    HeaderValue::from_str(&ua).map_err(|_| {
+        BookWyrmClientError::validation(
+            "user_agent_extra",
+            "contains characters not allowed in an HTTP header",
+        )
+    })
 }

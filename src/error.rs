@@ -18,6 +18,15 @@ pub use interrupted::{InterruptReason, Interrupted, ResumePoint};
 pub use report::ErrorReport;
 pub use server::ServerError;
 
+/// "event" or "events", for a count of `n` events in a message.
+fn events(n: u64) -> &'static str {
+    if n == 1 {
+        "event"
+    } else {
+        "events"
+    }
+}
+
 /// A boxed error source.
 pub(crate) type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -392,7 +401,7 @@ impl BookWyrmClientError {
                     } else {
                         "the connection broke"
                     };
-                let events = if delivered == 1 { "event" } else { "events" };
+                let events = events(delivered);
                 t.context = format!("{how} after {delivered} {events} of the stream had arrived");
                 Self::Transport(t)
             }

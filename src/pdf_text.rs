@@ -177,6 +177,66 @@ struct Element<'a> {
     confidence: f64,
 }
 
+/// The text elements of `page`, in reading order: its `layout_regions` with text (in
+/// `reading_order` when it names only regions that exist), else its legacy `text_blocks`.
+fn push_elements<'p>(page: &'p PdfPage, elements: &mut Vec<Element<'p>>) {
+    let regions = &page.layout_regions;
+    let order: Vec<usize> = if !page.reading_order.is_empty()
+        && page
+            .reading_order
+            .iter()
+            .all(|&i| (i as usize) < regions.len())
+    {
+        page.reading_order.iter().map(|&i| i as usize).collect()
+    } else {
+        (0..regions.len()).collect()
+    };
+    let mut index = 0u64;
+    for i in order {
+        let r = &regions[i];
+        let Some(text) = r.content.text.as_deref().filter(|t| !t.is_empty()) else {
+            continue;
+        };
+        let c = &r.coordinates;
+        elements.push(Element {
+            text,
+            page: page.page_number,
+            index,
+            bbox: [c.x1, c.y1, c.x2, c.y2],
+            confidence: r.content.confidence.or(r.confidence).unwrap_or(1.0),
+        });
+        index += 1;
+    }
+    if regions.is_empty() {
+        for (i, block) in page.text_blocks.iter().enumerate() {
+            let Some(text) = block
+                .get("text")
+                .and_then(|t| t.as_str())
+                .filter(|t| !t.is_empty())
+            else {
+                continue;
+            };
+            let coord = |k: &str| {
+                block
+                    .get("coordinates")
+                    .and_then(|c| c.get(k))
+                    .and_then(|v| v.as_f64())
+                    .unwrap_or(0.0)
+            };
+            elements.push(Element {
+                text,
+                page: page.page_number,
+                index: i as u64,
+                bbox: [coord("x1"), coord("y1"), coord("x2"), coord("y2")],
+                confidence: block
+                    .get("confidence")
+                    .and_then(|v| v.as_f64())
+                    .unwrap_or(1.0),
+            });
+        }
+    }
+}
+
 impl PdfTextMapping {
     /// Builds the mapping of extracted pages (`layout_regions` with text, in each page's
     /// `reading_order` when given; legacy `text_blocks` for pages without regions).
@@ -188,61 +248,7 @@ impl PdfTextMapping {
     pub fn from_pages(pages: &[PdfPage], source_file: Option<String>) -> Self {
         let mut elements: Vec<Element<'_>> = Vec::new();
         for page in pages {
-            let regions = &page.layout_regions;
-            let order: Vec<usize> = if !page.reading_order.is_empty()
-                && page
-                    .reading_order
-                    .iter()
-                    .all(|&i| (i as usize) < regions.len())
-            {
-                page.reading_order.iter().map(|&i| i as usize).collect()
-            } else {
-                (0..regions.len()).collect()
-            };
-            let mut index = 0u64;
-            for i in order {
-                let r = &regions[i];
-                let Some(text) = r.content.text.as_deref().filter(|t| !t.is_empty()) else {
-                    continue;
-                };
-                let c = &r.coordinates;
-                elements.push(Element {
-                    text,
-                    page: page.page_number,
-                    index,
-                    bbox: [c.x1, c.y1, c.x2, c.y2],
-                    confidence: r.content.confidence.or(r.confidence).unwrap_or(1.0),
-                });
-                index += 1;
-            }
-            if regions.is_empty() {
-                for (i, block) in page.text_blocks.iter().enumerate() {
-                    let Some(text) = block
-                        .get("text")
-                        .and_then(|t| t.as_str())
-                        .filter(|t| !t.is_empty())
-                    else {
-                        continue;
-                    };
-                    let coord = |k: &str| {
-                        block
-                            .get("coordinates")
-                            .and_then(|c| c.get(k))
-                            .and_then(|v| v.as_f64())
-                            .unwrap_or(0.0)
-                    };
-                    elements.push(Element {
-                        text,
-                        page: page.page_number,
-                        index: i as u64,
-                        bbox: [coord("x1"), coord("y1"), coord("x2"), coord("y2")],
-                        confidence: block
-                            .get("confidence")
-                            .and_then(|v| v.as_f64())
-                            .unwrap_or(1.0),
-                    });
-                }
-            }
+            push_elements(page, &mut elements);
         }
         let mut raw_text = String::new();
         let mut character_mappings: Vec<CharacterMapping> = Vec::new();

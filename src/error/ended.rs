@@ -122,11 +122,7 @@ impl CancelledError {
 
 impl fmt::Display for CancelledError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let events = if self.delivered == 1 {
-            "event"
-        } else {
-            "events"
-        };
+        let events = super::events(self.delivered);
         write!(
             f,
             "the stream was cancelled after {} {events}: {}",

@@ -188,11 +188,7 @@ impl Interrupted {
 
 impl fmt::Display for Interrupted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let events = if self.delivered == 1 {
-            "event"
-        } else {
-            "events"
-        };
+        let events = super::events(self.delivered);
         write!(
             f,
             "the stream broke after {} {events} and could not go on: {}; it stopped at {}",

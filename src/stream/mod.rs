@@ -190,7 +190,7 @@ impl<E: StreamEvent> EventStream<E> {
     /// # Ok(()) }
     /// ```
     pub fn errors_as_err(mut self) -> Self {
-        self.errors_as_err = true;
+        self.errors_as_err_in_place();
         self
     }
 

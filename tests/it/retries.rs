@@ -302,8 +302,8 @@ impl std::io::Write for Captured {
     }
 }
 
-#[test]
-fn logs_show_retries_and_never_the_key() {
+/// What `run` logs at every level (as text, without colours), and what it returned.
+fn logged<T>(run: impl std::future::Future<Output = T>) -> (String, T) {
     let buffer = Captured::default();
     let writer = buffer.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -311,32 +311,38 @@ fn logs_show_retries_and_never_the_key() {
         .with_writer(move || writer.clone())
         .with_ansi(false)
         .finish();
-    tracing::subscriber::with_default(subscriber, || {
-        let rt = tokio::runtime::Builder::new_current_thread()
+    let value = tracing::subscriber::with_default(subscriber, || {
+        tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .unwrap();
-        rt.block_on(async {
-            let emu = common::emulator().await;
-            let c = common::faulty(&emu, "status=503;times=1", fast());
-            c.summarize(summarize()).await.unwrap();
-            c.stream_process_text(PhrasalRequest::from_text("One."))
-                .await
-                .unwrap()
-                .collect_phrases()
-                .await
-                .unwrap();
-            let wrong = AsyncBookWyrmClient::builder()
-                .base_url(emu.base_url())
-                .api_key("sk-wrong-key-42")
-                .build()
-                .unwrap();
-            let _ = wrong.summarize(summarize()).await;
-            let deprecated = common::faulty(&emu, "deprecation=Please upgrade", fast());
-            deprecated.summarize(summarize()).await.unwrap();
-        });
+            .unwrap()
+            .block_on(run)
     });
     let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    (logs, value)
+}
+
+#[test]
+fn logs_show_retries_and_never_the_key() {
+    let (logs, ()) = logged(async {
+        let emu = common::emulator().await;
+        let c = common::faulty(&emu, "status=503;times=1", fast());
+        c.summarize(summarize()).await.unwrap();
+        c.stream_process_text(PhrasalRequest::from_text("One."))
+            .await
+            .unwrap()
+            .collect_phrases()
+            .await
+            .unwrap();
+        let wrong = AsyncBookWyrmClient::builder()
+            .base_url(emu.base_url())
+            .api_key("sk-wrong-key-42")
+            .build()
+            .unwrap();
+        let _ = wrong.summarize(summarize()).await;
+        let deprecated = common::faulty(&emu, "deprecation=Please upgrade", fast());
+        deprecated.summarize(summarize()).await.unwrap();
+    });
     assert!(logs.contains("retrying"), "{logs}");
     assert!(logs.contains("status 503"), "the reason is logged");
     assert!(logs.contains("delay_ms="), "the delay is logged");
@@ -355,39 +361,25 @@ fn logs_show_retries_and_never_the_key() {
 /// call opens are; the resume request opens under the same span.
 #[test]
 fn stream_recoveries_are_logged_in_the_call_span() {
-    let buffer = Captured::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let opened = tracing::subscriber::with_default(subscriber, || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
+    let (logs, opened) = logged(async {
+        let emu = common::emulator().await;
+        let text = "One. Two. Three.";
+        // Cut before the first event once: retried inside the stream.
+        let mut retried = common::faulty(&emu, "reset-after=0;times=1;tag=r", fast())
+            .stream_process_text(PhrasalRequest::from_text(text))
+            .await
             .unwrap();
-        rt.block_on(async {
-            let emu = common::emulator().await;
-            let text = "One. Two. Three.";
-            // Cut before the first event once: retried inside the stream.
-            let mut retried = common::faulty(&emu, "reset-after=0;times=1;tag=r", fast())
-                .stream_process_text(PhrasalRequest::from_text(text))
-                .await
-                .unwrap();
-            retried.collect_phrases().await.unwrap();
-            // Cut after two events once: resumed.
-            let mut resumed = common::faulty(&emu, "truncate-after=2;times=1;tag=s", fast())
-                .stream_process_text(PhrasalRequest::from_text(text))
-                .await
-                .unwrap();
-            let opened = resumed.request_id().unwrap().to_string();
-            resumed.collect_phrases().await.unwrap();
-            assert_eq!(resumed.resumes(), 1);
-            opened
-        })
+        retried.collect_phrases().await.unwrap();
+        // Cut after two events once: resumed.
+        let mut resumed = common::faulty(&emu, "truncate-after=2;times=1;tag=s", fast())
+            .stream_process_text(PhrasalRequest::from_text(text))
+            .await
+            .unwrap();
+        let opened = resumed.request_id().unwrap().to_string();
+        resumed.collect_phrases().await.unwrap();
+        assert_eq!(resumed.resumes(), 1);
+        opened
     });
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     let line = |what: &str| {
         let found: Vec<&str> = logs.lines().filter(|l| l.contains(what)).collect();
         assert_eq!(found.len(), 1, "one `{what}` line in:\n{logs}");

@@ -103,7 +103,8 @@ impl From<BookWyrmClientError> for CliError {
             ),
             _ => (EXIT_FAILED, None),
         };
-        let mut message = with_causes(&e);
+        // The message and its causes (the SDK's report), then the request id as the CLI says it.
+        let mut message = e.report().without_call().to_string();
         if let Some(id) = e.request_id() {
             message.push_str(&format!(" (request {id})"));
         }
@@ -118,22 +119,6 @@ impl From<BookWyrmClientError> for CliError {
             hint,
         }
     }
-}
-
-/// The error's message followed by its causes (`: cause: cause of cause`), each cause that the
-/// message does not already say.
-fn with_causes(e: &BookWyrmClientError) -> String {
-    let mut message = e.to_string();
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        let text = c.to_string();
-        if !text.is_empty() && !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        cause = c.source();
-    }
-    message
 }
 
 /// The message of a validation error, without its field prefix.

@@ -551,15 +551,8 @@ impl Reader<'_> {
             nullable = true;
             types.retain(|t| *t != "null");
         }
-        // The listed values: `enum`, or 3.1's `const` (a one-value enum).
-        let listed = match (map.get("enum"), map.get("const")) {
-            (Some(Value::Array(values)), _) => Some(values.as_slice()),
-            (None, Some(value)) => Some(std::slice::from_ref(value)),
-            _ => None,
-        };
-        if let Some(listed) = listed {
-            let values: Vec<Value> = listed.iter().filter(|v| !v.is_null()).cloned().collect();
-            nullable |= values.len() < listed.len();
+        if let Some((values, null)) = listed(map) {
+            nullable |= null;
             let open = map.get("x-bookwyrm-open").and_then(Value::as_bool) == Some(true);
             return Ok(Schema {
                 shape: Shape::Enum { values, open },
@@ -615,18 +608,25 @@ impl Reader<'_> {
     }
 }
 
+/// The values a schema lists: `enum`, or 3.1's `const` (a one-value enum), without `null`,
+/// and whether `null` was among them.
+fn listed(map: &serde_json::Map<String, Value>) -> Option<(Vec<Value>, bool)> {
+    let listed = match (map.get("enum"), map.get("const")) {
+        (Some(Value::Array(values)), _) => values.as_slice(),
+        (None, Some(value)) => std::slice::from_ref(value),
+        _ => return None,
+    };
+    let values: Vec<Value> = listed.iter().filter(|v| !v.is_null()).cloned().collect();
+    let null = values.len() < listed.len();
+    Some((values, null))
+}
+
 /// The shape keywords beside a `$ref` (3.1): `enum` or `const` restrict the values to those
 /// listed; `nullable: true` or a `null` in `type` allow `null`. (Limits, `pattern`, `format`
 /// and `default` beside a `$ref` are facets, read with the schema.)
 fn restrict(schema: &mut Schema, beside: &serde_json::Map<String, Value>) {
-    let listed = match (beside.get("enum"), beside.get("const")) {
-        (Some(Value::Array(values)), _) => Some(values.as_slice()),
-        (None, Some(value)) => Some(std::slice::from_ref(value)),
-        _ => None,
-    };
-    if let Some(listed) = listed {
-        let values: Vec<Value> = listed.iter().filter(|v| !v.is_null()).cloned().collect();
-        schema.nullable |= values.len() < listed.len();
+    if let Some((values, null)) = listed(beside) {
+        schema.nullable |= null;
         schema.shape = Shape::Enum {
             values,
             open: false,
