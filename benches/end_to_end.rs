@@ -31,7 +31,7 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let story = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/country-of-the-blind.txt")).unwrap();
+        let story = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/country-of-the-blind.txt")).unwrap();
         let emu = bookwyrm_emulator::Emulator::builder().start().await.unwrap();
         let client = AsyncBookWyrmClient::builder().base_url(emu.base_url()).build().unwrap();
         // Warm up (connection, caches).

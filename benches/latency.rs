@@ -86,7 +86,7 @@ fn main() {
     }
     if let Ok(python) = std::env::var("BENCH_PYTHON") {
         let mut c = Command::new(python);
-        c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/python/latency.py"));
+        c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("python/latency.py"));
         cases.push(("python", c));
     }
     for (name, mut cmd) in cases {

@@ -20,7 +20,7 @@ const TARGET: usize = 24 << 20;
 /// about 24 MB: (SSE bytes, the data payloads, number of events).
 fn recorded(name: &str) -> (Vec<u8>, Vec<String>, usize) {
     let one = std::fs::read(format!(
-        "{}/benches/recorded/{name}.sse",
+        "{}/recorded/{name}.sse",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();

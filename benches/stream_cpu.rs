@@ -90,7 +90,7 @@ fn main() {
     let python_case = |script: &str, env: Vec<(&'static str, std::ffi::OsString)>| {
         let python = python.clone()?;
         let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("benches/python")
+            .join("python")
             .join(script);
         Some(Box::new(move || {
             let mut c = Command::new(&python);
@@ -191,7 +191,7 @@ fn main() {
         child_case("concurrent"),
         Some("python-1000-streams"),
     );
-    let story = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/country-of-the-blind.txt");
+    let story = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/country-of-the-blind.txt");
     if let Some(make) = python_case("thousand_streams.py", vec![("BENCH_STORY", story.into())]) {
         add("python-1000-streams", &plain.url, 0, make, None);
     }
@@ -492,7 +492,6 @@ fn small_call() -> bookwyrm::CitationRequest {
     )
 }
 
-#[cfg(feature = "blocking")]
 fn blocking_calls() -> u64 {
     let client = bookwyrm::blocking::BookWyrmClient::new().expect("client");
     for _ in 0..CALLS {
@@ -502,12 +501,6 @@ fn blocking_calls() -> u64 {
     CALLS
 }
 
-#[cfg(not(feature = "blocking"))]
-fn blocking_calls() -> u64 {
-    panic!("the blocking case needs --features blocking (or --all-features)")
-}
-
-#[cfg(feature = "blocking")]
 fn blocking() -> u64 {
     let client = bookwyrm::blocking::BookWyrmClient::new().expect("client");
     let stream = client
@@ -521,11 +514,6 @@ fn blocking() -> u64 {
     n
 }
 
-#[cfg(not(feature = "blocking"))]
-fn blocking() -> u64 {
-    panic!("the blocking case needs --features blocking (or --all-features)")
-}
-
 /// 1,000 phrasal streams of the story at once on one client; returns the events received
 /// after checking that every stream got as many as the first. `cloned`: every task gets its
 /// own copy of the text before any of them runs (1,000 copies at once) instead of sharing one.
@@ -534,7 +522,7 @@ async fn concurrent(streams: usize, cloned: bool) -> u64 {
     // a resume without a copy); `cloned`: each task gives the SDK its own copy, made up front.
     let story: std::sync::Arc<str> = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/data/country-of-the-blind.txt"
+        "/../data/country-of-the-blind.txt"
     ))
     .expect("story")
     .into();

@@ -8,6 +8,18 @@ use bookwyrm_emulator::{Emulator, RecordedRequest};
 
 pub const KEY: &str = "sk-test-9f8e7d6c5b4a";
 
+/// The step between the byte offsets an every-byte-offset sweep cuts at: 1 (every offset)
+/// when `BOOKWYRM_EVERY_BYTE` is set, as `.ci/run` sets it; else 7, a prime (so the cuts
+/// fall at every position relative to the events' boundaries), for a `cargo test` in
+/// seconds. Set `BOOKWYRM_EVERY_BYTE=1` to run the whole sweep locally.
+pub fn sweep_step() -> usize {
+    if std::env::var_os("BOOKWYRM_EVERY_BYTE").is_some_and(|v| !v.is_empty() && v != "0") {
+        1
+    } else {
+        7
+    }
+}
+
 /// An emulator that accepts [`KEY`], allows faults and records requests.
 pub async fn emulator() -> Emulator {
     Emulator::builder()

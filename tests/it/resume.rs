@@ -164,8 +164,9 @@ async fn pdf_cut_at_every_byte_offset(mode: &str) {
     assert_eq!(want.len(), 5, "metadata, 3 pages, complete: {want:?}");
     emu.recorded(true);
     {
-        // Past the last page a cut needs no new request: the run ends after 64 such cuts in
-        // a row (into and past `complete`).
+        // Past the last page a cut needs no new request: the run ends after 64 bytes of such
+        // cuts in a row (into and past `complete`). Every offset in CI (`sweep_step`).
+        let step = common::sweep_step();
         let (mut resumed, mut n, mut whole) = (0, 0, 0);
         loop {
             let fault = format!("{mode}={n};times=1");
@@ -195,14 +196,17 @@ async fn pdf_cut_at_every_byte_offset(mode: &str) {
                 assert_eq!(start + count, 4, "{fault}: the rest, {start} + {count}");
                 resumed += 1;
             }
-            whole = if requests.len() == 1 { whole + 1 } else { 0 };
-            if whole == 64 {
+            whole = if requests.len() == 1 { whole + step } else { 0 };
+            if whole >= 64 {
                 break;
             }
-            n += 1;
+            n += step;
             assert!(n < 50_000, "{mode}: never reached the end");
         }
-        assert!(resumed > 1000, "{mode}: {resumed} resumes in {n} cuts");
+        assert!(
+            resumed > 1000 / step,
+            "{mode}: {resumed} resumes in {n} bytes"
+        );
     }
 }
 
@@ -265,6 +269,8 @@ async fn a_phrasal_stream_cut_at_every_byte_offset_resumes_from_the_last_end_cha
     let bytes = byte_offsets(TEXT);
     let ends: Vec<usize> = want.iter().map(|s| bytes[s.1 as usize]).collect();
     emu.recorded(true);
+    // Every offset in CI (`sweep_step`).
+    let step = common::sweep_step();
     for mode in ["reset-after-bytes", "close-after-bytes"] {
         let (mut resumed, mut n, mut whole) = (0, 0, 0);
         loop {
@@ -289,14 +295,17 @@ async fn a_phrasal_stream_cut_at_every_byte_offset_resumes_from_the_last_end_cha
                 );
                 resumed += 1;
             }
-            whole = if sent.len() == 1 { whole + 1 } else { 0 };
-            if whole == 64 {
+            whole = if sent.len() == 1 { whole + step } else { 0 };
+            if whole >= 64 {
                 break; // into and past the last event: no new request needed
             }
-            n += 1;
+            n += step;
             assert!(n < 50_000, "{mode}: never reached the end");
         }
-        assert!(resumed > 200, "{mode}: {resumed} resumes in {n} cuts");
+        assert!(
+            resumed > 200 / step,
+            "{mode}: {resumed} resumes in {n} bytes"
+        );
     }
 }
 

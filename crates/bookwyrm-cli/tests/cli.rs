@@ -630,11 +630,12 @@ fn pdf_query_range_looks_up_by_character() {
     assert!(stderr(&out).contains("beyond the text"));
 }
 
-/// Runs `bookwyrm [args] phrasal One.` over 200,000 synthetic spans (several MB of output, far
-/// more than a pipe buffer holds), reads one line of stdout and closes it, like `| head -1`.
-fn close_stdout_after_one_line(e: &Env, args: &[&str]) -> std::process::Output {
+/// Runs `bookwyrm [args] phrasal One.` over `spans` synthetic spans, reads one line of stdout
+/// and closes it, like `| head -1`.
+fn close_stdout_after_one_line(e: &Env, spans: usize, args: &[&str]) -> std::process::Output {
+    let fault = format!("x-bookwyrm-fault: synthetic-events={spans}");
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("bookwyrm"))
-        .args(["--header", "x-bookwyrm-fault: synthetic-events=200000"])
+        .args(["--header", &fault])
         .args(args)
         .args(["phrasal", "One."])
         .env("BOOKWYRM_API_URL", e.emu.base_url())
@@ -657,8 +658,10 @@ fn close_stdout_after_one_line(e: &Env, args: &[&str]) -> std::process::Output {
 fn a_closed_stdout_pipe_exits_quietly() {
     let e = env();
     // JSON Lines are written as events arrive: the closed pipe ends the command while the
-    // stream is still running, and the server sees the stream cancelled.
-    let out = close_stdout_after_one_line(&e, &["--json"]);
+    // stream is still running, and the server sees the stream cancelled. 200,000 spans are
+    // several MB, more than the pipe and both sockets hold, so the stream cannot have ended
+    // before the pipe closed.
+    let out = close_stdout_after_one_line(&e, 200_000, &["--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stderr(&out), "", "nothing said about the closed pipe");
     let started = std::time::Instant::now();
@@ -669,9 +672,9 @@ fn a_closed_stdout_pipe_exits_quietly() {
     }
     assert_eq!(e.emu.stats().streams_cancelled(), 1);
     assert_eq!(e.emu.stats().streams_completed(), 0);
-    // The table is written once its columns are known (after the stream); its 200,000 rows
-    // then meet the closed pipe the same way.
-    let out = close_stdout_after_one_line(&e, &[]);
+    // The table is written once its columns are known (after the stream); its 20,000 rows
+    // (about 20 times what a pipe holds: 64 KiB) then meet the closed pipe the same way.
+    let out = close_stdout_after_one_line(&e, 20_000, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stderr(&out), "", "nothing said about the closed pipe");
     assert_eq!(e.emu.stats().streams_completed(), 1);

@@ -272,12 +272,16 @@ fn structured_summaries_validate_against_their_schema() {
     let facts = summarize::facts(&t);
     let schema = pydantic_summary_schema();
     let value = summarize::structured(&schema, &facts, &summary, &t);
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&value)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}\n{value:#}");
+    // An independent validator (boon, draft 2020-12), with `format` asserted too.
+    let (mut schemas, mut compiler) = (boon::Schemas::new(), boon::Compiler::new());
+    compiler.enable_format_assertions();
+    compiler
+        .add_resource("urn:summary", schema.clone())
+        .unwrap();
+    let compiled = compiler.compile("urn:summary", &mut schemas).unwrap();
+    if let Err(e) = schemas.validate(&value, compiled) {
+        panic!("{e:#}\n{value:#}");
+    }
     assert_eq!(value["author"], "H. G. Wells");
     assert_eq!(value["date_of_publication"], "2004-01-01");
     assert!(value["important_characters"]
