@@ -20,8 +20,49 @@ pub fn sweep_step() -> usize {
     }
 }
 
+/// The test binary's global subscriber: interested in every callsite "sometimes" and enabled
+/// for nothing. tracing caches a callsite's interest process-wide, from the dispatchers alive
+/// when the callsite is first hit; a test without a subscriber hitting a span first, while a
+/// log test (`with_default`, its own thread) installs its own, could leave that span "never"
+/// for the log test too. With this one always alive no callsite is ever "never", and each
+/// event asks the dispatcher of its own thread. Installed by `emulator()`, before any SDK code
+/// runs, and by the log tests.
+pub fn quiet_global_subscriber() {
+    use tracing::level_filters::LevelFilter;
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::subscriber::Interest;
+    use tracing::{Event, Metadata};
+
+    struct Quiet;
+    impl tracing::Subscriber for Quiet {
+        fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+            Interest::sometimes()
+        }
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            false
+        }
+        fn max_level_hint(&self) -> Option<LevelFilter> {
+            Some(LevelFilter::TRACE)
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, _: &Event<'_>) {}
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Another global subscriber (a test binary's own) is as good: it stays alive too.
+        let _ = tracing::subscriber::set_global_default(Quiet);
+    });
+}
+
 /// An emulator that accepts [`KEY`], allows faults and records requests.
 pub async fn emulator() -> Emulator {
+    quiet_global_subscriber();
     Emulator::builder()
         .api_key(KEY)
         .allow_faults(true)

@@ -304,6 +304,7 @@ impl std::io::Write for Captured {
 
 /// What `run` logs at every level (as text, without colours), and what it returned.
 fn logged<T>(run: impl std::future::Future<Output = T>) -> (String, T) {
+    common::quiet_global_subscriber();
     let buffer = Captured::default();
     let writer = buffer.clone();
     let subscriber = tracing_subscriber::fmt()
