@@ -52,15 +52,160 @@ fn set_for_tests(name: &str) -> bool {
         .contains(&name)
 }
 
-#[test]
-fn the_public_api_is_the_reviewed_one() {
+/// An inner `cargo` for this workspace, without the variables cargo set for this test.
+fn cargo() -> Command {
     let mut cargo = Command::new(env!("CARGO"));
     for (name, _) in std::env::vars_os() {
         if name.to_str().is_some_and(set_for_tests) {
             cargo.env_remove(name);
         }
     }
-    let out = cargo
+    cargo.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cargo
+}
+
+/// rustdoc's JSON for `bookwyrm`, from the libraries `cargo test --workspace --all-features`
+/// (the README's command) has already built: cargo reports them (`--no-run`, all fresh, about
+/// a second) and rustdoc reads the SDK's dependencies from them. `None` when that build is not
+/// the one this test ran under (something would compile) or a dependency's library is not
+/// told apart from its build-script twin; then `cargo rustdoc` does it, at the price of a
+/// check build of every dependency (a minute of CPU on a fresh clone).
+fn rustdoc_json_from_the_test_build() -> Option<PathBuf> {
+    use serde_json::Value;
+    use std::io::BufRead;
+    let mut child = cargo()
+        .args([
+            "test",
+            "--no-run",
+            "--workspace",
+            "--all-features",
+            "--locked",
+        ])
+        .args(["--offline", "--message-format=json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut messages: Vec<Value> = Vec::new();
+    for line in std::io::BufReader::new(child.stdout.take()?).lines() {
+        let Ok(message) = serde_json::from_str::<Value>(&line.ok()?) else {
+            continue;
+        };
+        if message["reason"] == "compiler-artifact" && message["fresh"] != true {
+            // This test runs under another build: stop compiling it.
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        messages.push(message);
+    }
+    if !child.wait().ok()?.success() {
+        return None;
+    }
+    let artifacts: Vec<&Value> = messages
+        .iter()
+        .filter(|m| m["reason"] == "compiler-artifact")
+        .collect();
+    let sdk_id = format!("#bookwyrm@{}", env!("CARGO_PKG_VERSION"));
+    let is_sdk = |id: &Value| id.as_str().is_some_and(|id| id.ends_with(&sdk_id));
+    let lib = |a: &&&Value| {
+        a["target"]["kind"].as_array().is_some_and(|k| {
+            k.iter()
+                .any(|k| k == "lib" || k == "rlib" || k == "proc-macro")
+        }) && a["profile"]["test"] == false
+    };
+    let sdk = *artifacts
+        .iter()
+        .filter(lib)
+        .find(|a| is_sdk(&a["package_id"]))?;
+    let out_dir = messages
+        .iter()
+        .find(|m| m["reason"] == "build-script-executed" && is_sdk(&m["package_id"]))?
+        .get("out_dir")?
+        .as_str()?;
+    // The SDK's direct dependencies, by the names its code uses.
+    let meta = cargo()
+        .args(["metadata", "--format-version", "1", "--all-features"])
+        .args(["--locked", "--offline"])
+        .output()
+        .ok()?;
+    let meta: Value = serde_json::from_slice(&meta.stdout).ok()?;
+    let node = meta["resolve"]["nodes"]
+        .as_array()?
+        .iter()
+        .find(|n| is_sdk(&n["id"]))?;
+    let mut rustdoc = Command::new(rustdoc_with_json());
+    let mut deps_dirs = std::collections::BTreeSet::new();
+    for dep in node["deps"].as_array()? {
+        let normal = dep["dep_kinds"]
+            .as_array()?
+            .iter()
+            .any(|k| k["kind"].is_null());
+        if !normal {
+            continue;
+        }
+        // Its library built for the target, with the SDK's own profile (a build script's
+        // twin of the same package has the build-override profile).
+        let built: Vec<&&Value> = artifacts
+            .iter()
+            .filter(lib)
+            .filter(|a| a["package_id"] == dep["pkg"] && a["profile"] == sdk["profile"])
+            .collect();
+        let [one] = built.as_slice() else {
+            // Not built for this platform (a `cfg(...)` dependency), or two candidates.
+            if built.is_empty() {
+                continue;
+            }
+            return None;
+        };
+        let file = one["filenames"]
+            .as_array()?
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|f| !f.ends_with(".rmeta"))
+            .or_else(|| one["filenames"][0].as_str())?;
+        let name = dep["name"].as_str()?;
+        rustdoc.arg("--extern").arg(format!("{name}={file}"));
+        deps_dirs.insert(std::path::Path::new(file).parent()?.to_path_buf());
+    }
+    for dir in deps_dirs {
+        rustdoc
+            .arg("-L")
+            .arg(format!("dependency={}", dir.display()));
+    }
+    for feature in sdk["features"].as_array()?.iter().filter_map(Value::as_str) {
+        rustdoc.arg("--cfg").arg(format!("feature=\"{feature}\""));
+    }
+    let doc = target_dir().join("public-api");
+    let done = rustdoc
+        .args([
+            "--edition",
+            "2024",
+            "--crate-type",
+            "lib",
+            "--crate-name",
+            "bookwyrm",
+        ])
+        .arg(sdk["target"]["src_path"].as_str()?)
+        .arg("-o")
+        .arg(&doc)
+        .args(["-Z", "unstable-options", "--output-format", "json"])
+        .env("OUT_DIR", out_dir)
+        .env("CARGO_PKG_VERSION", env!("CARGO_PKG_VERSION"))
+        .output()
+        .ok()?;
+    assert!(
+        done.status.success(),
+        "rustdoc failed: {rustdoc:?}\n{}{}",
+        String::from_utf8_lossy(&done.stdout),
+        String::from_utf8_lossy(&done.stderr)
+    );
+    Some(doc.join("bookwyrm.json"))
+}
+
+/// rustdoc's JSON for `bookwyrm` through `cargo rustdoc` (its own check build).
+fn rustdoc_json_from_cargo() -> PathBuf {
+    let out = cargo()
         .args([
             "rustdoc",
             "--lib",
@@ -71,7 +216,6 @@ fn the_public_api_is_the_reviewed_one() {
         ])
         .args(["--", "-Z", "unstable-options", "--output-format", "json"])
         .env("RUSTDOC", rustdoc_with_json())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo runs");
     assert!(
@@ -79,7 +223,12 @@ fn the_public_api_is_the_reviewed_one() {
         "cargo rustdoc failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let json = target_dir().join("doc").join("bookwyrm.json");
+    target_dir().join("doc").join("bookwyrm.json")
+}
+
+#[test]
+fn the_public_api_is_the_reviewed_one() {
+    let json = rustdoc_json_from_the_test_build().unwrap_or_else(rustdoc_json_from_cargo);
     let api = public_api::Builder::from_rustdoc_json(&json)
         .omit_blanket_impls(true)
         .omit_auto_trait_impls(true)
