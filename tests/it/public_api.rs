@@ -64,14 +64,9 @@ fn cargo() -> Command {
     cargo
 }
 
-/// rustdoc's JSON for `bookwyrm`, from the libraries `cargo test --workspace --all-features`
-/// (the README's command) has already built: cargo reports them (`--no-run`, all fresh, about
-/// a second) and rustdoc reads the SDK's dependencies from them. `None` when that build is not
-/// the one this test ran under (something would compile) or a dependency's library is not
-/// told apart from its build-script twin; then `cargo rustdoc` does it, at the price of a
-/// check build of every dependency (a minute of CPU on a fresh clone).
-fn rustdoc_json_from_the_test_build() -> Option<PathBuf> {
-    use serde_json::Value;
+/// What `cargo test --no-run --workspace --all-features` says of each unit, when every unit is
+/// fresh; `None` (its compiling stopped) as soon as one is not.
+fn messages_of_a_fresh_build() -> Option<Vec<serde_json::Value>> {
     use std::io::BufRead;
     let mut child = cargo()
         .args([
@@ -86,9 +81,9 @@ fn rustdoc_json_from_the_test_build() -> Option<PathBuf> {
         .stderr(std::process::Stdio::null())
         .spawn()
         .ok()?;
-    let mut messages: Vec<Value> = Vec::new();
+    let mut messages = Vec::new();
     for line in std::io::BufReader::new(child.stdout.take()?).lines() {
-        let Ok(message) = serde_json::from_str::<Value>(&line.ok()?) else {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(&line.ok()?) else {
             continue;
         };
         if message["reason"] == "compiler-artifact" && message["fresh"] != true {
@@ -99,72 +94,42 @@ fn rustdoc_json_from_the_test_build() -> Option<PathBuf> {
         }
         messages.push(message);
     }
-    if !child.wait().ok()?.success() {
-        return None;
-    }
+    child.wait().ok()?.success().then_some(messages)
+}
+
+/// rustdoc's JSON for `bookwyrm`, from the libraries `cargo test --workspace --all-features`
+/// (the README's command) has already built: cargo reports them (`--no-run`, all fresh, about
+/// a second) and rustdoc reads the SDK's dependencies from them. `None` when that build is not
+/// the one this test ran under (something would compile) or a dependency's library is not
+/// told apart from its build-script twin; then `cargo rustdoc` does it, at the price of a
+/// check build of every dependency (a minute of CPU on a fresh clone).
+fn rustdoc_json_from_the_test_build() -> Option<PathBuf> {
+    use serde_json::Value;
+    let messages = messages_of_a_fresh_build()?;
     let artifacts: Vec<&Value> = messages
         .iter()
-        .filter(|m| m["reason"] == "compiler-artifact")
+        .filter(|m| m["reason"] == "compiler-artifact" && is_lib(m))
         .collect();
-    let sdk_id = format!("#bookwyrm@{}", env!("CARGO_PKG_VERSION"));
-    let is_sdk = |id: &Value| id.as_str().is_some_and(|id| id.ends_with(&sdk_id));
-    let lib = |a: &&&Value| {
-        a["target"]["kind"].as_array().is_some_and(|k| {
-            k.iter()
-                .any(|k| k == "lib" || k == "rlib" || k == "proc-macro")
-        }) && a["profile"]["test"] == false
-    };
-    let sdk = *artifacts
-        .iter()
-        .filter(lib)
-        .find(|a| is_sdk(&a["package_id"]))?;
+    let sdk = *artifacts.iter().find(|a| is_sdk(&a["package_id"]))?;
     let out_dir = messages
         .iter()
         .find(|m| m["reason"] == "build-script-executed" && is_sdk(&m["package_id"]))?
         .get("out_dir")?
         .as_str()?;
-    // The SDK's direct dependencies, by the names its code uses.
-    let meta = cargo()
-        .args(["metadata", "--format-version", "1", "--all-features"])
-        .args(["--locked", "--offline"])
-        .output()
-        .ok()?;
-    let meta: Value = serde_json::from_slice(&meta.stdout).ok()?;
-    let node = meta["resolve"]["nodes"]
-        .as_array()?
-        .iter()
-        .find(|n| is_sdk(&n["id"]))?;
     let mut rustdoc = Command::new(rustdoc_with_json());
     let mut deps_dirs = std::collections::BTreeSet::new();
-    for dep in node["deps"].as_array()? {
-        let normal = dep["dep_kinds"]
-            .as_array()?
-            .iter()
-            .any(|k| k["kind"].is_null());
-        if !normal {
-            continue;
-        }
+    for (name, pkg) in sdk_dependencies()? {
         // Its library built for the target, with the SDK's own profile (a build script's
         // twin of the same package has the build-override profile).
         let built: Vec<&&Value> = artifacts
             .iter()
-            .filter(lib)
-            .filter(|a| a["package_id"] == dep["pkg"] && a["profile"] == sdk["profile"])
+            .filter(|a| a["package_id"] == pkg && a["profile"] == sdk["profile"])
             .collect();
-        let [one] = built.as_slice() else {
-            // Not built for this platform (a `cfg(...)` dependency), or two candidates.
-            if built.is_empty() {
-                continue;
-            }
-            return None;
+        let file = match built.as_slice() {
+            [] => continue, // not built for this platform (a `cfg(...)` dependency)
+            [one] => library_file(one)?,
+            _ => return None,
         };
-        let file = one["filenames"]
-            .as_array()?
-            .iter()
-            .filter_map(Value::as_str)
-            .find(|f| !f.ends_with(".rmeta"))
-            .or_else(|| one["filenames"][0].as_str())?;
-        let name = dep["name"].as_str()?;
         rustdoc.arg("--extern").arg(format!("{name}={file}"));
         deps_dirs.insert(std::path::Path::new(file).parent()?.to_path_buf());
     }
@@ -201,6 +166,52 @@ fn rustdoc_json_from_the_test_build() -> Option<PathBuf> {
         String::from_utf8_lossy(&done.stderr)
     );
     Some(doc.join("bookwyrm.json"))
+}
+
+/// Whether a package id is this SDK's.
+fn is_sdk(id: &serde_json::Value) -> bool {
+    let sdk = format!("#bookwyrm@{}", env!("CARGO_PKG_VERSION"));
+    id.as_str().is_some_and(|id| id.ends_with(&sdk))
+}
+
+/// Whether an artifact is a library (not a test build of one).
+fn is_lib(artifact: &serde_json::Value) -> bool {
+    let kinds = artifact["target"]["kind"].as_array();
+    kinds.is_some_and(|k| {
+        k.iter()
+            .any(|k| k == "lib" || k == "rlib" || k == "proc-macro")
+    }) && artifact["profile"]["test"] == false
+}
+
+/// The file rustdoc links: the rlib (or a proc macro's shared library), not the rmeta.
+fn library_file(artifact: &serde_json::Value) -> Option<&str> {
+    let files = artifact["filenames"].as_array()?;
+    let mut files = files.iter().filter_map(serde_json::Value::as_str);
+    files
+        .clone()
+        .find(|f| !f.ends_with(".rmeta"))
+        .or_else(|| files.next())
+}
+
+/// The SDK's direct normal dependencies (every feature on): the name its code uses, and the
+/// package id.
+fn sdk_dependencies() -> Option<Vec<(String, serde_json::Value)>> {
+    let meta = cargo()
+        .args(["metadata", "--format-version", "1", "--all-features"])
+        .args(["--locked", "--offline"])
+        .output()
+        .ok()?;
+    let meta: serde_json::Value = serde_json::from_slice(&meta.stdout).ok()?;
+    let node = meta["resolve"]["nodes"]
+        .as_array()?
+        .iter()
+        .find(|n| is_sdk(&n["id"]))?;
+    let deps = node["deps"].as_array()?.iter().filter(|dep| {
+        let kinds = dep["dep_kinds"].as_array();
+        kinds.is_some_and(|k| k.iter().any(|k| k["kind"].is_null()))
+    });
+    deps.map(|dep| Some((dep["name"].as_str()?.to_string(), dep["pkg"].clone())))
+        .collect()
 }
 
 /// rustdoc's JSON for `bookwyrm` through `cargo rustdoc` (its own check build).
