@@ -255,15 +255,7 @@ impl SummarizeRequest {
 
     /// Checks every rule and builds the wire body.
     pub(crate) fn into_wire(self) -> Result<types::SummarizeRequest, BookWyrmClientError> {
-        if self.max_tokens > MAX_SUMMARY_TOKENS {
-            return Err(BookWyrmClientError::validation(
-                "max_tokens",
-                format!("max_tokens cannot exceed 131,072 (got {})", self.max_tokens),
-            ));
-        }
-        let max_tokens = std::num::NonZeroU64::new(self.max_tokens).ok_or_else(|| {
-            BookWyrmClientError::validation("max_tokens", "max_tokens must be at least 1 (got 0)")
-        })?;
+        let max_tokens = checked_max_tokens(self.max_tokens)?;
         #[allow(clippy::needless_update)]
         let mut wire = types::SummarizeRequest {
             chunk_prompt: None,
@@ -287,7 +279,28 @@ impl SummarizeRequest {
             }
             SummarizeSource::Phrases(p) => wire.phrases = Some(p),
         }
-        match &self.style {
+        self.style.apply_to(&mut wire)?;
+        Ok(wire)
+    }
+}
+
+/// `max_tokens` within 1..=131,072, as the wire type holds it.
+fn checked_max_tokens(max_tokens: u64) -> Result<std::num::NonZeroU64, BookWyrmClientError> {
+    if max_tokens > MAX_SUMMARY_TOKENS {
+        return Err(BookWyrmClientError::validation(
+            "max_tokens",
+            format!("max_tokens cannot exceed 131,072 (got {max_tokens})"),
+        ));
+    }
+    std::num::NonZeroU64::new(max_tokens).ok_or_else(|| {
+        BookWyrmClientError::validation("max_tokens", "max_tokens must be at least 1 (got 0)")
+    })
+}
+
+impl SummaryStyle {
+    /// Checks the style's fields and sets them on the wire body.
+    fn apply_to(&self, wire: &mut types::SummarizeRequest) -> Result<(), BookWyrmClientError> {
+        match self {
             SummaryStyle::Plain => {}
             SummaryStyle::Structured {
                 model_name,
@@ -333,7 +346,7 @@ impl SummarizeRequest {
                 wire.summary_of_summaries_prompt = Some(summary_of_summaries_prompt.clone());
             }
         }
-        Ok(wire)
+        Ok(())
     }
 }
 
