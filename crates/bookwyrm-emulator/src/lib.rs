@@ -24,6 +24,7 @@ pub mod algo;
 mod cut;
 pub mod faults;
 mod handlers;
+mod pdf_cache;
 mod server;
 mod sse;
 mod stats;
@@ -192,6 +193,7 @@ impl EmulatorBuilder {
             default_fault: self.default_fault,
             keepalive: self.keepalive.unwrap_or(std::time::Duration::from_secs(5)),
             stats: Stats::default(),
+            pdfs: pdf_cache::PdfCache::default(),
             record: self.record,
             max_upload: self.max_upload.unwrap_or(MAX_UPLOAD),
             recorded: std::sync::Mutex::new(Vec::new()),
@@ -387,6 +389,8 @@ pub(crate) struct AppState {
     pub(crate) default_fault: Option<String>,
     pub(crate) keepalive: std::time::Duration,
     pub(crate) stats: Stats,
+    /// The PDFs read lately, each parsed once.
+    pub(crate) pdfs: pdf_cache::PdfCache,
     pub(crate) record: bool,
     pub(crate) max_upload: usize,
     pub(crate) recorded: std::sync::Mutex<Vec<RecordedRequest>>,

@@ -54,4 +54,6 @@ counters! {
     streams_cancelled,
     /// Requests a fault was applied to.
     faults_applied,
+    /// PDF files parsed (a file sent again is read from the emulator's cache of recent files).
+    pdfs_parsed,
 }

@@ -13,8 +13,9 @@ use super::multipart::{file_part, read_parts};
 use super::reply::{invalid, parse, Fx, Reply, St};
 use crate::algo;
 use crate::faults::Fault;
+use crate::pdf_cache::CachedPdf;
 use crate::sse::{self, SseEvent};
-use crate::AppState;
+use crate::{bump, AppState};
 use axum::extract::Multipart;
 use std::time::Instant;
 
@@ -74,33 +75,22 @@ fn pdf_stream(state: Arc<AppState>, fault: Fault, bytes: Vec<u8>, opts: PdfOptio
         return invalid(&["body", "file"], "the file is not a PDF (no %PDF- header)");
     }
     let (tx, mut rx) = tokio::sync::mpsc::channel::<SseEvent>(1);
+    let reader = state.clone();
     tokio::spawn(async move {
         let started = Instant::now();
-        let fail = |error_type: &str, message: String| {
-            SseEvent::from(types::PdfErrorEvent {
-                error_type: Some(error_type.into()),
-                message,
-                recoverable: false,
-            })
-        };
-        let pdf = match tokio::task::spawn_blocking(move || algo::pdf::Pdf::load(&bytes)).await {
-            Ok(Ok(pdf)) => pdf,
-            Ok(Err(msg)) => {
-                let _ = tx.send(fail("invalid_pdf", msg)).await;
-                return;
-            }
-            Err(_) => {
-                let _ = tx
-                    .send(fail("internal_error", "the PDF reader failed".into()))
-                    .await;
+        let file = match read(reader, bytes).await {
+            Ok(file) => file,
+            Err(event) => {
+                let _ = tx.send(event).await;
                 return;
             }
         };
+        let pdf = file.document().expect("read checks the document");
         let in_doc = pdf.page_count();
         let start = opts.start_page.unwrap_or(1) as usize;
         if start > in_doc {
             let msg = format!("start_page {start} is beyond the document's {in_doc} pages");
-            let _ = tx.send(fail("invalid_page_range", msg)).await;
+            let _ = tx.send(pdf_error("invalid_page_range", msg)).await;
             return;
         }
         let count = opts
@@ -118,11 +108,11 @@ fn pdf_stream(state: Arc<AppState>, fault: Fault, bytes: Vec<u8>, opts: PdfOptio
         }
         for i in 0..count {
             let number = start + i;
-            let reader = pdf.clone();
-            let lines = tokio::task::spawn_blocking(move || reader.lines(number))
+            let reader = file.clone();
+            let lines = tokio::task::spawn_blocking(move || reader.page(number))
                 .await
-                .unwrap_or_else(|_| Err(format!("page {number}: the PDF reader failed")));
-            let event = match lines {
+                .unwrap_or_else(|_| Arc::new(Err(format!("page {number}: the PDF reader failed"))));
+            let event = match lines.as_ref() {
                 Ok(text) => SseEvent::from(types::PdfPageEvent {
                     total_pages: count as u64,
                     total_pages_in_document: in_doc as u64,
@@ -135,7 +125,7 @@ fn pdf_stream(state: Arc<AppState>, fault: Fault, bytes: Vec<u8>, opts: PdfOptio
                     total_pages_in_document: in_doc as u64,
                     current_page: (i + 1) as u64,
                     document_page: number as u64,
-                    error,
+                    error: error.clone(),
                 }),
             };
             let progress = SseEvent::from(types::PdfProgressEvent {
@@ -159,6 +149,30 @@ fn pdf_stream(state: Arc<AppState>, fault: Fault, bytes: Vec<u8>, opts: PdfOptio
     let source: sse::EventSource =
         Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
     sse::response(state, fault, source)
+}
+
+/// The file read (from the emulator's cache when it was sent before), or the error event that
+/// says why it cannot be read.
+async fn read(state: Arc<AppState>, bytes: Vec<u8>) -> Result<Arc<CachedPdf>, SseEvent> {
+    let read = tokio::task::spawn_blocking(move || {
+        state.pdfs.read(bytes, || bump(&state.stats.pdfs_parsed))
+    });
+    let file = read
+        .await
+        .map_err(|_| pdf_error("internal_error", "the PDF reader failed".into()))?;
+    match file.document() {
+        Ok(_) => Ok(file),
+        Err(msg) => Err(pdf_error("invalid_pdf", msg.to_string())),
+    }
+}
+
+/// An `error` event that ends a PDF stream.
+fn pdf_error(error_type: &str, message: String) -> SseEvent {
+    SseEvent::from(types::PdfErrorEvent {
+        error_type: Some(error_type.into()),
+        message,
+        recoverable: false,
+    })
 }
 
 /// A page of lines as layout regions: one text region per line, larger type labelled `title`.

@@ -287,3 +287,59 @@ async fn url_inputs_are_fetched_and_failures_are_4xx() {
         assert_eq!(v["detail"][0]["loc"][1], field);
     }
 }
+
+/// The `/extract-structure/sse` answer to `pdf` (pages `range`, as form fields), with the
+/// processing time (which varies) taken out.
+async fn extract(base: &str, pdf: &[u8], range: &[(&'static str, &'static str)]) -> String {
+    let mut form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(pdf.to_vec()).file_name("f.pdf"),
+    );
+    for (name, value) in range {
+        form = form.text(*name, *value);
+    }
+    let r = reqwest::Client::new()
+        .post(format!("{base}/extract-structure/sse"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    let at = text.find("\"processing_time\"").expect("a complete event");
+    let end = at + text[at..].find(['}', ',']).unwrap();
+    format!("{}{}", &text[..at], &text[end..])
+}
+
+#[tokio::test]
+async fn a_pdf_sent_again_is_parsed_once_and_answered_the_same() {
+    let emu = Emulator::builder().start().await.unwrap();
+    let base = emu.base_url();
+    let pdf = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/nasa-smallsat-excerpt.pdf"
+    ))
+    .unwrap();
+    let first = extract(&base, &pdf, &[]).await;
+    assert!(first.matches("event: page").count() >= 2, "{first}");
+    assert_eq!(emu.stats().pdfs_parsed(), 1);
+    // The same file again, whole and for a range: read from the cache, the same answer.
+    assert_eq!(extract(&base, &pdf, &[]).await, first);
+    let rest = extract(&base, &pdf, &[("start_page", "2")]).await;
+    let page2 = |s: &str| -> Value {
+        s.lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+            .find(|v| v["document_page"] == 2 && v["page_data"].is_object())
+            .map(|v| v["page_data"].clone())
+            .expect("page 2")
+    };
+    assert_eq!(page2(&rest), page2(&first));
+    assert_eq!(emu.stats().pdfs_parsed(), 1);
+    // A file of the same length that differs in one byte (its last end of line) is another.
+    let mut other = pdf.clone();
+    assert_eq!(other.last(), Some(&b'\n'));
+    *other.last_mut().unwrap() = b' ';
+    extract(&base, &other, &[]).await;
+    assert_eq!(emu.stats().pdfs_parsed(), 2);
+}
