@@ -4,6 +4,7 @@ pub mod cite;
 pub mod classify;
 pub mod pdf;
 pub mod pdf_repair;
+pub mod pdf_xref;
 pub mod phrasal;
 pub mod structured;
 pub mod summarize;

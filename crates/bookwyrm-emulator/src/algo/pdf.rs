@@ -80,8 +80,11 @@ impl Pdf {
         let mut doc = match parse(bytes) {
             Ok(doc) => doc,
             Err(first) => {
-                let repaired = super::pdf_repair::recover(bytes).map_err(|_| first.clone())?;
-                parse(&repaired).map_err(|_| first)?
+                let rebuilt = super::pdf_xref::rebuild(bytes).map_err(|_| first.clone())?;
+                parse(&rebuilt)
+                    .ok()
+                    .filter(|doc| !doc.get_pages().is_empty())
+                    .ok_or(first)?
             }
         };
         super::pdf_repair::add_missing_fonts(&mut doc);

@@ -1,32 +1,13 @@
 //! Reading the PDFs mainstream readers read: recovery for files whose cross-reference table or
 //! trailer is wrong or missing, and fonts for pages that use one without declaring it.
 //!
-//! The text interpreter (`pdf-extract`) parses with lopdf 0.42, which gives up on a damaged
-//! cross-reference table. lopdf 0.47 (a separate dependency, `lopdf_recover`) rebuilds the
-//! table by scanning for `N G obj` … `endobj` and finds the catalog from the objects (its own
-//! recovery, used as it is); its document is saved again, well formed, for the interpreter.
-//! What neither library does is added here: a page that sets a font with `Tf` but has no
-//! `/Resources` (or no such font in them) gets a standard Helvetica, as readers substitute.
+//! The text interpreter (`pdf-extract`) parses with lopdf, which gives up on a damaged
+//! cross-reference table: [`super::pdf_xref`] rebuilds the table from the objects. Streams
+//! whose `/Length` is wrong are measured to their `endstream` here, and a page that sets a
+//! font with `Tf` but has no `/Resources` (or no such font in them) gets a standard Helvetica,
+//! as readers substitute.
 
 use pdf_extract::{content::Content, dictionary, Document, Object, ObjectId};
-
-/// The bytes of a well-formed PDF with the same objects, when lopdf's recovery can read `bytes`.
-///
-/// ```
-/// assert!(bookwyrm_emulator::algo::pdf_repair::recover(b"%PDF-1.4 nothing else").is_err());
-/// ```
-pub fn recover(bytes: &[u8]) -> Result<Vec<u8>, String> {
-    let mut doc = std::panic::catch_unwind(|| lopdf_recover::Document::load_mem(bytes))
-        .map_err(|_| "the PDF could not be recovered".to_string())?
-        .map_err(|e| format!("the PDF could not be recovered: {e}"))?;
-    if doc.get_pages().is_empty() {
-        return Err("the PDF has no page".into());
-    }
-    let mut out = Vec::new();
-    doc.save_to(&mut out)
-        .map_err(|e| format!("the recovered PDF could not be written: {e}"))?;
-    Ok(out)
-}
 
 /// The bytes with every stream's `/Length` set to where its `endstream` is, when a stream has
 /// no `/Length` or a direct one that does not end at `endstream` (readers scan to `endstream`
