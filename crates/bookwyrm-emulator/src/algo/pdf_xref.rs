@@ -1,8 +1,8 @@
 //! A new cross-reference table for a PDF whose table or trailer is wrong or missing, as
 //! mainstream readers rebuild it: every `N G obj` in the file (the last definition of a number
 //! wins, as in an incremental update; stream data is skipped), the catalog from the trailer's
-//! (or a cross-reference stream's) `/Root` when that object exists, else the object whose type
-//! is `/Catalog`. The table and a trailer pointing at it are appended to the file, so that
+//! (or a cross-reference stream's) `/Root` when that object exists (or may be inside an object
+//! stream), else the object whose type is `/Catalog`. The table and a trailer pointing at it are appended to the file, so that
 //! lopdf, which reads the last `startxref`, reads them; the objects stay where they were.
 
 use std::collections::BTreeMap;
@@ -22,8 +22,11 @@ type Id = (u32, u16);
 /// ```
 pub fn rebuild(bytes: &[u8]) -> Result<Vec<u8>, String> {
     let objects = objects(bytes);
+    // An object inside an object stream has no header of its own: lopdf finds it when it
+    // reads the stream, so a `/Root` may name it when the file has one.
+    let compressed = memmem::find(bytes, b"/ObjStm").is_some();
     let root = last_reference(bytes, b"/Root")
-        .filter(|id| objects.get(&id.0).is_some_and(|(g, _)| *g == id.1))
+        .filter(|id| compressed || objects.get(&id.0).is_some_and(|(g, _)| *g == id.1))
         .or_else(|| catalog(bytes, &objects))
         .ok_or("the PDF could not be recovered: no catalog object")?;
     let mut out = bytes.to_vec();

@@ -152,6 +152,18 @@ fn object_stream() -> Vec<u8> {
     out
 }
 
+/// The file with its `startxref` pointing at byte 1: the cross-reference data is not found.
+fn wrong_startxref(mut bytes: Vec<u8>) -> Vec<u8> {
+    let at = bytes
+        .windows(10)
+        .rposition(|w| w == b"startxref\n")
+        .unwrap()
+        + 10;
+    let end = at + bytes[at..].iter().position(|b| *b == b'\n').unwrap();
+    bytes.splice(at..end, *b"1");
+    bytes
+}
+
 fn text_of(bytes: &[u8]) -> Result<String, String> {
     let pdf = Pdf::load(bytes)?;
     let page = pdf.lines(1)?;
@@ -208,6 +220,11 @@ fn readable() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         (
             "object stream and xref stream",
             object_stream(),
+            "Hello World",
+        ),
+        (
+            "object stream, wrong startxref",
+            wrong_startxref(object_stream()),
             "Hello World",
         ),
     ]
