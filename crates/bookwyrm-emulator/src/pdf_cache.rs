@@ -29,7 +29,7 @@ impl PdfCache {
     /// The file `bytes` read: from the cache when these bytes were read before, else read now
     /// (`parsed` counts the reads) and kept. Blocking: call it off the async threads.
     pub(crate) fn read(&self, bytes: Vec<u8>, parsed: impl FnOnce()) -> Arc<CachedPdf> {
-        if let Some(hit) = self.take(&bytes) {
+        if let Some(hit) = self.hit(&bytes) {
             return hit;
         }
         parsed();
@@ -52,7 +52,7 @@ impl PdfCache {
     }
 
     /// The entry for `bytes`, moved to the front, if there is one.
-    fn take(&self, bytes: &[u8]) -> Option<Arc<CachedPdf>> {
+    fn hit(&self, bytes: &[u8]) -> Option<Arc<CachedPdf>> {
         let mut entries = self.entries.lock().expect("pdf cache lock");
         let at = entries.iter().position(|e| e.bytes == bytes)?;
         let hit = entries.remove(at)?;

@@ -60,8 +60,13 @@ pub fn rebuild(bytes: &[u8]) -> Result<Vec<u8>, String> {
 /// number winning; the data of streams is not searched.
 fn objects(bytes: &[u8]) -> BTreeMap<u32, (u16, usize)> {
     let mut found = BTreeMap::new();
+    let (obj, endobj, stream) = (
+        memmem::Finder::new(b"obj"),
+        memmem::Finder::new(b"endobj"),
+        memmem::Finder::new(b"stream"),
+    );
     let mut pos = 0;
-    while let Some(rel) = memmem::find(&bytes[pos..], b"obj") {
+    while let Some(rel) = obj.find(&bytes[pos..]) {
         let at = pos + rel;
         pos = at + 3;
         let Some((id, start)) = header_before(bytes, at) else {
@@ -70,8 +75,8 @@ fn objects(bytes: &[u8]) -> BTreeMap<u32, (u16, usize)> {
         found.insert(id.0, (id.1, start));
         // A stream's data may hold anything: go on after its `endstream`.
         let body = &bytes[pos..];
-        let end = memmem::find(body, b"endobj").unwrap_or(body.len());
-        if let Some(s) = memmem::find(&body[..end], b"stream") {
+        let end = endobj.find(body).unwrap_or(body.len());
+        if let Some(s) = stream.find(&body[..end]) {
             let data = pos + s + 6;
             pos = memmem::find(&bytes[data..], b"endstream").map_or(bytes.len(), |e| data + e + 9);
         }

@@ -78,15 +78,13 @@ fn pdf_stream(state: Arc<AppState>, fault: Fault, bytes: Vec<u8>, opts: PdfOptio
     let reader = state.clone();
     tokio::spawn(async move {
         let started = Instant::now();
-        let file = match read(reader, bytes).await {
-            Ok(file) => file,
+        let (file, in_doc) = match read(reader, bytes).await {
+            Ok(read) => read,
             Err(event) => {
                 let _ = tx.send(event).await;
                 return;
             }
         };
-        let pdf = file.document().expect("read checks the document");
-        let in_doc = pdf.page_count();
         let start = opts.start_page.unwrap_or(1) as usize;
         if start > in_doc {
             let msg = format!("start_page {start} is beyond the document's {in_doc} pages");
@@ -151,19 +149,20 @@ fn pdf_stream(state: Arc<AppState>, fault: Fault, bytes: Vec<u8>, opts: PdfOptio
     sse::response(state, fault, source)
 }
 
-/// The file read (from the emulator's cache when it was sent before), or the error event that
-/// says why it cannot be read.
-async fn read(state: Arc<AppState>, bytes: Vec<u8>) -> Result<Arc<CachedPdf>, SseEvent> {
+/// The file read (from the emulator's cache when it was sent before) and its page count, or the
+/// error event that says why it cannot be read.
+async fn read(state: Arc<AppState>, bytes: Vec<u8>) -> Result<(Arc<CachedPdf>, usize), SseEvent> {
     let read = tokio::task::spawn_blocking(move || {
         state.pdfs.read(bytes, || bump(&state.stats.pdfs_parsed))
     });
     let file = read
         .await
         .map_err(|_| pdf_error("internal_error", "the PDF reader failed".into()))?;
-    match file.document() {
-        Ok(_) => Ok(file),
-        Err(msg) => Err(pdf_error("invalid_pdf", msg.to_string())),
-    }
+    let pages = match file.document() {
+        Ok(pdf) => pdf.page_count(),
+        Err(msg) => return Err(pdf_error("invalid_pdf", msg.to_string())),
+    };
+    Ok((file, pages))
 }
 
 /// An `error` event that ends a PDF stream.
