@@ -11,7 +11,7 @@
 //!   end what is still running (`close_now`; their errors still name their request).
 //!
 //! ```sh
-//! cargo run --example axum_service            # against the emulator, started in-process
+//! cargo run -p bookwyrm-examples --example axum_service   # against the emulator, in-process
 //! curl -d 'One. Two. Three.' localhost:3000/chunk
 //! curl -d @data/country-of-the-blind.txt 'localhost:3000/ask?q=Who+is+Nunez'
 //! ```

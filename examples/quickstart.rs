@@ -1,6 +1,6 @@
 //! The quickstart: the documented async client's scenarios on a real story.
 //!
-//! `cargo run --example quickstart` starts a local emulator of the API in-process, unless
+//! `cargo run -p bookwyrm-examples --example quickstart` starts a local emulator of the API in-process, unless
 //! `BOOKWYRM_API_URL` is set (then `BOOKWYRM_API_KEY` is used against that server).
 
 use bookwyrm::{

@@ -18,12 +18,17 @@
 //! # drop(client);
 //! # }
 //! ```
+//!
+//! Feature `pdf` (on by default): the two PDF operations and [`algo`]'s PDF reading, through
+//! pdf-extract and lopdf. Without it (`default-features = false`, as the quickstart builds it,
+//! about 40 crates fewer) those two routes answer 501 with a detail that names the feature.
 #![deny(missing_docs)]
 
 pub mod algo;
 mod cut;
 pub mod faults;
 mod handlers;
+#[cfg(feature = "pdf")]
 mod pdf_cache;
 mod server;
 mod sse;
@@ -193,6 +198,7 @@ impl EmulatorBuilder {
             default_fault: self.default_fault,
             keepalive: self.keepalive.unwrap_or(std::time::Duration::from_secs(5)),
             stats: Stats::default(),
+            #[cfg(feature = "pdf")]
             pdfs: pdf_cache::PdfCache::default(),
             record: self.record,
             max_upload: self.max_upload.unwrap_or(MAX_UPLOAD),
@@ -390,6 +396,7 @@ pub(crate) struct AppState {
     pub(crate) keepalive: std::time::Duration,
     pub(crate) stats: Stats,
     /// The PDFs read lately, each parsed once.
+    #[cfg(feature = "pdf")]
     pub(crate) pdfs: pdf_cache::PdfCache,
     pub(crate) record: bool,
     pub(crate) max_upload: usize,

@@ -28,10 +28,34 @@ mod cite;
 mod classify;
 mod fetch;
 mod multipart;
+#[cfg(feature = "pdf")]
 mod pdf;
 mod phrasal;
 mod reply;
 mod summarize;
+
+/// A PDF operation's handler; without the `pdf` feature, a 501 that says so.
+#[cfg(feature = "pdf")]
+macro_rules! pdf_route {
+    ($handler:path) => {
+        post($handler)
+    };
+}
+#[cfg(not(feature = "pdf"))]
+macro_rules! pdf_route {
+    ($handler:path) => {
+        post(|| async { without_pdf() })
+    };
+}
+
+/// The answer of a PDF operation in an emulator built without its `pdf` feature.
+#[cfg_attr(feature = "pdf", allow(dead_code))]
+fn without_pdf() -> reply::Reply {
+    error(
+        StatusCode::NOT_IMPLEMENTED,
+        json!("PDF extraction is not built into this emulator: build bookwyrm-emulator with its `pdf` feature (on by default)"),
+    )
+}
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -42,9 +66,26 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/phrasal/sse", post(phrasal::phrasal_sse))
         .route("/classify", post(classify::classify_upload))
         .route("/classify/sse", post(classify::classify_sse))
-        .route("/extract-structure/sse", post(pdf::pdf_upload))
-        .route("/extract-structure-json/sse", post(pdf::pdf_url))
+        .route("/extract-structure/sse", pdf_route!(pdf::pdf_upload))
+        .route("/extract-structure-json/sse", pdf_route!(pdf::pdf_url))
         .fallback(|| async { error(StatusCode::NOT_FOUND, json!("Not Found")) })
         .layer(DefaultBodyLimit::max(state.max_upload))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The answer the PDF routes give without the `pdf` feature (the quickstart's emulator):
+    /// a 501 whose detail names the feature, not a 404 that reads as a wrong URL.
+    #[tokio::test]
+    async fn a_pdf_operation_without_the_pdf_feature_is_a_501_naming_it() {
+        let reply = super::without_pdf();
+        assert_eq!(reply.status(), axum::http::StatusCode::NOT_IMPLEMENTED);
+        let body = axum::body::to_bytes(reply.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.contains("`pdf` feature"), "{detail}");
+    }
 }
