@@ -2,8 +2,9 @@
 //! mainstream readers rebuild it: every `N G obj` in the file (the last definition of a number
 //! wins, as in an incremental update; stream data is skipped), the catalog from the trailer's
 //! (or a cross-reference stream's) `/Root` when that object exists (or may be inside an object
-//! stream), else the object whose type is `/Catalog`. The table and a trailer pointing at it are appended to the file, so that
-//! lopdf, which reads the last `startxref`, reads them; the objects stay where they were.
+//! stream), else the object whose type is `/Catalog`. The table and a trailer pointing at it
+//! are appended to the file, so that lopdf, which reads the last `startxref`, reads them; the
+//! objects stay where they were.
 
 use std::collections::BTreeMap;
 
